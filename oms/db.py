@@ -1,0 +1,79 @@
+"""Engine creation and schema upgrade. One place decides which database omshub talks to."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+
+from oms.errors import ConfigError
+
+ENV_URL = "OMSHUB_DATABASE_URL"
+
+
+def project_home() -> Path:
+    """`OMSHUB_HOME`, else the source checkout this package lives in, else the cwd."""
+    env = os.environ.get("OMSHUB_HOME")
+    if env:
+        return Path(env).resolve()
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "config" / "sources").is_dir():
+        return checkout
+    return Path.cwd()
+
+
+def default_url() -> str:
+    state = project_home() / ".omshub"
+    state.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{state / 'omshub.db'}"
+
+
+def database_url() -> str:
+    url = os.environ.get(ENV_URL) or default_url()
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        raise ConfigError(
+            f"{ENV_URL}={url.split('@')[-1]!r}: name the driver, e.g. postgresql+psycopg://..."
+            " (a bare postgresql:// picks a driver far from where errors show)"
+        )
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    url = url or database_url()
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+@cache
+def _engine_for(url: str) -> Engine:
+    return make_engine(url)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """A process-wide engine per URL (tasks and CLI commands share one pool)."""
+    return _engine_for(url or database_url())
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Bring the schema to `revision` with Alembic (idempotent)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.attributes["engine"] = get_engine(url)
+    command.upgrade(cfg, revision)

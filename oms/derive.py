@@ -1,0 +1,85 @@
+"""Values the store derives instead of accepting from competing systems.
+
+An order line's shipped and returned quantities are the sums of its shipment and return
+lines, and its status follows from its quantities; they are refreshed whenever one of
+those rows (or the line itself) is written, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from oms.ids import canonical_id
+from oms.loader import LoadContext, as_text, derive_line_status, norm
+from oms.models import ChangeLog, OrderLine, ReturnLine, ShipmentLine
+from oms.writer import CHUNK, SqlWriter
+
+DERIVED_SYSTEM = "omshub"
+
+
+def _sums(conn: Connection, table: Any, ids: list[str]) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    for i in range(0, len(ids), CHUNK):
+        rows = conn.execute(
+            select(table.c.order_line_id, table.c.qty).where(
+                table.c.order_line_id.in_(ids[i : i + CHUNK])
+            )
+        )
+        for lid, qty in rows:
+            out[lid] = out.get(lid, Decimal(0)) + (qty or Decimal(0))
+    return out
+
+
+def refresh_order_lines(
+    conn: Connection,
+    keys: Iterable[tuple[Any, ...]],
+    ctx: LoadContext,
+    writer: SqlWriter | None = None,
+) -> int:
+    """Recompute qty_shipped / qty_returned / status of the lines `(order_number, line_no)`."""
+    writer = writer or SqlWriter()
+    ids = sorted({canonical_id("order_line", k) for k in keys})
+    if not ids:
+        return 0
+    table = OrderLine.__table__
+    lines = writer.fetch(conn, table, ids)  # type: ignore[arg-type]
+    shipped = _sums(conn, ShipmentLine.__table__, ids)
+    returned = _sums(conn, ReturnLine.__table__, ids)
+    updates, log = [], []
+    for lid, old in lines.items():
+        new = dict(old)
+        new["qty_returned"] = returned.get(lid)
+        new["qty_shipped"] = shipped.get(lid)
+        new["status"] = derive_line_status(new)
+        changed = {
+            c: new[c]
+            for c in ("qty_shipped", "qty_returned", "status")
+            if norm(new[c]) != norm(old[c])
+        }
+        if not changed:
+            continue
+        new.update(last_run_id=ctx.run_id, last_batch_id=ctx.batch_id, updated_at=ctx.now)
+        updates.append(new)
+        for c, v in changed.items():
+            log.append(
+                {
+                    "run_id": ctx.run_id,
+                    "batch_id": ctx.batch_id,
+                    "entity": "order_line",
+                    "canonical_id": lid,
+                    "system": DERIVED_SYSTEM,
+                    "operation": "derive",
+                    "field": c,
+                    "old_value": as_text(old[c]),
+                    "new_value": as_text(v),
+                    "changed_at": ctx.now,
+                }
+            )
+    writer.update(conn, table, updates)  # type: ignore[arg-type]
+    if log:
+        conn.execute(insert(ChangeLog.__table__), log)
+    return len(updates)

@@ -1,0 +1,121 @@
+"""Source configuration (`config/sources/*.yaml`), validated by pydantic.
+
+Parsing is cheap (no heavy imports) because DAG files call it at parse time; it is
+validated in CI by `omshub config check` and the test suite, not only when a DAG parses.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from oms.db import project_home
+from oms.errors import ConfigError
+from transforms.yamlsrc import line_of, load_yaml
+
+SystemKind = Literal["erp", "wms", "tms", "pos", "crm", "channel", "3pl", "edi", "carrier"]
+
+
+class ConnectorSpec(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(description="transport: local_folder, sftp, rest, sql")
+    conn_id: str | None = Field(None, description="Airflow connection holding host and secrets")
+
+
+class FormatSpec(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(description="json, ndjson, csv, xml, x12")
+
+
+class StreamSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    mapping: str = Field(description="mapping file, relative to mappings/")
+    format: FormatSpec
+    pattern: str | None = Field(None, description="file glob (folder/SFTP transports)")
+    cursor_field: str | None = Field(
+        None, description="raw-record field that advances the watermark"
+    )
+    options: dict[str, Any] = Field(default_factory=dict, description="transport options")
+
+
+class SourceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")
+    system: str = Field(description="system name used in bindings and ownership rules")
+    kind: SystemKind
+    description: str | None = None
+    connector: ConnectorSpec
+    schedule: str | None = "@hourly"
+    mode: Literal["incremental", "full"] = Field(
+        "incremental", description="incremental: skip batches already loaded; full: reprocess"
+    )
+    reject_threshold: float = Field(
+        0.1, ge=0, le=1, description="max share of bad records per batch"
+    )
+    streams: list[StreamSpec]
+    tags: list[str] = Field(default_factory=list)
+    file: str = ""
+
+    @field_validator("streams")
+    @classmethod
+    def _unique_streams(cls, v: list[StreamSpec]) -> list[StreamSpec]:
+        names = [s.name for s in v]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"duplicate stream names: {', '.join(sorted(dup))}")
+        return v
+
+    def stream(self, name: str) -> StreamSpec:
+        for s in self.streams:
+            if s.name == name:
+                return s
+        raise ConfigError(f"source {self.name!r} has no stream {name!r}")
+
+
+def config_dir() -> Path:
+    return project_home() / "config"
+
+
+def mappings_dir() -> Path:
+    return project_home() / "mappings"
+
+
+def load_source(path: Path) -> SourceConfig:
+    data, lines = load_yaml(path)
+    try:
+        cfg = SourceConfig.model_validate({**(data or {}), "file": str(path)})
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(err["loc"])
+        raise ConfigError(
+            f"{path}:{line_of(lines, loc)} {'.'.join(map(str, loc))}: {err['msg']}"
+        ) from e
+    return cfg
+
+
+@cache
+def _load_sources(folder: str) -> dict[str, SourceConfig]:
+    out: dict[str, SourceConfig] = {}
+    for path in sorted(Path(folder).glob("*.yaml")):
+        cfg = load_source(path)
+        if cfg.name in out:
+            raise ConfigError(f"{path}: source {cfg.name!r} also defined in {out[cfg.name].file}")
+        out[cfg.name] = cfg
+    return out
+
+
+def sources(folder: Path | None = None) -> dict[str, SourceConfig]:
+    return _load_sources(str(folder or config_dir() / "sources"))
+
+
+def get_source(name: str) -> SourceConfig:
+    all_sources = sources()
+    if name not in all_sources:
+        raise ConfigError(
+            f"unknown source {name!r} (known: {', '.join(sorted(all_sources)) or 'none'})"
+        )
+    return all_sources[name]

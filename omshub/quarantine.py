@@ -1,0 +1,127 @@
+"""The quarantine: source records kept out of the store, with every reason (DESIGN.md §6).
+
+Re-processing a batch re-judges its records: a record still bad keeps its open entry
+(reasons refreshed), a record that now passes is marked `replayed` by that run, a newly
+bad one is added. Nothing is deleted, so the table is the history of what was rejected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from oms.models import Quarantine
+from omshub.config import SourceConfig
+from transforms.compiler import CompiledMapping, Reason
+
+_q = Quarantine.__table__
+
+
+def _key(record: Any) -> str | None:
+    if isinstance(record, dict):
+        for k in ("id", "Id", "name", "order_number", "sku", "rma_number", "tracking_code"):
+            if record.get(k) not in (None, ""):
+                return str(record[k])[:256]
+    return None
+
+
+def _json(record: Any) -> str:
+    return json.dumps(record, default=str, ensure_ascii=False, sort_keys=True)
+
+
+def record(
+    conn: Connection,
+    source: SourceConfig,
+    stream: str,
+    batch_id: str,
+    run_id: str,
+    mapping: CompiledMapping,
+    records: Sequence[Any],
+    errors: dict[int, list[Reason]],
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    open_rows = {
+        r.record_index: r.id
+        for r in conn.execute(
+            select(_q.c.id, _q.c.record_index).where(
+                _q.c.batch_id == batch_id, _q.c.status == "open"
+            )
+        )
+    }
+    bad = {i: reasons for i, reasons in errors.items() if reasons}
+    fresh = []
+    for i, reasons in sorted(bad.items()):
+        payload = json.dumps([r.as_dict() for r in reasons], ensure_ascii=False)
+        if i in open_rows:
+            conn.execute(
+                update(_q)
+                .where(_q.c.id == open_rows[i])
+                .values(reasons=payload, run_id=run_id, mapping_version=mapping.version)
+            )
+            continue
+        fresh.append(
+            {
+                "run_id": run_id,
+                "batch_id": batch_id,
+                "source": source.name,
+                "system": source.system,
+                "stream": stream,
+                "record_index": i,
+                "record_key": _key(records[i]),
+                "mapping_name": mapping.name,
+                "mapping_version": mapping.version,
+                "raw_record": _json(records[i]),
+                "reasons": payload,
+                "status": "open",
+                "created_at": now,
+            }
+        )
+    if fresh:
+        conn.execute(insert(_q), fresh)
+    healed = [qid for i, qid in open_rows.items() if i not in bad]
+    if healed:
+        conn.execute(
+            update(_q)
+            .where(_q.c.id.in_(healed))
+            .values(status="replayed", resolved_at=now, resolved_by_run=run_id)
+        )
+
+
+def list_entries(
+    engine: Engine,
+    status: str | None = "open",
+    source: str | None = None,
+    batch_id: str | None = None,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    q = select(_q).order_by(_q.c.id.desc()).limit(limit)
+    if status and status != "all":
+        q = q.where(_q.c.status == status)
+    if source:
+        q = q.where(_q.c.source == source)
+    if batch_id:
+        q = q.where(_q.c.batch_id == batch_id)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def get_entry(engine: Engine, qid: int) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(_q).where(_q.c.id == qid)).mappings().one_or_none()
+    return dict(row) if row else None
+
+
+def open_batches(
+    engine: Engine, ids: list[int] | None = None, source: str | None = None
+) -> list[str]:
+    q = select(_q.c.batch_id).where(_q.c.status == "open").distinct()
+    if ids:
+        q = q.where(_q.c.id.in_(ids))
+    if source:
+        q = q.where(_q.c.source == source)
+    with engine.connect() as conn:
+        return sorted(r[0] for r in conn.execute(q))

@@ -1,0 +1,1 @@
+"""Mapping compiler, named transforms, code lists and validations (source shape -> canonical)."""

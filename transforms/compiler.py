@@ -1,0 +1,439 @@
+"""Compile a mapping YAML once, then apply it to whole batches of raw records.
+
+Compilation resolves everything that can fail on the mapping itself (unknown entity,
+column, transform, code list, bad path or expression) into a `MappingError` naming the
+file, line and field. Application works column by column over a batch; a value that
+cannot be converted is recorded as a `Reason` against its source record (which will be
+quarantined) and never stops the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+from sqlalchemy import Boolean, Date, Integer
+
+from oms.entities import ENTITIES, SNAPSHOT_COLUMNS, SNAPSHOT_ENTITY
+from oms.types import Money, UTCDateTime
+from transforms.casts import caster
+from transforms.codes import CodeList
+from transforms.errors import MappingError
+from transforms.expr import ExprError, compile_expr
+from transforms.functions import registry
+from transforms.paths import PathSyntaxError, compile_path
+from transforms.spec import EntityMapping, FieldSpec, MappingFile, Rule, as_field
+from transforms.yamlsrc import Lines, line_of, load_yaml
+
+Getter = Callable[[Any, Sequence[Any]], Any]
+Step = tuple[str, Callable[[Any], Any], bool]  # (label, fn, applies to None too)
+
+RECORD = "_record"  # index of the source record a row came from
+EXTERNAL_ID = "_external_id"
+UPDATED_AT = "_updated_at"
+META = (RECORD, EXTERNAL_ID, UPDATED_AT)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a record is rejected: one per failed value or rule."""
+
+    entity: str
+    field: str
+    rule: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "entity": self.entity,
+            "field": self.field,
+            "rule": self.rule,
+            "message": self.message,
+        }
+
+
+@dataclass
+class MappedBatch:
+    """Canonical frames of one batch plus every reason, keyed by source record index."""
+
+    frames: dict[str, pd.DataFrame]
+    errors: dict[int, list[Reason]]
+    record_count: int
+    filtered: int = 0
+
+    def bad_records(self) -> set[int]:
+        return {i for i, reasons in self.errors.items() if reasons}
+
+
+def default_type(entity: str, column: str) -> str:
+    if entity == SNAPSHOT_ENTITY:
+        return {"on_hand": "decimal", "allocated": "decimal", "as_of": "datetime"}.get(
+            column, "string"
+        )
+    col = ENTITIES[entity].table.columns[column]
+    t = col.type
+    if isinstance(t, Money):
+        return "decimal"
+    if isinstance(t, UTCDateTime):
+        return "datetime"
+    if isinstance(t, Boolean):
+        return "bool"
+    if isinstance(t, Date):
+        return "date"
+    if isinstance(t, Integer):
+        return "int"
+    return "string"
+
+
+def entity_columns(entity: str) -> list[str]:
+    if entity == SNAPSHOT_ENTITY:
+        return list(SNAPSHOT_COLUMNS)
+    return ENTITIES[entity].data_columns
+
+
+def natural_key(entity: str) -> tuple[str, ...]:
+    if entity == SNAPSHOT_ENTITY:
+        return ("sku", "location_code")
+    return ENTITIES[entity].natural_key
+
+
+@dataclass
+class CompiledField:
+    name: str
+    where: str  # "file:line" for reasons
+    getter: Getter | None
+    parent_field: str | None
+    index_offset: int | None
+    steps: list[Step]
+    required: bool
+
+
+@dataclass
+class CompiledEntity:
+    entity: str
+    explode: Getter | None
+    filter: Getter | None
+    fields: list[CompiledField]
+    external_id: CompiledField | None
+    updated_at: CompiledField | None
+    rules: list[Rule]
+    children: list[CompiledEntity] = field(default_factory=list)
+
+
+class _Ctx:
+    """Compile-time context: file, key lines, code lists."""
+
+    def __init__(self, file: str, lines: Lines, codes: dict[str, CodeList]) -> None:
+        self.file, self.lines, self.codes = file, lines, codes
+
+    def line(self, loc: tuple[str | int, ...]) -> int | None:
+        return line_of(self.lines, loc)
+
+    def error(self, msg: str, loc: tuple[str | int, ...], fld: str | None = None) -> MappingError:
+        return MappingError(msg, file=self.file, line=self.line(loc), field=fld)
+
+
+def _transform_step(call: Any, ctx: _Ctx, loc: tuple[str | int, ...], fname: str) -> Step:
+    if isinstance(call, str):
+        name, args = call, []
+    elif isinstance(call, dict) and len(call) == 1:
+        name, raw = next(iter(call.items()))
+        args = raw if isinstance(raw, list) else [raw]
+    else:
+        raise ctx.error("a transform is a name or {name: argument(s)}", loc, fname)
+    fn = registry().get(name)
+    if fn is None:
+        known = ", ".join(sorted(registry()))
+        raise ctx.error(f"unknown transform {name!r} (known: {known})", loc, fname)
+    f = fn.fn
+    try:  # catch wrong arity now, not per record
+        import inspect
+
+        inspect.signature(f).bind("x", *args)
+    except TypeError as e:
+        raise ctx.error(f"transform {name!r}: {e}", loc, fname) from e
+    return (f"transform {name}", lambda v, f=f, a=tuple(args): f(v, *a), not fn.null_passthrough)
+
+
+def _compile_field(
+    entity: str, name: str, raw: Any, ctx: _Ctx, loc: tuple[str | int, ...], typed: bool = True
+) -> CompiledField:
+    spec: FieldSpec = as_field(raw)
+    where = f"{ctx.file}:{ctx.line(loc)}"
+    getter: Getter | None = None
+    try:
+        if spec.path is not None:
+            getter = compile_path(spec.path)
+        elif spec.expr is not None:
+            getter = compile_expr(spec.expr)
+        elif "const" in spec.model_fields_set:
+            const = spec.const
+            getter = lambda r, p, c=const: c  # noqa: E731
+    except (PathSyntaxError, ExprError) as e:
+        raise ctx.error(str(e), loc, name) from e
+    steps = [
+        _transform_step(c, ctx, (*loc, "transforms", i), name)
+        for i, c in enumerate(spec.transforms)
+    ]
+    if spec.default is not None:
+        d = spec.default
+        steps.append(("default", lambda v, d=d: d if v is None or v == "" else v, True))
+    if spec.code is not None:
+        cl = ctx.codes.get(spec.code)
+        if cl is None:
+            raise ctx.error(f"unknown code list {spec.code!r} (config/codes/*.yaml)", loc, name)
+        steps.append((f"code {spec.code}", cl.lookup, False))
+    type_name = spec.type or (default_type(entity, name) if typed else None)
+    if type_name:
+        try:
+            steps.append((f"type {type_name}", caster(type_name, spec.format, spec.tz), False))
+        except ValueError as e:
+            raise ctx.error(str(e), loc, name) from e
+    return CompiledField(name, where, getter, spec.parent, spec.index, steps, spec.required)
+
+
+def _compile_entity(
+    m: EntityMapping, ctx: _Ctx, loc: tuple[str | int, ...], parent: EntityMapping | None
+) -> CompiledEntity:
+    if m.entity not in ENTITIES and m.entity != SNAPSHOT_ENTITY:
+        known = ", ".join([*ENTITIES, SNAPSHOT_ENTITY])
+        raise ctx.error(f"unknown canonical entity {m.entity!r} (known: {known})", (*loc, "entity"))
+    allowed = set(entity_columns(m.entity))
+    for name in m.fields:
+        if name not in allowed:
+            raise ctx.error(
+                f"{m.entity} has no column {name!r} (columns: {', '.join(sorted(allowed))})",
+                (*loc, "fields", name),
+                name,
+            )
+    missing = [k for k in natural_key(m.entity) if k not in m.fields]
+    if missing:
+        raise ctx.error(
+            f"natural key of {m.entity} not mapped: {', '.join(missing)}", (*loc, "fields")
+        )
+    if parent is None and m.path is not None:
+        raise ctx.error("`path` (array to explode) is only for children", (*loc, "path"))
+    if parent is not None and m.path is None:
+        raise ctx.error("a child needs `path`: the array of the parent record to explode", loc)
+    fields = [_compile_field(m.entity, n, f, ctx, (*loc, "fields", n)) for n, f in m.fields.items()]
+    for f in fields:
+        if f.parent_field and (parent is None or f.parent_field not in parent.fields):
+            raise ctx.error(
+                f"parent field {f.parent_field!r} is not mapped on the parent",
+                (*loc, "fields", f.name),
+                f.name,
+            )
+        if f.index_offset is not None and parent is None:
+            raise ctx.error("`index` is only for children", (*loc, "fields", f.name), f.name)
+    ext = (
+        _compile_field(m.entity, "external_id", m.external_id, ctx, (*loc, "external_id"), False)
+        if m.external_id is not None
+        else None
+    )
+    if ext is not None:
+        ext.steps.append(("type string", caster("string"), False))
+    upd = (
+        _compile_field(
+            m.entity,
+            "updated_at",
+            as_field(m.updated_at).model_copy(
+                update={"type": as_field(m.updated_at).type or "datetime"}
+            ),
+            ctx,
+            (*loc, "updated_at"),
+        )
+        if m.updated_at is not None
+        else None
+    )
+    try:
+        explode = compile_path(m.path) if m.path else None
+        flt = compile_expr(m.filter) if m.filter else None
+    except (PathSyntaxError, ExprError) as e:
+        raise ctx.error(str(e), (*loc, "filter" if m.filter else "path")) from e
+    for i, rule in enumerate(m.rules):
+        if rule.field not in allowed:
+            raise ctx.error(
+                f"rule on unknown column {rule.field!r}", (*loc, "rules", i), rule.field
+            )
+    children = [_compile_entity(c, ctx, (*loc, "children", i), m) for i, c in enumerate(m.children)]
+    return CompiledEntity(m.entity, explode, flt, fields, ext, upd, list(m.rules), children)
+
+
+@dataclass
+class CompiledMapping:
+    name: str
+    version: str
+    file: str
+    spec: MappingFile
+    root: CompiledEntity
+
+    @property
+    def entities(self) -> list[str]:
+        out: list[str] = []
+
+        def walk(e: CompiledEntity) -> None:
+            out.append(e.entity)
+            for c in e.children:
+                walk(c)
+
+        walk(self.root)
+        return out
+
+    def rules(self) -> dict[str, list[Rule]]:
+        out: dict[str, list[Rule]] = defaultdict(list)
+
+        def walk(e: CompiledEntity) -> None:
+            out[e.entity].extend(e.rules)
+            for c in e.children:
+                walk(c)
+
+        walk(self.root)
+        return dict(out)
+
+    def apply(self, records: Sequence[Any]) -> MappedBatch:
+        """Map a batch; `records[i]` errors are reported under index `i`."""
+        errors: dict[int, list[Reason]] = defaultdict(list)
+        frames: dict[str, list[pd.DataFrame]] = defaultdict(list)
+        items = [(rec, (), i, i, -1) for i, rec in enumerate(records)]
+        filtered = _apply_entity(self.root, items, None, frames, errors)
+        out = {
+            k: pd.concat(v, ignore_index=True) if len(v) > 1 else v[0] for k, v in frames.items()
+        }
+        return MappedBatch(out, dict(errors), len(records), filtered)
+
+
+Item = tuple[
+    Any, tuple[Any, ...], int, int, int
+]  # (obj, parents, record idx, position, parent row)
+
+
+def _run_field(
+    f: CompiledField,
+    entity: str,
+    items: list[Item],
+    parent_cols: dict[str, list[Any]] | None,
+    errors: dict[int, list[Reason]],
+) -> list[Any]:
+    if f.getter is not None:
+        g = f.getter
+        values = [g(obj, parents) for obj, parents, _, _, _ in items]
+    elif f.parent_field is not None:
+        assert parent_cols is not None
+        pcol = parent_cols[f.parent_field]
+        values = [pcol[prow] for _, _, _, _, prow in items]
+    else:
+        off = f.index_offset or 0
+        values = [pos + off for _, _, _, pos, _ in items]
+    for label, fn, on_null in f.steps:
+        for i, v in enumerate(values):
+            if v is None and not on_null:
+                continue
+            try:
+                values[i] = fn(v)
+            except (ValueError, TypeError, ArithmeticError) as e:
+                values[i] = None
+                errors[items[i][2]].append(
+                    Reason(entity, f.name, label, f"{f.where} field {f.name!r}: {e}")
+                )
+    if f.required:
+        for i, v in enumerate(values):
+            if v is None or v == "":
+                errors[items[i][2]].append(
+                    Reason(
+                        entity,
+                        f.name,
+                        "required",
+                        f"{f.where} field {f.name!r}: required value is missing",
+                    )
+                )
+    return values
+
+
+def _apply_entity(
+    ce: CompiledEntity,
+    items: list[Item],
+    parent_cols: dict[str, list[Any]] | None,
+    frames: dict[str, list[pd.DataFrame]],
+    errors: dict[int, list[Reason]],
+) -> int:
+    filtered = 0
+    if ce.filter is not None:
+        flt = ce.filter
+        kept = [it for it in items if flt(it[0], it[1])]
+        filtered, items = len(items) - len(kept), kept
+    cols: dict[str, list[Any]] = {
+        f.name: _run_field(f, ce.entity, items, parent_cols, errors) for f in ce.fields
+    }
+    key_cols = [cols[k] for k in natural_key(ce.entity)]
+    if ce.external_id is not None:
+        ext = _run_field(ce.external_id, ce.entity, items, parent_cols, errors)
+    else:
+        ext = [
+            "|".join("" if v is None else str(v) for v in key)
+            for key in zip(*key_cols, strict=True)
+        ]
+    upd = (
+        _run_field(ce.updated_at, ce.entity, items, parent_cols, errors)
+        if ce.updated_at is not None
+        else [None] * len(items)
+    )
+    frame = pd.DataFrame(
+        {**cols, RECORD: [it[2] for it in items], EXTERNAL_ID: ext, UPDATED_AT: upd}, dtype=object
+    )
+    frames[ce.entity].append(frame)
+    for child in ce.children:
+        assert child.explode is not None
+        sub: list[Item] = []
+        for row, (obj, parents, rec, _, _) in enumerate(items):
+            arr = child.explode(obj, parents)
+            if arr is None:
+                continue
+            if not isinstance(arr, list):
+                arr = [arr]
+            chain = (*parents, obj)
+            sub.extend((x, chain, rec, j, row) for j, x in enumerate(arr))
+        filtered += _apply_entity(child, sub, cols, frames, errors)
+    return filtered
+
+
+def compile_mapping(
+    path: Path, codes: dict[str, CodeList], display: str | None = None
+) -> CompiledMapping:
+    """Read, validate and compile one mapping file (raises `MappingError`)."""
+    file = display or str(path)
+    data, lines = load_yaml(path)
+    ctx = _Ctx(file, lines, codes)
+    if not isinstance(data, dict):
+        raise MappingError("a mapping file is a YAML mapping (key: value)", file=file, line=1)
+    try:
+        spec = MappingFile.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(
+            x
+            for x in err["loc"]
+            if not (
+                isinstance(x, str)
+                and x in {"FieldSpec", "str", "function-after[_one_source(), FieldSpec]"}
+            )
+        )
+        raise MappingError(
+            err["msg"], file=file, line=line_of(lines, loc), field=".".join(map(str, loc)) or None
+        ) from e
+    root = _compile_entity(spec, ctx, (), None)
+    return CompiledMapping(spec.mapping, spec.version, file, spec, root)
+
+
+def record_hash(values: Sequence[Any]) -> str:
+    """Stable hash of what a system sent for one canonical row (binding change detection)."""
+    h = hashlib.blake2b(digest_size=16)
+    for v in values:
+        h.update(repr(v).encode())
+        h.update(b"\x1f")
+    return h.hexdigest()

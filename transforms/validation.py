@@ -1,0 +1,183 @@
+"""Validation of canonical frames with great-expectations (DESIGN.md §1).
+
+A suite per canonical entity is built from the model (natural key not null, vocabularies,
+non-negative quantities and money, ISO currency codes), plus the optional `rules:` of the
+mapping. Results come back per row (`unexpected_index_list`), so failing rows can be
+quarantined with every rule they broke while the others load.
+
+great-expectations is imported lazily: it costs seconds and must never run at DAG parse.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import pandas as pd
+
+from oms.enums import ENUM_COLUMNS
+from transforms.compiler import META, RECORD, Reason, natural_key
+from transforms.spec import Rule
+
+NON_NEGATIVE = {
+    "order_line": ("qty_ordered", "qty_allocated", "qty_cancelled", "unit_price"),
+    "sales_order": ("subtotal", "tax_total", "shipping_total", "grand_total"),
+    "inventory_snapshot": ("on_hand", "allocated"),
+    "shipment_line": ("qty",),
+    "return_line": ("qty", "refund_amount"),
+    "product": ("list_price", "weight"),
+    "rate_quote": ("amount",),
+    "shipment": ("cost",),
+}
+REQUIRED = {
+    "order_line": ("sku", "qty_ordered"),
+    "inventory_snapshot": ("on_hand",),
+    "shipment_line": ("qty",),
+    "return_line": ("qty",),
+}
+CURRENCY_COLUMNS = ("currency",)
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation, in a form independent of the GX version."""
+
+    column: str
+    kind: str  # not_null | in_set | between | regex
+    arg: Any = None
+    label: str = ""
+
+
+def model_checks(entity: str, columns: list[str]) -> list[Check]:
+    """The entity's built-in suite, restricted to the columns a mapping fills."""
+    cols = set(columns)
+    checks = [Check(c, "not_null", None, "natural key") for c in natural_key(entity) if c in cols]
+    checks += [
+        Check(c, "not_null", None, "required") for c in REQUIRED.get(entity, ()) if c in cols
+    ]
+    for col, allowed in ENUM_COLUMNS.get(entity, {}).items():
+        if col in cols:
+            checks.append(Check(col, "in_set", list(allowed), "canonical vocabulary"))
+    for col in NON_NEGATIVE.get(entity, ()):
+        if col in cols:
+            checks.append(Check(col, "between", (0, None), "not negative"))
+    for col in CURRENCY_COLUMNS:
+        if col in cols:
+            checks.append(Check(col, "regex", r"^[A-Z]{3}$", "ISO 4217 currency"))
+    if entity == "customer" and "email" in cols:
+        checks.append(Check("email", "regex", EMAIL, "email address"))
+    return checks
+
+
+def rule_checks(rules: list[Rule]) -> list[Check]:
+    out = []
+    for r in rules:
+        label = r.name or "mapping rule"
+        if r.not_null:
+            out.append(Check(r.field, "not_null", None, label))
+        elif r.in_ is not None:
+            out.append(Check(r.field, "in_set", r.in_, label))
+        elif r.regex is not None:
+            out.append(Check(r.field, "regex", r.regex, label))
+        elif r.min is not None or r.max is not None:
+            out.append(Check(r.field, "between", (r.min, r.max), label))
+    return out
+
+
+@cache
+def _gx() -> Any:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no tqdm on stderr
+    source = context.data_sources.add_pandas("omshub")
+    asset = source.add_dataframe_asset("canonical")
+    batch_def = asset.add_batch_definition_whole_dataframe("whole")
+    return gx, batch_def
+
+
+def _expectation(gx: Any, check: Check) -> Any:
+    e = gx.expectations
+    if check.kind == "not_null":
+        return e.ExpectColumnValuesToNotBeNull(column=check.column)
+    if check.kind == "in_set":
+        return e.ExpectColumnValuesToBeInSet(column=check.column, value_set=check.arg)
+    if check.kind == "regex":
+        return e.ExpectColumnValuesToMatchRegex(column=check.column, regex=check.arg)
+    lo, hi = check.arg
+    return e.ExpectColumnValuesToBeBetween(column=check.column, min_value=lo, max_value=hi)
+
+
+def _describe(check: Check) -> str:
+    if check.kind == "not_null":
+        return f"{check.column} must not be empty ({check.label})"
+    if check.kind == "in_set":
+        return f"{check.column} must be one of {', '.join(map(str, check.arg))} ({check.label})"
+    if check.kind == "regex":
+        return f"{check.column} must match {check.arg} ({check.label})"
+    lo, hi = check.arg
+    rng = f">= {lo}" if hi is None else f"<= {hi}" if lo is None else f"between {lo} and {hi}"
+    return f"{check.column} must be {rng} ({check.label})"
+
+
+def _for_gx(frame: pd.DataFrame, checks: list[Check]) -> pd.DataFrame:
+    """GX compares numbers as floats: hand it float copies of decimal columns."""
+    cols = sorted({c.column for c in checks})
+    out = frame[cols].copy()
+    for c in cols:
+        if any(isinstance(v, Decimal) for v in out[c].head(50)):
+            out[c] = pd.to_numeric(out[c].map(lambda v: None if v is None else float(v)))
+    return out.reset_index(drop=True)
+
+
+def validate(
+    entity: str, frame: pd.DataFrame, rules: list[Rule] | None = None, where: str = ""
+) -> dict[int, list[Reason]]:
+    """Run the suite on `frame`; return reasons keyed by source record (`_record`)."""
+    columns = [c for c in frame.columns if c not in META]
+    checks = model_checks(entity, columns) + rule_checks(rules or [])
+    checks = [c for c in checks if c.column in frame.columns]
+    if frame.empty or not checks:
+        return {}
+    gx, batch_def = _gx()
+    suite = gx.ExpectationSuite(name=f"omshub.{entity}")
+    for check in checks:
+        suite.add_expectation(_expectation(gx, check))
+    data = _for_gx(frame, checks)
+    batch = batch_def.get_batch(batch_parameters={"dataframe": data})
+    result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    records = frame[RECORD].tolist()
+    out: dict[int, list[Reason]] = defaultdict(list)
+    for check, res in zip(checks, result.results, strict=True):
+        if res.success:
+            continue
+        rows = res.result.get("unexpected_index_list") or []
+        if res.exception_info and res.exception_info.get("raised_exception"):
+            msg = res.exception_info.get("exception_message")
+            raise RuntimeError(f"validation of {entity}.{check.column} failed to run: {msg}")
+        for i in rows:
+            idx = (
+                i
+                if isinstance(i, int)
+                else int(next(iter(i.values())))
+                if isinstance(i, dict)
+                else int(i)
+            )
+            value = frame.iloc[idx][check.column]
+            text = f"{where}{entity}.{_describe(check)}; got {value!r}"
+            out[int(records[idx])].append(
+                Reason(entity, check.column, f"expect {check.kind}", text)
+            )
+    return dict(out)
+
+
+_ = re  # regex patterns are validated by GX itself

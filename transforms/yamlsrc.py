@@ -1,0 +1,53 @@
+"""Safe YAML loading that remembers where each key was written, for error messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from transforms.errors import MappingError
+
+Lines = dict[tuple[str | int, ...], int]
+
+
+def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: Lines) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            k = key.value if isinstance(key, yaml.ScalarNode) else str(key)
+            lines[(*path, k)] = key.start_mark.line + 1
+            _walk(value, (*path, k), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, (*path, i), lines)
+
+
+def load_yaml(path: Path) -> tuple[Any, Lines]:
+    """Parse with `yaml.SafeLoader` only (no tags, no objects); return data and key lines."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except OSError as e:
+        raise MappingError(f"cannot read: {e.strerror}", file=str(path)) from e
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise MappingError(
+            f"invalid YAML: {getattr(e, 'problem', e)}", file=str(path), line=line
+        ) from e
+    lines: Lines = {}
+    if node is not None:
+        _walk(node, (), lines)
+    return data, lines
+
+
+def line_of(lines: Lines, path: tuple[str | int, ...]) -> int | None:
+    """The line of `path`, or of its nearest ancestor that has one."""
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get(())
