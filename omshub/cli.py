@@ -22,8 +22,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(mapping_app, name="mapping")
 app.add_typer(q_app, name="quarantine")
 app.add_typer(state_app, name="state")
-out = Console()
-err = Console(stderr=True)
+out = Console(width=max(Console().width, 120))
+err = Console(stderr=True, width=max(Console().width, 120))
 
 
 def _fail(e: Exception) -> None:
@@ -75,7 +75,16 @@ def _print_runs(engine, names: list[str] | None = None) -> None:  # type: ignore
     from omshub.report import last_runs
 
     table = Table(title="last run per source and entity")
-    for col in ("source", "entity", "extracted", "loaded", "changed", "quarantined", "status"):
+    for col in (
+        "source",
+        "entity",
+        "extracted",
+        "loaded",
+        "stale",
+        "changed",
+        "quarantined",
+        "status",
+    ):
         table.add_column(
             col,
             justify="right" if col in ("extracted", "loaded", "changed", "quarantined") else "left",

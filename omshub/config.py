@@ -119,3 +119,29 @@ def get_source(name: str) -> SourceConfig:
             f"unknown source {name!r} (known: {', '.join(sorted(all_sources)) or 'none'})"
         )
     return all_sources[name]
+
+
+def stream_entities(stream: StreamSpec) -> list[str]:
+    """Canonical entities a stream's mapping writes, read without compiling it.
+
+    Used at DAG-parse time (Asset outlets), so it must stay cheap: YAML only.
+    """
+    import yaml
+
+    path = Path(stream.mapping)
+    path = path if path.is_absolute() else mappings_dir() / path
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"{path}: cannot read mapping: {e}") from e
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("entity"), str):
+                out.append(node["entity"])
+            for child in node.get("children") or []:
+                walk(child)
+
+    walk(doc)
+    return list(dict.fromkeys(out))

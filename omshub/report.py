@@ -61,13 +61,14 @@ def last_runs(engine: Engine, source: str | None = None) -> list[dict[str, Any]]
                     func.sum(rs.c.loaded),
                     func.sum(rs.c.changed),
                     func.sum(rs.c.quarantined),
-                    func.max(rs.c.status),
+                    func.sum(rs.c.stale),
+                    func.min(rs.c.status),  # "failed" < "success"
                 )
                 .where(rs.c.run_id == run["run_id"])
                 .group_by(rs.c.entity)
                 .order_by(rs.c.entity)
             )
-            for entity, ex, lo, ch, qu, st in conn.execute(q):
+            for entity, ex, lo, ch, qu, sta, st in conn.execute(q):
                 out.append(
                     {
                         "source": src,
@@ -76,6 +77,7 @@ def last_runs(engine: Engine, source: str | None = None) -> list[dict[str, Any]]
                         "loaded": int(lo or 0),
                         "changed": int(ch or 0),
                         "quarantined": int(qu or 0),
+                        "stale": int(sta or 0),
                         "status": "failed"
                         if st == "failed" or run["status"] == "failed"
                         else run["status"],

@@ -51,6 +51,20 @@ def _num(v: Any) -> Decimal:
         raise ValueError(f"{v!r} is not a number") from e
 
 
+def _compare(cmp: Callable[[Any, Any], bool], a: Any, b: Any) -> bool:
+    """Text from a payload compared with a number compares as a number ("2" > 1)."""
+    numeric = (int, Decimal)
+    if isinstance(a, numeric) != isinstance(b, numeric) and None not in (a, b):
+        try:
+            a, b = _num(a), _num(b)
+        except ValueError:
+            return False
+    try:
+        return cmp(a, b)
+    except TypeError:
+        return False
+
+
 def _path_text(node: ast.expr) -> str:
     if isinstance(node, ast.Name):
         return "^" if node.id == "_parent" else node.id
@@ -104,12 +118,9 @@ def _compile(node: ast.expr) -> Evaluator:
             return lambda r, p: not inner(r, p)
         return lambda r, p: None if (v := inner(r, p)) is None else -_num(v)
     if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMP:
-        cmp, left, right = (
-            _CMP[type(node.ops[0])],
-            _compile(node.left),
-            _compile(node.comparators[0]),
-        )
-        return lambda r, p: cmp(left(r, p), right(r, p))
+        cmp = _CMP[type(node.ops[0])]
+        left, right = _compile(node.left), _compile(node.comparators[0])
+        return lambda r, p: _compare(cmp, left(r, p), right(r, p))
     if isinstance(node, ast.BoolOp):
         parts = [_compile(v) for v in node.values]
         if isinstance(node.op, ast.And):

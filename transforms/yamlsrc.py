@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,25 @@ import yaml
 from transforms.errors import MappingError
 
 Lines = dict[tuple[str | int, ...], int]
+
+
+class StrictBoolLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: only true/false are booleans.
+
+    With YAML 1.1, `path: no` or a code list key `N` silently became `False`; in mapping
+    files those are field names and source codes, so they stay text.
+    """
+
+
+StrictBoolLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+StrictBoolLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
 
 
 def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: Lines) -> None:
@@ -25,11 +45,11 @@ def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: Lines) -> None:
 
 
 def load_yaml(path: Path) -> tuple[Any, Lines]:
-    """Parse with `yaml.SafeLoader` only (no tags, no objects); return data and key lines."""
+    """Parse safely (a `SafeLoader`: no tags, no objects); return data and key lines."""
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=StrictBoolLoader)
+        data = yaml.load(text, Loader=StrictBoolLoader)  # noqa: S506 (a SafeLoader subclass)
     except OSError as e:
         raise MappingError(f"cannot read: {e.strerror}", file=str(path)) from e
     except yaml.YAMLError as e:
