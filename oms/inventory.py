@@ -101,7 +101,19 @@ def apply_snapshot(
         d_on = on_hand - (pos["on_hand"] if pos else ZERO)
         d_al = allocated - ((pos["allocated"] or ZERO) if pos else ZERO)
         if pos is not None and d_on == 0 and d_al == 0:
-            result.unchanged += 1  # same quantities: the ledger already explains them
+            # same quantities: no movement, but the position is now known as of `at`, so a
+            # snapshot taken between the two cannot be applied on top later
+            result.unchanged += 1
+            if at and (pos["as_of"] is None or at > pos["as_of"]):
+                updates.append(
+                    {
+                        **pos,
+                        "as_of": at,
+                        "source_updated_at": at,
+                        "last_run_id": ctx.run_id,
+                        "last_batch_id": ctx.batch_id,
+                    }
+                )
             continue
         stamp = at.isoformat() if at else ctx.batch_id
         mkey = f"snapshot:{ctx.system}:{loc}:{sku}:{stamp}"

@@ -211,18 +211,18 @@ class Loader:
                 result.inserted_rows.append(row)
                 log.append(self._log(ctx, entity, cid, "insert", "*", None, None))
             else:
-                changed = self._changes(values, old, owned, ctx)
+                changed, claims = self._changes(values, old, owned, ctx)
                 merged = {**old, **changed}
                 if hook:
                     for c, v in hook(merged).items():
                         if norm(v) != norm(old.get(c)):
                             changed[c] = v
                             merged[c] = v
-                if not changed:
+                if not changed and not claims:
                     result.unchanged += 1
                     continue
                 fs = json.loads(old.get("field_sources") or "{}")
-                for c in changed:
+                for c in (*changed, *claims):
                     if c in owned:
                         fs[c] = tag
                 merged.update(prov, field_sources=json.dumps(fs, sort_keys=True) if fs else None)
@@ -253,15 +253,23 @@ class Loader:
         old: dict[str, Any],
         owned: dict[str, tuple[str, ...]],
         ctx: LoadContext,
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], set[str]]:
         fs: dict[str, str] = json.loads(old.get("field_sources") or "{}")
         changed: dict[str, Any] = {}
+        claims: set[str] = set()
         for c, new in values.items():
             cur = old.get(c)
-            if norm(new) == norm(cur):
-                continue
             setter = fs.get(c, f"{old.get('source_system')}|")
             set_by_me = setter.split("|", 1)[0] == ctx.system
+            if norm(new) == norm(cur):
+                if (
+                    c in owned
+                    and cur is not None
+                    and not set_by_me
+                    and self._outranks(owned[c], ctx, setter)
+                ):
+                    claims.add(c)  # same value, confirmed by a higher-ranked owner
+                continue
             if new is None and not set_by_me:
                 continue  # a null never erases what another system set
             owners = owned.get(c)
@@ -272,7 +280,13 @@ class Loader:
                 if mine > theirs:
                     continue  # owned by a higher-ranked system that has set it
             changed[c] = new
-        return changed
+        return changed, claims
+
+    @staticmethod
+    def _outranks(owners: tuple[str, ...], ctx: LoadContext, setter: str) -> bool:
+        other_sys, _, other_kind = setter.partition("|")
+        mine = Ownership.rank(owners, ctx.system, ctx.kind)
+        return mine < Ownership.rank(owners, other_sys, other_kind or None)
 
     @staticmethod
     def _log(

@@ -110,8 +110,8 @@ class Location(Provenance, Base):
     region: Mapped[str | None] = mapped_column(String(64))
     postal_code: Mapped[str | None] = mapped_column(String(32))
     country_code: Mapped[str | None] = mapped_column(String(2))
-    latitude: Mapped[Decimal | None] = mapped_column(Money())
-    longitude: Mapped[Decimal | None] = mapped_column(Money())
+    latitude: Mapped[Decimal | None] = mapped_column(Money(10, 7))
+    longitude: Mapped[Decimal | None] = mapped_column(Money(10, 7))
 
 
 # --- orders ----------------------------------------------------------------------------
@@ -285,7 +285,9 @@ class Binding(Base):
     """(system, entity, external id) -> canonical id, with what that system last sent."""
 
     __tablename__ = "binding"
-    __table_args__ = (UniqueConstraint("system", "entity", "external_id"),)
+    # external_id first: lookups are `external_id IN (...)` within one system and entity,
+    # and PostgreSQL only turns that into an index search when it is the leading column.
+    __table_args__ = (UniqueConstraint("external_id", "entity", "system"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     system: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))

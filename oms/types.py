@@ -23,15 +23,21 @@ def normalize_decimal(value: Decimal) -> Decimal:
 
 
 class Money(TypeDecorator[Decimal]):
-    """Exact decimal: NUMERIC(18,4) on PostgreSQL, decimal text on SQLite."""
+    """Exact decimal: NUMERIC(precision, scale) on PostgreSQL, decimal text on SQLite.
 
-    impl = Numeric(18, 4)
+    Money and quantities use the default NUMERIC(18,4); coordinates use NUMERIC(10,7).
+    """
+
+    impl = Numeric
     cache_ok = True
+
+    def __init__(self, precision: int = 18, scale: int = 4) -> None:
+        super().__init__(precision, scale, asdecimal=True)
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(40))
-        return dialect.type_descriptor(Numeric(18, 4, asdecimal=True))
+        return dialect.type_descriptor(self.impl_instance)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:

@@ -93,16 +93,8 @@ def _print_runs(engine, names: list[str] | None = None) -> None:  # type: ignore
         if names and r["source"] not in names:
             continue
         style = "red" if r["status"] == "failed" else None
-        table.add_row(
-            r["source"],
-            r["entity"],
-            str(r["extracted"]),
-            str(r["loaded"]),
-            str(r["changed"]),
-            str(r["quarantined"]),
-            r["status"],
-            style=style,
-        )
+        cells = [str(r[c]) for c in ("extracted", "loaded", "stale", "changed", "quarantined")]
+        table.add_row(r["source"], r["entity"], *cells, r["status"], style=style)
     out.print(table)
 
 

@@ -39,15 +39,13 @@ def _sqlite_url(tmp: Path) -> str:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path,
-              monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """An empty, migrated store on each backend; the pipeline uses it through the env."""
     from oms.db import upgrade
 
-    if request.param == "sqlite":
-        url = _sqlite_url(tmp_path)
-    else:
-        url = pgserver.create_database()
+    url = _sqlite_url(tmp_path) if request.param == "sqlite" else pgserver.create_database()
     monkeypatch.setenv("OMSHUB_DATABASE_URL", url)
     monkeypatch.setenv("OMSHUB_LANDING_DIR", str(tmp_path / "landing"))
     upgrade(url)

@@ -2,7 +2,7 @@
 
 Text is parsed with `ast.parse(mode="eval")` and only a whitelisted set of node kinds is
 turned into closures: calls of registered transforms, paths (`customer.email`,
-`lines[0].sku`, `_parent.name` for the raw parent record), literals, `+ - * /` on decimals,
+`lines[0].sku`, `_parent.name` for the raw parent record, `at('SEG[QUALF=001].X')` for any path), literals, `+ - * /` on decimals,
 comparisons, `and`/`or`/`not` and `a if cond else b`. Nothing is ever handed to `eval`;
 anything else is a `MappingError` naming the construct.
 """
@@ -91,6 +91,13 @@ def _compile(node: ast.expr) -> Evaluator:
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.keywords:
             raise ExprError("only calls of named transforms with positional arguments")
+        if node.func.id == "at":  # at('SEG[QUALF=001].X'): any path, selectors included
+            arg = node.args[0] if len(node.args) == 1 else None
+            if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+                raise ExprError(
+                    "at() takes one path in quotes, e.g. at('E1EDK03[IDDAT=012].DATUM')"
+                )
+            return compile_path(arg.value)
         fn = registry().get(node.func.id)
         if fn is None:
             raise ExprError(f"unknown function {node.func.id!r}")

@@ -94,7 +94,6 @@ def rule_checks(rules: list[Rule]) -> list[Check]:
 def _gx() -> Any:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")

@@ -12,14 +12,26 @@ UTC = dt.UTC
 @pytest.mark.parametrize(
     ("value", "fmt", "tz", "expected"),
     [
-        ("2026-11-19T09:14:22-05:00", None, None, dt.datetime(2026, 11, 19, 14, 14, 22, tzinfo=UTC)),
+        (
+            "2026-11-19T09:14:22-05:00",
+            None,
+            None,
+            dt.datetime(2026, 11, 19, 14, 14, 22, tzinfo=UTC),
+        ),
         ("2026-11-21T09:15:00.000+0000", None, None, dt.datetime(2026, 11, 21, 9, 15, tzinfo=UTC)),
         ("2026-11-21T06:00:00Z", None, None, dt.datetime(2026, 11, 21, 6, tzinfo=UTC)),
-        ("20261121 101500", "%Y%m%d %H%M%S", "Europe/Berlin", dt.datetime(2026, 11, 21, 9, 15, tzinfo=UTC)),
+        (
+            "20261121 101500",
+            "%Y%m%d %H%M%S",
+            "Europe/Berlin",
+            dt.datetime(2026, 11, 21, 9, 15, tzinfo=UTC),
+        ),
         ("2026-07-01 12:00", None, "America/New_York", dt.datetime(2026, 7, 1, 16, tzinfo=UTC)),
     ],
 )
-def test_datetimes_become_utc(value: str, fmt: str | None, tz: str | None, expected: dt.datetime) -> None:
+def test_datetimes_become_utc(
+    value: str, fmt: str | None, tz: str | None, expected: dt.datetime
+) -> None:
     assert caster("datetime", fmt, tz)(value) == expected
 
 
@@ -35,7 +47,12 @@ def test_unknown_zone_is_a_mapping_problem() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("19.99", Decimal("19.99")), (" 1,299.50 ", Decimal("1299.50")), (3, Decimal(3)), (0.1, Decimal("0.1"))],
+    [
+        ("19.99", Decimal("19.99")),
+        (" 1,299.50 ", Decimal("1299.50")),
+        (3, Decimal(3)),
+        (0.1, Decimal("0.1")),
+    ],
 )
 def test_decimals_are_exact(value: object, expected: Decimal) -> None:
     assert to_decimal(value) == expected

@@ -13,7 +13,9 @@ from transforms.codes import CodeList
 from transforms.compiler import compile_mapping
 from transforms.errors import MappingError
 
-CODES = {"status": CodeList("status", {"a": "open", "c": "completed"}, True, "config/codes/status.yaml")}
+CODES = {
+    "status": CodeList("status", {"a": "open", "c": "completed"}, True, "config/codes/status.yaml")
+}
 
 BASE = """\
 mapping: t.orders
@@ -46,10 +48,19 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_compiles_and_maps_a_batch(tmp_path: Path) -> None:
     m = compile_mapping(write(tmp_path, BASE), CODES)
     assert (m.name, m.version, m.entities) == ("t.orders", "3", ["sales_order", "order_line"])
-    batch = m.apply([
-        {"id": 7, "no": "1001", "st": "A", "total": "10.50", "at": "2026-11-20 10:00",
-         "updated": "2026-11-20T10:05:00Z", "lines": [{"sku": " ab ", "qty": "2"}, {"sku": "c", "qty": 1}]},
-    ])
+    batch = m.apply(
+        [
+            {
+                "id": 7,
+                "no": "1001",
+                "st": "A",
+                "total": "10.50",
+                "at": "2026-11-20 10:00",
+                "updated": "2026-11-20T10:05:00Z",
+                "lines": [{"sku": " ab ", "qty": "2"}, {"sku": "c", "qty": 1}],
+            },
+        ]
+    )
     assert not batch.errors
     order = batch.frames["sales_order"].iloc[0]
     assert order["status"] == "open" and order["grand_total"] == Decimal("10.50")
@@ -64,14 +75,20 @@ def test_compiles_and_maps_a_batch(tmp_path: Path) -> None:
 
 def test_bad_values_reject_their_record_only(tmp_path: Path) -> None:
     m = compile_mapping(write(tmp_path, BASE), CODES)
-    batch = m.apply([
-        {"no": "1", "st": "zz", "total": "x", "lines": [{"sku": None, "qty": 1}]},
-        {"no": "2", "st": "c", "total": "1", "lines": []},
-    ])
+    batch = m.apply(
+        [
+            {"no": "1", "st": "zz", "total": "x", "lines": [{"sku": None, "qty": 1}]},
+            {"no": "2", "st": "c", "total": "1", "lines": []},
+        ]
+    )
     reasons = batch.errors[0]
     assert batch.bad_records() == {0}
     rules = sorted((r.field, r.rule) for r in reasons)
-    assert rules == [("grand_total", "type decimal"), ("sku", "required"), ("status", "code status")]
+    assert rules == [
+        ("grand_total", "type decimal"),
+        ("sku", "required"),
+        ("status", "code status"),
+    ]
     msg = next(r.message for r in reasons if r.field == "status")
     assert "m.yaml:8 field 'status'" in msg and "unknown code 'zz'" in msg
 
@@ -80,8 +97,16 @@ def test_bad_values_reject_their_record_only(tmp_path: Path) -> None:
     ("old", "new", "message"),
     [
         ("entity: sales_order", "entity: salesorder", ":3: unknown canonical entity 'salesorder'"),
-        ("  grand_total: total", "  grand_totl: total", ":9 field 'grand_totl': sales_order has no column"),
-        ("  order_number: {path: no, required: true}\n", "", "natural key of sales_order not mapped: order_number"),
+        (
+            "  grand_total: total",
+            "  grand_totl: total",
+            ":9 field 'grand_totl': sales_order has no column",
+        ),
+        (
+            "  order_number: {path: no, required: true}\n",
+            "",
+            "natural key of sales_order not mapped: order_number",
+        ),
         ("code: status", "code: nope", ":8 field 'status': unknown code list 'nope'"),
         ("[strip, upper]", "[strip, shout]", ":17 field 'sku': unknown transform 'shout'"),
         ("[strip, upper]", "[strip, {split: [1, 2, 3, 4]}]", "transform 'split': too many"),
@@ -91,10 +116,16 @@ def test_bad_values_reject_their_record_only(tmp_path: Path) -> None:
         ("grand_total: total", "grand_total: {path: a, const: 1}", "exactly one of"),
         ("version: 3", "version: 3\nbogus: 1", "bogus"),
         ("tz: UTC", "tz: Nowhere/City", "unknown time zone"),
-        ("line_no: {index: 1}", "line_no: {index: 1}\n      status: open", "order_line has no column 'status'"),
+        (
+            "line_no: {index: 1}",
+            "line_no: {index: 1}\n      status: open",
+            "order_line has no column 'status'",
+        ),
     ],
 )
-def test_compile_errors_name_file_line_and_field(tmp_path: Path, old: str, new: str, message: str) -> None:
+def test_compile_errors_name_file_line_and_field(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
     assert old in BASE
     with pytest.raises(MappingError) as e:
         compile_mapping(write(tmp_path, BASE.replace(old, new, 1)), CODES)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 04:55:00.717185
+Create Date: 2026-11-24 05:28:33.000285
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("updated_at", oms.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_binding")),
         sa.UniqueConstraint(
-            "system", "entity", "external_id", name=op.f("uq_binding_system_entity_external_id")
+            "external_id", "entity", "system", name=op.f("uq_binding_external_id_entity_system")
         ),
     )
     with op.batch_alter_table("binding", schema=None) as batch_op:
@@ -191,8 +191,8 @@ def upgrade() -> None:
         sa.Column("region", sa.String(length=64), nullable=True),
         sa.Column("postal_code", sa.String(length=32), nullable=True),
         sa.Column("country_code", sa.String(length=2), nullable=True),
-        sa.Column("latitude", oms.types.Money(precision=18, scale=4), nullable=True),
-        sa.Column("longitude", oms.types.Money(precision=18, scale=4), nullable=True),
+        sa.Column("latitude", oms.types.Money(precision=10, scale=7), nullable=True),
+        sa.Column("longitude", oms.types.Money(precision=10, scale=7), nullable=True),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("source_system", sa.String(length=64), nullable=True),
         sa.Column("source_updated_at", oms.types.UTCDateTime(timezone=True), nullable=True),

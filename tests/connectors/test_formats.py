@@ -1,0 +1,106 @@
+"""Formats turn bytes into raw records, keep every value as sent, and refuse unsafe XML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connectors.base import StreamRequest
+from connectors.errors import ConnectorConfigError, ConnectorError, FormatError
+from connectors.local import LocalFolderTransport
+from connectors.registry import get_format, transport
+
+
+def read(kind: str, content: bytes, **options: object) -> list:
+    return get_format(kind).read(content, dict(options), "f")
+
+
+def test_json_records_path_and_single_object() -> None:
+    assert read(
+        "json", b'{"data": {"orders": [{"id": 1}, {"id": 2}]}}', records_path="data.orders"
+    ) == [{"id": 1}, {"id": 2}]
+    assert read("json", b'{"id": 1}') == [{"id": 1}]
+    assert read("json", '\ufeff[{"a": "Zo\u00eb"}]'.encode()) == [{"a": "Zoë"}]
+
+
+@pytest.mark.parametrize(
+    ("content", "options", "message"),
+    [
+        (b'{"orders": [}', {}, "invalid JSON"),
+        (b'{"orders": []}', {"records_path": "items"}, "key 'items' not found"),
+        (b"\xff\xfe", {}, "not utf-8"),
+    ],
+)
+def test_json_errors(content: bytes, options: dict, message: str) -> None:
+    with pytest.raises(FormatError, match=message):
+        read("json", content, **options)
+
+
+def test_ndjson_reports_the_line() -> None:
+    assert read("ndjson", b'{"a": 1}\n\n{"a": 2}\n') == [{"a": 1}, {"a": 2}]
+    with pytest.raises(FormatError, match="f:2"):
+        read("ndjson", b'{"a": 1}\n{"a": \n')
+
+
+def test_csv_keeps_text_and_empty_is_null() -> None:
+    rows = read("csv", b"sku,qty\nA,0010\nB,\n")
+    assert rows == [{"sku": "A", "qty": "0010"}, {"sku": "B", "qty": None}]
+    assert read("csv", b"a;b\n1;2\n", delimiter=";") == [{"a": "1", "b": "2"}]
+    with pytest.raises(FormatError, match="f:3: 3 cells for 2 columns"):
+        read("csv", b"a,b\n1,2\n1,2,3\n")
+
+
+XML = b"""<?xml version="1.0"?>
+<ns:Envelope xmlns:ns="urn:x"><ns:Body>
+  <IDOC BEGIN="1"><E1EDK02><QUALF>001</QUALF><BELNR>1001</BELNR></E1EDK02>
+    <E1EDK02><QUALF>002</QUALF><BELNR>X</BELNR></E1EDK02><E1EDP01 SEGMENT="1"><POSEX>000010</POSEX></E1EDP01></IDOC>
+  <IDOC BEGIN="1"><E1EDK02><QUALF>001</QUALF><BELNR>1002</BELNR></E1EDK02></IDOC>
+</ns:Body></ns:Envelope>"""
+
+
+def test_xml_records_as_dicts() -> None:
+    rows = read("xml", XML, record_tag="IDOC")
+    assert len(rows) == 2
+    assert rows[0]["@BEGIN"] == "1"
+    assert rows[0]["E1EDK02"][1] == {"QUALF": "002", "BELNR": "X"}
+    assert rows[0]["E1EDP01"] == {"@SEGMENT": "1", "POSEX": "000010"}
+    assert rows[1]["E1EDK02"]["BELNR"] == "1002"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]><r>&b;</r>',
+        b'<?xml version="1.0"?><!DOCTYPE r SYSTEM "http://127.0.0.1:9/evil.dtd"><r/>',
+    ],
+)
+def test_xml_entities_and_dtds_are_refused(payload: bytes) -> None:
+    with pytest.raises(FormatError):
+        read("xml", payload)
+
+
+def test_xml_syntax_error_names_the_line() -> None:
+    with pytest.raises(FormatError, match=r"f:2: invalid XML"):
+        read("xml", b"<a>\n<b></a>")
+
+
+def test_local_folder_transport(tmp_path: Path) -> None:
+    (tmp_path / "orders_2.json").write_bytes(b"[2]")
+    (tmp_path / "orders_1.json").write_bytes(b"[1]")
+    (tmp_path / "other.csv").write_bytes(b"x")
+    t = transport("local_folder", {"path": str(tmp_path)})
+    batches = list(t.fetch(StreamRequest("orders", "json", {"pattern": "orders_*.json"})))
+    assert [(b.name, b.content) for b in batches] == [
+        ("orders_1.json", b"[1]"),
+        ("orders_2.json", b"[2]"),
+    ]
+    with pytest.raises(ConnectorError, match="does not exist"):
+        list(
+            LocalFolderTransport(str(tmp_path / "nope")).fetch(
+                StreamRequest("o", "json", {"pattern": "*"})
+            )
+        )
+    with pytest.raises(ConnectorConfigError, match="unknown connector type 'ftp'"):
+        transport("ftp", {})

@@ -1,0 +1,226 @@
+"""The whole flow on the demo systems (SQLite and PostgreSQL), and its failure modes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from projects import drop, write_source
+from sqlalchemy import Engine, func, select
+
+from oms.errors import RejectThresholdExceeded
+from oms.models import BUSINESS_TABLES, Binding, LandedBatch, Quarantine, SalesOrder
+from omshub import pipeline
+from omshub.config import sources
+from omshub.report import stats, table_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+# the deliberately bad rows of demo/systems (see demo/README.md)
+BAD = {
+    ("shopify", "orders"): "disputed_hold",
+    ("wms_3pl", "inventory"): "on_hand must be >= 0",
+}
+
+
+def run_all(engine: Engine) -> list[pipeline.RunReport]:
+    reports = [pipeline.run_source(name, engine=engine) for name in sorted(sources())]
+    for r in reports:
+        assert r.ok, r.errors
+    return reports
+
+
+def changed(reports: list[pipeline.RunReport]) -> int:
+    return sum(e["changed"] for r in reports for b in r.batches for e in b["entities"].values())
+
+
+def test_demo_end_to_end_twice(engine: Engine) -> None:
+    first = run_all(engine)
+    assert changed(first) > 0
+    rows_after_first = table_rows(engine)
+    second = run_all(engine)
+    assert changed(second) == 0
+    assert table_rows(engine) == rows_after_first
+
+    data = stats(engine)
+    systems = {s for per in data["entities"].values() for s in per}
+    assert len(systems) >= 5, systems
+    empty = [name for name, n in table_rows(engine).items() if n == 0]
+    assert not empty, f"canonical entities without rows: {empty}"
+    assert {r["changed"] for r in data["last_runs"]} == {0}
+
+    # one web order known to the web shop, the ERP and the WMS is one row with their bindings
+    b, so = Binding.__table__, SalesOrder.__table__
+    with engine.connect() as conn:
+        orders = conn.execute(
+            select(func.count()).select_from(so).where(so.c.channel == "web")
+        ).scalar()
+        cid = conn.execute(select(so.c.id).where(so.c.order_number == "1001")).scalar()
+        systems_1001 = {
+            s for (s,) in conn.execute(select(b.c.system).where(b.c.canonical_id == cid))
+        }
+    assert orders == 15
+    assert {"shopify", "sap", "wms"} <= systems_1001
+
+    # exactly the deliberately bad records are quarantined, with their reasons
+    q = Quarantine.__table__
+    with engine.connect() as conn:
+        entries = conn.execute(
+            select(q.c.source, q.c.stream, q.c.reasons, q.c.raw_record).where(q.c.status == "open")
+        ).all()
+    assert len(entries) == 3, entries
+    by_stream: dict[tuple[str, str], list[str]] = {}
+    for source, stream, reasons, _raw in entries:
+        by_stream.setdefault((source, stream), []).append(reasons)
+    assert len(by_stream[("shopify", "orders")]) == 1
+    assert "disputed_hold" in by_stream[("shopify", "orders")][0]
+    wms = " ".join(by_stream[("wms_3pl", "inventory")])
+    assert len(by_stream[("wms_3pl", "inventory")]) == 2
+    assert "on_hand" in wms and "sku" in wms
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_store: str) -> Path:
+    home = write_source(tmp_path / "proj")
+    monkeypatch.setenv("OMSHUB_HOME", str(home))
+    return home
+
+
+def test_bad_rows_quarantined_good_rows_load_then_replay_after_fix(
+    project: Path, sqlite_store: str
+) -> None:
+    from oms.db import get_engine
+
+    engine = get_engine(sqlite_store)
+    drop(
+        project,
+        "a.json",
+        [
+            {
+                "id": 1,
+                "number": "A1",
+                "status": "paid",
+                "total": "10",
+                "updated_at": "2026-11-20T10:00:00Z",
+            },
+            {
+                "id": 2,
+                "number": "A2",
+                "status": "weird",
+                "total": "11",
+                "updated_at": "2026-11-20T10:00:00Z",
+            },
+            {
+                "id": 3,
+                "number": "A3",
+                "status": "paid",
+                "total": "-1",
+                "updated_at": "2026-11-20T11:00:00Z",
+            },
+            {
+                "id": 4,
+                "number": "A4",
+                "status": "paid",
+                "total": "12",
+                "updated_at": "2026-11-20T09:00:00Z",
+            },
+        ],
+    )
+    report = pipeline.run_source("shop", engine=engine)
+    assert report.ok
+    so, q = SalesOrder.__table__, Quarantine.__table__
+    with engine.connect() as conn:
+        assert sorted(r[0] for r in conn.execute(select(so.c.order_number))) == ["A1", "A4"]
+        entries = conn.execute(
+            select(q.c.record_key, q.c.reasons, q.c.raw_record, q.c.mapping_version).order_by(
+                q.c.record_index
+            )
+        ).all()
+        wm = conn.execute(
+            select(func.max(BUSINESS_TABLES["sales_order"].__table__.c.source_updated_at))
+        ).scalar()
+    assert [e.record_key for e in entries] == ["2", "3"]
+    assert "unknown code 'weird'" in entries[0].reasons
+    assert "grand_total must be >= 0" in entries[1].reasons
+    assert json.loads(entries[0].raw_record)["status"] == "weird"
+    assert wm is not None
+
+    # fix the code list, replay the quarantine: the fixed record loads, the other stays
+    codes = project / "config/codes/shopify_financial_status.yaml"
+    codes.write_text(codes.read_text() + "  weird: pending\n")
+    pipeline.replay(batch_ids=[pipeline_batches(engine)[0]], engine=engine)
+    with engine.connect() as conn:
+        assert sorted(r[0] for r in conn.execute(select(so.c.order_number))) == ["A1", "A2", "A4"]
+        status = dict(conn.execute(select(q.c.record_key, q.c.status)).all())
+    assert status == {"2": "replayed", "3": "open"}
+
+
+def pipeline_batches(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(select(LandedBatch.__table__.c.batch_id))]
+
+
+def test_reject_threshold_fails_loudly_and_loads_nothing(
+    project: Path, sqlite_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oms.db import get_engine
+
+    engine = get_engine(sqlite_store)
+    drop(
+        project,
+        "a.json",
+        [
+            {"id": 1, "number": "A1", "status": "paid", "total": "1"},
+            {"id": 2, "number": "A2", "status": "bad", "total": "1"},
+            {"id": 3, "number": None, "status": "paid", "total": "1"},
+        ],
+    )
+    run_id = pipeline.new_run_id()
+    [batch] = pipeline.extract("shop", run_id, engine=engine)
+    with pytest.raises(
+        RejectThresholdExceeded,
+        match=r"2 of 3 records of a.json failed validation \(67% > reject_threshold 50%",
+    ):
+        pipeline.process_batch(batch, run_id, engine)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(SalesOrder.__table__)).scalar() == 0
+        assert conn.execute(select(func.count()).select_from(Quarantine.__table__)).scalar() == 2
+        assert conn.execute(select(LandedBatch.__table__.c.status)).scalar() == "failed"
+
+
+def test_unparseable_file_is_kept_and_reported_and_others_load(
+    project: Path, sqlite_store: str
+) -> None:
+    from oms.db import get_engine
+
+    engine = get_engine(sqlite_store)
+    drop(project, "a.json", [{"id": 1, "number": "A1", "status": "paid", "total": "1"}])
+    (project / "drop" / "b.json").write_text('{"orders": [ {"id": 2,, } ]}')
+    report = pipeline.run_source("shop", engine=engine)
+    assert not report.ok
+    assert "b.json:1: invalid JSON" in report.errors[0]
+    lb = LandedBatch.__table__
+    with engine.connect() as conn:
+        rows = dict(conn.execute(select(lb.c.original_name, lb.c.status)).all())
+        uri = conn.execute(select(lb.c.uri).where(lb.c.original_name == "b.json")).scalar()
+        assert conn.execute(select(func.count()).select_from(SalesOrder.__table__)).scalar() == 1
+    assert rows == {"a.json": "loaded", "b.json": "failed"}
+    assert Path(uri).read_text() == '{"orders": [ {"id": 2,, } ]}'  # kept as landed, byte for byte
+
+
+def test_landing_writes_each_batch_once(project: Path, sqlite_store: str) -> None:
+    from oms.db import get_engine
+
+    engine = get_engine(sqlite_store)
+    drop(project, "a.json", [{"id": 1, "number": "A1", "status": "paid", "total": "1"}])
+    first = pipeline.extract("shop", "r1", engine=engine)
+    second = pipeline.extract("shop", "r2", engine=engine)
+    assert first == second
+    landed = [
+        p
+        for p in Path(engine.url.database).parent.glob("landing/shop/orders/*/*/*/*")
+        if not p.name.endswith(".manifest.json")
+    ]
+    assert len(landed) == 1
+    manifest = json.loads(Path(str(landed[0]) + ".manifest.json").read_text())
+    assert manifest["original_name"] == "a.json" and len(manifest["sha256"]) == 64
