@@ -84,6 +84,7 @@ def apply_snapshot(
         key = (r["sku"], r["location_code"])
         if key not in latest or (at and latest[key]["as_of"] and at >= latest[key]["as_of"]):
             latest[key] = r
+    result.duplicates = len(frame) - len(latest)
     current = _positions(conn, sorted(latest))
     movements, inserts, updates = [], [], []
     for key, r in latest.items():
@@ -163,7 +164,7 @@ def apply_snapshot(
     ]
     if log:
         conn.execute(insert(ChangeLog.__table__), log)
-    result.inserted, result.updated = len(inserts), len(updates)
+    result.inserted, result.updated = len(inserts), len(movements) - len(inserts)
     result.inserted_rows = movements
     return result
 

@@ -55,6 +55,8 @@ class LoadResult:
     updated: int = 0
     unchanged: int = 0
     stale: int = 0
+    #: rows of the batch folded into a newer row with the same natural key
+    duplicates: int = 0
     #: natural keys of inserted/updated rows (for derived values downstream)
     changed_keys: list[tuple[Any, ...]] = field(default_factory=list)
     inserted_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -65,7 +67,8 @@ class LoadResult:
 
     @property
     def loaded(self) -> int:
-        return self.inserted + self.updated + self.unchanged
+        """Rows accepted: written, confirmed unchanged, or folded into a newer duplicate."""
+        return self.inserted + self.updated + self.unchanged + self.duplicates
 
 
 def norm(value: Any) -> Any:
@@ -153,6 +156,7 @@ class Loader:
             return result
         data_cols = [c for c in frame.columns if c not in META]
         rows = self._newest_per_key(spec, frame.to_dict("records"))
+        result.duplicates = len(frame) - len(rows)
         binder = Binder(conn, ctx.system, entity)
         bound = binder.to_internal(str(r[EXTERNAL_ID]) for r in rows)
 
