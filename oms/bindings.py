@@ -11,9 +11,10 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from oms.models import Binding
+from oms.writer import SqlWriter
 
 CHUNK = 900
 _t = Binding.__table__
@@ -68,32 +69,36 @@ class Binder:
         ).scalar_one_or_none()
 
     def bind(
-        self, records: Sequence[NewBinding], existing: set[str], run_id: str, now: dt.datetime
+        self,
+        records: Sequence[NewBinding],
+        existing: set[str],
+        run_id: str,
+        now: dt.datetime,
+        writer: SqlWriter | None = None,
     ) -> None:
         """Insert new bindings, refresh known ones (hash, time, canonical id) in bulk."""
+        writer = writer or SqlWriter()
         new = [r for r in records if r.external_id not in existing]
         old = [r for r in records if r.external_id in existing]
-        if new:
-            self.conn.execute(
-                insert(_t),
-                [
-                    {
-                        "system": self.system,
-                        "entity": self.entity,
-                        "external_id": r.external_id,
-                        "canonical_id": r.canonical_id,
-                        "source_updated_at": r.source_updated_at,
-                        "payload_hash": r.payload_hash,
-                        "last_run_id": run_id,
-                        "bound_at": now,
-                        "updated_at": now,
-                    }
-                    for r in new
-                ],
-            )
+        writer.insert(
+            self.conn,
+            _t,
+            [  # type: ignore[arg-type]
+                {
+                    "system": self.system,
+                    "entity": self.entity,
+                    "external_id": r.external_id,
+                    "canonical_id": r.canonical_id,
+                    "source_updated_at": r.source_updated_at,
+                    "payload_hash": r.payload_hash,
+                    "last_run_id": run_id,
+                    "bound_at": now,
+                    "updated_at": now,
+                }
+                for r in new
+            ],
+        )
         if old:
-            from sqlalchemy import bindparam
-
             stmt = (
                 update(_t)
                 .where(

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from oms.bindings import Binder, NewBinding
 from oms.entities import ENTITIES, EntitySpec
@@ -125,11 +125,8 @@ def _owner_tag(ctx: LoadContext) -> str:
 
 def record_hash(values: list[Any]) -> str:
     """Stable hash of what a system sent for one row (binding change detection)."""
-    h = hashlib.blake2b(digest_size=16)
-    for v in values:
-        h.update(repr(norm(v)).encode())
-        h.update(b"\x1f")
-    return h.hexdigest()
+    text = "\x1f".join([repr(norm(v)) for v in values])
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 class Loader:
@@ -237,9 +234,8 @@ class Loader:
 
         self.writer.insert(conn, table, inserts)
         self.writer.update(conn, table, sorted(updates, key=lambda x: x["id"]))
-        binder.bind(bindings, set(bound), ctx.run_id, ctx.now)
-        if log:
-            conn.execute(insert(ChangeLog.__table__), log)
+        binder.bind(bindings, set(bound), ctx.run_id, ctx.now, self.writer)
+        self.writer.insert(conn, ChangeLog.__table__, log)  # type: ignore[arg-type]
         result.inserted, result.updated = len(inserts), len(updates)
         return result
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Numeric, String
@@ -42,13 +43,22 @@ class Money(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        dec = normalize_decimal(Decimal(str(value)))
+        dec = value if isinstance(value, Decimal) else Decimal(str(value))
         return format(dec, "f") if dialect.name == "sqlite" else dec
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
         return normalize_decimal(Decimal(str(value)))
+
+
+@lru_cache(maxsize=4096)
+def _sqlite_text(value: dt.datetime) -> str:
+    """Fixed-width UTC text, so SQLite orders and compares times correctly as strings.
+
+    Cached: a batch repeats the same few times (run time, snapshot time) on every row.
+    """
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -69,10 +79,9 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             value = dt.datetime.fromisoformat(value)
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: omshub stores timezone-aware UTC only")
-        value = value.astimezone(dt.UTC)
         if dialect.name == "sqlite":
-            return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        return value
+            return _sqlite_text(value)
+        return value.astimezone(dt.UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:

@@ -325,3 +325,10 @@ def test_stock_snapshot_becomes_ledger_movements(engine: Engine) -> None:
         on_hand = conn.execute(select(p.c.on_hand)).scalar()
     assert deltas == [Decimal(10), Decimal(-3)]
     assert on_hand == sum(deltas) == Decimal(7)
+
+
+@pytest.mark.parametrize("key", [["1001"], ["1001", 1], ["Zoë", None], [""]])
+def test_fast_canonical_id_is_uuid5(key: list[object]) -> None:
+    from oms.ids import _reference_id
+
+    assert canonical_id("order_line", key) == _reference_id("order_line", key)
