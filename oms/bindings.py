@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from oms.models import Binding
+from oms.models import Binding, table
 from oms.writer import SqlWriter
 
 CHUNK = 900
-_t = Binding.__table__
+_t = table(Binding)
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class Binder:
         writer.insert(
             self.conn,
             _t,
-            [  # type: ignore[arg-type]
+            [
                 {
                     "system": self.system,
                     "entity": self.entity,

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, insert, select
 
 from oms.ids import canonical_id
 from oms.loader import LoadContext, as_text, derive_line_status, norm
-from oms.models import ChangeLog, OrderLine, ReturnLine, ShipmentLine
+from oms.models import ChangeLog, OrderLine, ReturnLine, ShipmentLine, table
 from oms.writer import CHUNK, SqlWriter
 
 DERIVED_SYSTEM = "omshub"
@@ -45,10 +45,10 @@ def refresh_order_lines(
     ids = sorted({canonical_id("order_line", k) for k in keys})
     if not ids:
         return 0
-    table = OrderLine.__table__
-    lines = writer.fetch(conn, table, ids)  # type: ignore[arg-type]
-    shipped = _sums(conn, ShipmentLine.__table__, ids)
-    returned = _sums(conn, ReturnLine.__table__, ids)
+    tbl = table(OrderLine)
+    lines = writer.fetch(conn, tbl, ids)
+    shipped = _sums(conn, table(ShipmentLine), ids)
+    returned = _sums(conn, table(ReturnLine), ids)
     updates, log = [], []
     for lid, old in lines.items():
         new = dict(old)
@@ -79,7 +79,7 @@ def refresh_order_lines(
                     "changed_at": ctx.now,
                 }
             )
-    writer.update(conn, table, updates)  # type: ignore[arg-type]
+    writer.update(conn, tbl, updates)
     if log:
-        conn.execute(insert(ChangeLog.__table__), log)
+        conn.execute(insert(table(ChangeLog)), log)
     return len(updates)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Table
 
-from oms.models import BUSINESS_TABLES
+from oms.models import BUSINESS_TABLES, table
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class EntitySpec:
 
     @property
     def table(self) -> Table:
-        return BUSINESS_TABLES[self.name].__table__  # type: ignore[return-value]
+        return table(BUSINESS_TABLES[self.name])
 
     @property
     def data_columns(self) -> list[str]:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, insert, select, tuple_
 
 from oms.ids import canonical_id
 from oms.loader import EXTERNAL_ID, UPDATED_AT, LoadContext, LoadResult
-from oms.models import ChangeLog, InventoryMovement, InventoryPosition
+from oms.models import ChangeLog, InventoryMovement, InventoryPosition, table
 from oms.writer import SqlWriter
 
 ZERO = Decimal(0)
@@ -27,7 +27,7 @@ ZERO = Decimal(0)
 def _positions(
     conn: Connection, keys: list[tuple[str, str]]
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    t = InventoryPosition.__table__
+    t = table(InventoryPosition)
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for i in range(0, len(keys), 400):
         chunk = keys[i : i + 400]
@@ -144,9 +144,9 @@ def apply_snapshot(
         else:
             updates.append({**row, "created_at": pos["created_at"]})
         result.changed_keys.append(key)
-    writer.insert(conn, InventoryMovement.__table__, movements)  # type: ignore[arg-type]
-    writer.insert(conn, InventoryPosition.__table__, inserts)  # type: ignore[arg-type]
-    writer.update(conn, InventoryPosition.__table__, sorted(updates, key=lambda x: x["id"]))  # type: ignore[arg-type]
+    writer.insert(conn, table(InventoryMovement), movements)
+    writer.insert(conn, table(InventoryPosition), inserts)
+    writer.update(conn, table(InventoryPosition), sorted(updates, key=lambda x: x["id"]))
     log = [
         {
             "run_id": ctx.run_id,
@@ -163,7 +163,7 @@ def apply_snapshot(
         for m in movements
     ]
     if log:
-        conn.execute(insert(ChangeLog.__table__), log)
+        conn.execute(insert(table(ChangeLog)), log)
     result.inserted, result.updated = len(inserts), len(movements) - len(inserts)
     result.inserted_rows = movements
     return result
@@ -211,7 +211,5 @@ def apply_movements(
             source_updated_at=m.get("occurred_at"),
         )
         touched[key] = pos
-    writer.insert(conn, InventoryPosition.__table__, [touched[k] for k in sorted(new)])  # type: ignore[arg-type]
-    writer.update(
-        conn, InventoryPosition.__table__, [touched[k] for k in sorted(set(touched) - new)]
-    )  # type: ignore[arg-type]
+    writer.insert(conn, table(InventoryPosition), [touched[k] for k in sorted(new)])
+    writer.update(conn, table(InventoryPosition), [touched[k] for k in sorted(set(touched) - new)])

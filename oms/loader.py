@@ -27,7 +27,7 @@ from sqlalchemy import Connection
 from oms.bindings import Binder, NewBinding
 from oms.entities import ENTITIES, EntitySpec
 from oms.ids import canonical_id
-from oms.models import ChangeLog
+from oms.models import ChangeLog, table
 from oms.ownership import Ownership
 from oms.types import normalize_decimal
 from oms.writer import SqlWriter
@@ -174,11 +174,11 @@ class Loader:
             candidates.append((cid, r, h))
             bindings.append(NewBinding(ext, cid, r[UPDATED_AT], h))
 
-        table = spec.table
-        existing = self.writer.fetch(conn, table, [c for c, _, _ in candidates])
+        tbl = spec.table
+        existing = self.writer.fetch(conn, tbl, [c for c, _, _ in candidates])
         owned = self.ownership.owned_fields(entity)
         hook = DERIVED_HOOKS.get(entity)
-        all_cols = [c.name for c in table.columns]
+        all_cols = [c.name for c in tbl.columns]
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         log: list[dict[str, Any]] = []
@@ -232,10 +232,10 @@ class Loader:
                     log.append(self._log(ctx, entity, cid, "update", c, old.get(c), v))
             result.changed_keys.append(tuple(r[k] for k in spec.natural_key))
 
-        self.writer.insert(conn, table, inserts)
-        self.writer.update(conn, table, sorted(updates, key=lambda x: x["id"]))
+        self.writer.insert(conn, tbl, inserts)
+        self.writer.update(conn, tbl, sorted(updates, key=lambda x: x["id"]))
         binder.bind(bindings, set(bound), ctx.run_id, ctx.now, self.writer)
-        self.writer.insert(conn, ChangeLog.__table__, log)  # type: ignore[arg-type]
+        self.writer.insert(conn, table(ChangeLog), log)
         result.inserted, result.updated = len(inserts), len(updates)
         return result
 

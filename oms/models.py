@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -439,3 +441,8 @@ BUSINESS_TABLES = {
         ReturnLine,
     )
 }
+
+
+def table(model: type[Base]) -> Table:
+    """The Core table of a model, typed as `Table` (the loader works set-based on Core)."""
+    return cast(Table, model.__table__)

@@ -10,10 +10,11 @@ talks only to this interface, so the PostgreSQL fast path (COPY into a temp tabl
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 CHUNK = 900
 
@@ -33,7 +34,7 @@ def _execute_many(
     rows: Sequence[Sequence[Any]],
 ) -> None:
     """Compile once; hand DBAPI-ready parameter rows to `executemany`."""
-    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(keys))
+    compiled = cast(SQLCompiler, stmt.compile(dialect=conn.dialect, column_keys=list(keys)))
     procs = _processors(conn, table, cols)
     converted = []
     for row in rows:

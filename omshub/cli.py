@@ -317,8 +317,9 @@ def state_show() -> None:
     from sqlalchemy import select
 
     from oms.models import Watermark
+    from oms.models import table as table_of
 
-    t = Watermark.__table__
+    t = table_of(Watermark)
     with _engine().connect() as conn:
         rows = conn.execute(select(t).order_by(t.c.source, t.c.stream)).mappings().all()
     table = Table(title="watermarks")
@@ -339,8 +340,9 @@ def state_set(source: str, stream: str, cursor: str) -> None:
     from sqlalchemy import delete, insert
 
     from oms.models import Watermark
+    from oms.models import table as table_of
 
-    t = Watermark.__table__
+    t = table_of(Watermark)
     with _engine().begin() as conn:
         conn.execute(delete(t).where(t.c.source == source, t.c.stream == stream))
         conn.execute(

@@ -19,9 +19,9 @@ from sqlalchemy import Engine, insert, select
 from connectors.base import RawBatch
 from oms.db import project_home
 from oms.errors import FatalError
-from oms.models import LandedBatch
+from oms.models import LandedBatch, table
 
-_t = LandedBatch.__table__
+_t = table(LandedBatch)
 
 
 def landing_root() -> Path:

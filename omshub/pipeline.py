@@ -27,7 +27,7 @@ from oms.entities import SNAPSHOT_ENTITY
 from oms.errors import FatalError, RejectThresholdExceeded
 from oms.inventory import apply_movements, apply_snapshot
 from oms.loader import LoadContext, Loader, LoadResult
-from oms.models import LandedBatch, RunStat, SyncRun, Watermark
+from oms.models import LandedBatch, RunStat, SyncRun, Watermark, table
 from oms.ownership import Ownership
 from omshub import quarantine
 from omshub.config import SourceConfig, config_dir, get_source
@@ -38,10 +38,10 @@ from transforms.compiler import RECORD, CompiledMapping, MappedBatch, Reason
 from transforms.validation import validate
 
 _lb, _rs, _sr, _wm = (
-    LandedBatch.__table__,
-    RunStat.__table__,
-    SyncRun.__table__,
-    Watermark.__table__,
+    table(LandedBatch),
+    table(RunStat),
+    table(SyncRun),
+    table(Watermark),
 )
 
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from oms.models import Quarantine
+from oms.models import Quarantine, table
 from omshub.config import SourceConfig
 from transforms.compiler import CompiledMapping, Reason
 
-_q = Quarantine.__table__
+_q = table(Quarantine)
 
 
 def _key(record: Any) -> str | None:

@@ -11,14 +11,14 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from oms.models import BUSINESS_TABLES, Binding, RunStat, SyncRun
+from oms.models import BUSINESS_TABLES, Binding, RunStat, SyncRun, table
 
 LEDGER = ("inventory_movement", "inventory_position")
 
 
 def entity_rows(engine: Engine) -> dict[str, dict[str, int]]:
     """Rows each system knows, per entity (bindings; the ledger by writing system)."""
-    b = Binding.__table__
+    b = table(Binding)
     out: dict[str, dict[str, int]] = {name: {} for name in BUSINESS_TABLES}
     with engine.connect() as conn:
         q = select(b.c.entity, b.c.system, func.count(func.distinct(b.c.canonical_id))).group_by(
@@ -27,7 +27,7 @@ def entity_rows(engine: Engine) -> dict[str, dict[str, int]]:
         for entity, system, n in conn.execute(q):
             out.setdefault(entity, {})[system] = int(n)
         for name in LEDGER:
-            t = BUSINESS_TABLES[name].__table__
+            t = table(BUSINESS_TABLES[name])
             q2 = select(t.c.source_system, func.count()).group_by(t.c.source_system)
             out[name] = {str(s): int(n) for s, n in conn.execute(q2)}
     return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
@@ -36,13 +36,13 @@ def entity_rows(engine: Engine) -> dict[str, dict[str, int]]:
 def table_rows(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {
-            name: int(conn.execute(select(func.count()).select_from(m.__table__)).scalar() or 0)
+            name: int(conn.execute(select(func.count()).select_from(table(m))).scalar() or 0)
             for name, m in sorted(BUSINESS_TABLES.items())
         }
 
 
 def last_runs(engine: Engine, source: str | None = None) -> list[dict[str, Any]]:
-    sr, rs = SyncRun.__table__, RunStat.__table__
+    sr, rs = table(SyncRun), table(RunStat)
     with engine.connect() as conn:
         runs = conn.execute(select(sr).order_by(sr.c.started_at.desc())).mappings().all()
         latest: dict[str, Any] = {}

@@ -174,7 +174,9 @@ def _compile_field(
             getter = compile_expr(spec.expr)
         elif "const" in spec.model_fields_set:
             const = spec.const
-            getter = lambda r, p, c=const: c  # noqa: E731
+
+            def getter(r: Any, p: Sequence[Any], c: Any = const) -> Any:
+                return c
     except (PathSyntaxError, ExprError) as e:
         raise ctx.error(str(e), loc, name) from e
     steps = [
@@ -182,8 +184,12 @@ def _compile_field(
         for i, c in enumerate(spec.transforms)
     ]
     if spec.default is not None:
-        d = spec.default
-        steps.append(("default", lambda v, d=d: d if v is None or v == "" else v, True))
+        fallback = spec.default
+
+        def use_default(v: Any, d: Any = fallback) -> Any:
+            return d if v is None or v == "" else v
+
+        steps.append(("default", use_default, True))
     if spec.code is not None:
         cl = ctx.codes.get(spec.code)
         if cl is None:

@@ -80,12 +80,14 @@ def _path_text(node: ast.expr) -> str:
 
 def _compile(node: ast.expr) -> Evaluator:
     if isinstance(node, ast.Constant):
-        value = node.value
-        if isinstance(value, float):
-            value = Decimal(str(value))
+        value: Any = Decimal(str(node.value)) if isinstance(node.value, float) else node.value
         if not isinstance(value, str | int | bool | Decimal | type(None)):
             raise ExprError(f"unsupported literal {value!r}")
-        return lambda r, p, v=value: v
+
+        def literal(r: Any, p: Sequence[Any], v: Any = value) -> Any:
+            return v
+
+        return literal
     if isinstance(node, ast.Name | ast.Attribute | ast.Subscript):
         return compile_path(_path_text(node))
     if isinstance(node, ast.Call):

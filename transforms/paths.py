@@ -96,10 +96,12 @@ def compile_path(path: str) -> Getter:
 
         return get_flat
 
-    ops: list[tuple[Callable[[Any, Any], Any], Any]] = [
-        ({"key": _step_key, "index": _step_index, "where": _step_where}[kind], arg)
-        for kind, arg in steps
-    ]
+    table: dict[str, Callable[[Any, Any], Any]] = {
+        "key": _step_key,
+        "index": _step_index,
+        "where": _step_where,
+    }
+    ops = [(table[kind], arg) for kind, arg in steps]
 
     def get(record: Any, parents: Sequence[Any]) -> Any:
         value = record

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from airflow.sdk import DAG, Asset, task
 
-from omshub.config import SourceConfig, sources, stream_entities
+from omshub.config import SourceConfig, config_dir, load_source, stream_entities
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,5 +81,45 @@ def build_dag(source: SourceConfig) -> DAG:
     return dag
 
 
+def broken_dag(name: str, path: Path, error: str) -> DAG:
+    """Stand-in for a source whose YAML does not validate: visible, and failing with why.
+
+    One bad file must not hide every other source's DAG (as an import error of the whole
+    factory file would), nor disappear silently.
+    """
+    with DAG(
+        dag_id=f"omshub_source_{name}",
+        description=f"BROKEN CONFIG: {path.name}",
+        schedule=None,
+        start_date=START,
+        catchup=False,
+        tags=["omshub", "source", "broken-config"],
+        doc_md=f"`{path}` does not validate:\n\n```\n{error}\n```",
+    ) as dag:
+
+        @task(task_id="config_error", retries=0)
+        def config_error() -> None:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(error)
+
+        config_error()
+    return dag
+
+
 def build_all() -> dict[str, DAG]:
-    return {f"omshub_source_{s.name}": build_dag(s) for s in sources().values()}
+    """A DAG per `config/sources/*.yaml`; a file that does not validate gets a broken DAG."""
+    from oms.errors import OmshubError
+
+    dags: dict[str, DAG] = {}
+    for path in sorted((config_dir() / "sources").glob("*.yaml")):
+        try:
+            source = load_source(path)
+            dag = build_dag(source)
+        except (OmshubError, ValueError) as e:
+            dag = broken_dag(path.stem, path, str(e))
+        if dag.dag_id in dags:
+            dag = broken_dag(path.stem, path, f"source name {dag.dag_id!r} is used by two files")
+            dag.dag_id = f"omshub_source_{path.stem}_duplicate"
+        dags[dag.dag_id] = dag
+    return dags

@@ -88,3 +88,17 @@ def test_a_failed_batch_fails_the_dag_run(
             "broken.json": "failed",
         }
         assert conn.execute(select(sr.c.status)).scalar() == "failed"
+
+
+def test_a_broken_source_yaml_gets_a_failing_dag_and_spares_the_others(
+    airflow_db: None, sqlite_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = write_source(tmp_path / "proj")
+    (home / "config/sources/bad.yaml").write_text("name: bad\nsystem: x\nkind: spaceship\n")
+    monkeypatch.setenv("OMSHUB_HOME", str(home))
+    bag = dagbag()
+    assert not bag.import_errors
+    assert set(bag.dag_ids) == {"omshub_source_shop", "omshub_source_bad"}
+    broken = bag.get_dag("omshub_source_bad")
+    assert "broken-config" in broken.tags and "kind" in broken.doc_md
+    assert str(broken.test().state) == "failed"
