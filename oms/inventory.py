@@ -58,15 +58,9 @@ def _movement(
         "reason": reason,
         "reference": ref,
         "occurred_at": at,
-        "source_system": ctx.system,
-        "source_updated_at": at,
-        "mapping_name": ctx.mapping_name,
-        "mapping_version": ctx.mapping_version,
-        "last_run_id": ctx.run_id,
-        "last_batch_id": ctx.batch_id,
+        **ctx.provenance(at),
         "field_sources": None,
         "created_at": ctx.now,
-        "updated_at": ctx.now,
     }
 
 
@@ -130,14 +124,8 @@ def apply_snapshot(
             "on_hand": on_hand,
             "allocated": allocated,
             "as_of": at,
-            "source_system": ctx.system,
-            "source_updated_at": at,
-            "mapping_name": ctx.mapping_name,
-            "mapping_version": ctx.mapping_version,
-            "last_run_id": ctx.run_id,
-            "last_batch_id": ctx.batch_id,
+            **ctx.provenance(at),
             "field_sources": None,
-            "updated_at": ctx.now,
         }
         if pos is None:
             inserts.append({**row, "created_at": ctx.now})
@@ -201,15 +189,7 @@ def apply_movements(
         pos = dict(pos)
         pos["on_hand"] = (pos["on_hand"] or ZERO) + (m["delta_on_hand"] or ZERO)
         pos["allocated"] = (pos["allocated"] or ZERO) + (m["delta_allocated"] or ZERO)
-        pos.update(
-            source_system=ctx.system,
-            mapping_name=ctx.mapping_name,
-            mapping_version=ctx.mapping_version,
-            last_run_id=ctx.run_id,
-            last_batch_id=ctx.batch_id,
-            updated_at=ctx.now,
-            source_updated_at=m.get("occurred_at"),
-        )
+        pos.update(ctx.provenance(m.get("occurred_at")))
         touched[key] = pos
     writer.insert(conn, table(InventoryPosition), [touched[k] for k in sorted(new)])
     writer.update(conn, table(InventoryPosition), [touched[k] for k in sorted(set(touched) - new)])

@@ -46,6 +46,18 @@ class LoadContext:
     mapping_version: str
     now: dt.datetime
 
+    def provenance(self, source_updated_at: dt.datetime | None) -> dict[str, Any]:
+        """The provenance columns of a row this context writes (DESIGN.md §4)."""
+        return {
+            "source_system": self.system,
+            "source_updated_at": source_updated_at,
+            "mapping_name": self.mapping_name,
+            "mapping_version": self.mapping_version,
+            "last_run_id": self.run_id,
+            "last_batch_id": self.batch_id,
+            "updated_at": self.now,
+        }
+
 
 @dataclass
 class LoadResult:
@@ -187,15 +199,7 @@ class Loader:
             values = {c: r[c] for c in data_cols}
             old = existing.get(cid)
             self._resolve_refs(spec, values, old)
-            prov = {
-                "source_system": ctx.system,
-                "source_updated_at": r[UPDATED_AT],
-                "mapping_name": ctx.mapping_name,
-                "mapping_version": ctx.mapping_version,
-                "last_run_id": ctx.run_id,
-                "last_batch_id": ctx.batch_id,
-                "updated_at": ctx.now,
-            }
+            prov = ctx.provenance(r[UPDATED_AT])
             if old is None:
                 row = dict.fromkeys(all_cols)
                 row.update(values)
