@@ -41,7 +41,8 @@ demo: install airflow-init ## run every source DAG through Airflow on the embedd
 	AIRFLOW__LOGGING__LOGGING_LEVEL=$${AIRFLOW__LOGGING__LOGGING_LEVEL:-ERROR} $(PY) -m omshub_airflow.demo
 
 test: install ## the whole suite (SQLite, a real PostgreSQL, real Airflow DAG runs)
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	@.ci/ensure-system-deps.sh
+	$(PY) -m pytest -q --durations=5 $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .

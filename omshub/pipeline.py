@@ -158,10 +158,11 @@ def _watermark(engine: Engine, source: str, stream: str) -> str | None:
 # --- map, validate, load -------------------------------------------------------------------
 
 
-def map_records(mapping: CompiledMapping, records: list[Any], where: str = "") -> MappedBatch:
+def map_records(mapping: CompiledMapping, records: list[Any]) -> MappedBatch:
     """Apply the mapping and every validation; reasons end up in `mapped.errors`."""
     mapped = mapping.apply(records)
     rules = mapping.rules()
+    where = f"{mapping.file} (validation): "
     for entity, frame in mapped.frames.items():
         for rec, reasons in validate(entity, frame, rules.get(entity), where).items():
             mapped.errors.setdefault(rec, []).extend(reasons)
