@@ -10,19 +10,28 @@ talks only to this interface, so the PostgreSQL fast path (COPY into a temp tabl
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from oms.types import Money, UTCDateTime
+
 CHUNK = 900
 
 
-def _processors(
-    conn: Connection, table: Table, cols: Sequence[str]
-) -> list[Callable[[Any], Any] | None]:
-    return [table.c[c].type.bind_processor(conn.dialect) for c in cols]
+def _processor(conn: Connection, column: Any) -> Callable[[Any], Any] | None:
+    """The cheapest correct conversion of one column's values for the DBAPI driver.
+
+    omshub's own types are called directly (`process_bind_param`), skipping SQLAlchemy's
+    wrapper layers: on a million rows that overhead was larger than the database's work.
+    """
+    t = column.type
+    if isinstance(t, Money | UTCDateTime):
+        return partial(t.process_bind_param, dialect=conn.dialect)
+    return cast(Callable[[Any], Any] | None, t.bind_processor(conn.dialect))
 
 
 def _execute_many(
@@ -33,22 +42,18 @@ def _execute_many(
     cols: Sequence[str],
     rows: Sequence[Sequence[Any]],
 ) -> None:
-    """Compile once; hand DBAPI-ready parameter rows to `executemany`."""
+    """Compile once; convert column by column; hand the rows to `executemany`."""
     compiled = cast(SQLCompiler, stmt.compile(dialect=conn.dialect, column_keys=list(keys)))
-    procs = _processors(conn, table, cols)
-    converted = []
-    for row in rows:
-        converted.append(
-            [
-                p(v) if p is not None and v is not None else v
-                for p, v in zip(procs, row, strict=True)
-            ]
-        )
+    columns: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)]
+    for i, name in enumerate(cols):
+        proc = _processor(conn, table.c[name])
+        if proc is not None:
+            columns[i] = [None if v is None else proc(v) for v in columns[i]]
     if compiled.positional:
         order = [keys.index(k) for k in compiled.positiontup or ()]
-        params: list[Any] = [tuple(r[i] for i in order) for r in converted]
+        params: list[Any] = list(zip(*(columns[i] for i in order), strict=True))
     else:
-        params = [dict(zip(keys, r, strict=True)) for r in converted]
+        params = [dict(zip(keys, r, strict=True)) for r in zip(*columns, strict=True)]
     conn.exec_driver_sql(compiled.string, params)
 
 
