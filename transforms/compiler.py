@@ -223,8 +223,6 @@ def _compile_entity(
         raise ctx.error(
             f"natural key of {m.entity} not mapped: {', '.join(missing)}", (*loc, "fields")
         )
-    if parent is None and m.path is not None:
-        raise ctx.error("`path` (array to explode) is only for children", (*loc, "path"))
     if parent is not None and m.path is None:
         raise ctx.error("a child needs `path`: the array of the parent record to explode", loc)
     fields = [_compile_field(m.entity, n, f, ctx, (*loc, "fields", n)) for n, f in m.fields.items()]
@@ -235,8 +233,10 @@ def _compile_entity(
                 (*loc, "fields", f.name),
                 f.name,
             )
-        if f.index_offset is not None and parent is None:
-            raise ctx.error("`index` is only for children", (*loc, "fields", f.name), f.name)
+        if f.index_offset is not None and m.path is None:
+            raise ctx.error(
+                "`index` needs `path` (an exploded array)", (*loc, "fields", f.name), f.name
+            )
     ext = (
         _compile_field(m.entity, "external_id", m.external_id, ctx, (*loc, "external_id"), False)
         if m.external_id is not None
@@ -306,7 +306,15 @@ class CompiledMapping:
         """Map a batch; `records[i]` errors are reported under index `i`."""
         errors: dict[int, list[Reason]] = defaultdict(list)
         frames: dict[str, list[pd.DataFrame]] = defaultdict(list)
-        items = [(rec, (), i, i, -1) for i, rec in enumerate(records)]
+        if self.root.explode is None:
+            items: list[Item] = [(rec, (), i, i, -1) for i, rec in enumerate(records)]
+        else:  # root `path`: each array item is a row; the record is its `^` parent
+            items = []
+            explode = self.root.explode
+            for i, rec in enumerate(records):
+                arr = explode(rec, ())
+                arr = [] if arr is None else arr if isinstance(arr, list) else [arr]
+                items.extend((x, (rec,), i, j, -1) for j, x in enumerate(arr))
         filtered = _apply_entity(self.root, items, None, frames, errors)
         out = {
             k: pd.concat(v, ignore_index=True) if len(v) > 1 else v[0] for k, v in frames.items()

@@ -89,7 +89,8 @@ class EntityMapping(BaseModel):
         description="canonical entity, e.g. sales_order, order_line, inventory_snapshot"
     )
     path: str | None = Field(
-        None, description="children only: the array (relative to the parent record) to explode"
+        None,
+        description="the array to explode into rows (children: relative to the parent record; root: each array item of a record becomes a row, the record is its ^ parent)",
     )
     external_id: FieldOrPath | None = Field(
         None, description="the system's id of this record (binding key); default: the natural key"

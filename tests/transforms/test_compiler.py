@@ -150,3 +150,25 @@ def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
     text = BASE + "description: !!python/object/apply:os.system ['true']\n"
     with pytest.raises(MappingError, match="invalid YAML"):
         compile_mapping(write(tmp_path, text), CODES)
+
+
+def test_root_path_makes_each_array_item_a_row(tmp_path: Path) -> None:
+    text = """\
+mapping: t.products
+version: 1
+entity: product
+path: variants
+external_id: id
+fields:
+  sku: {path: sku, required: true}
+  name: {expr: "join(' - ', _parent.title, title)"}
+"""
+    m = compile_mapping(write(tmp_path, text), CODES)
+    batch = m.apply([
+        {"title": "Tee", "variants": [{"id": 1, "sku": "T-S", "title": "S"}, {"id": 2, "sku": "T-M", "title": "M"}]},
+        {"title": "Cap", "variants": [{"id": 3, "sku": None, "title": "OS"}]},
+    ])
+    rows = batch.frames["product"]
+    assert rows["name"].tolist() == ["Tee - S", "Tee - M", "Cap - OS"]
+    assert rows["_record"].tolist() == [0, 0, 1]
+    assert batch.bad_records() == {1}  # a bad variant rejects its whole source record
