@@ -31,6 +31,19 @@ def _fail(e: Exception) -> None:
     raise typer.Exit(2)
 
 
+def _progress() -> None:
+    """Per-batch progress lines on stderr (runs over many files take a while)."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    logger = logging.getLogger("omshub")
+    if not logger.handlers:
+        logger.addHandler(RichHandler(console=err, show_path=False, markup=False))
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def _engine():  # type: ignore[no-untyped-def]
     from oms.db import get_engine, upgrade
 
@@ -55,6 +68,7 @@ def run(
     from omshub.config import sources
     from omshub.pipeline import run_source
 
+    _progress()
     try:
         engine = _engine()
         names = source or sorted(sources())
@@ -110,6 +124,7 @@ def replay(
 
     if not source and not batch:
         _fail(ValueError("give --source or --batch"))
+    _progress()
     engine = _engine()
     reports = do_replay(source, batch, engine)
     for rep in reports:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,8 @@ from omshub.mappings import get_mapping
 from transforms.casts import datetime_caster
 from transforms.compiler import RECORD, CompiledMapping, MappedBatch, Reason
 from transforms.validation import validate
+
+log = logging.getLogger("omshub.pipeline")
 
 _lb, _rs, _sr, _wm = (
     table(LandedBatch),
@@ -135,7 +138,16 @@ def extract(
         for raw in tr.fetch(request):
             batch_id = land(engine, source.name, stream.name, raw, run_id)
             if source.mode == "incremental" and _is_loaded(engine, batch_id):
+                log.info("%s/%s %s: already loaded, skipped", source.name, stream.name, raw.name)
                 continue
+            log.info(
+                "%s/%s %s: landed as %s (%d bytes)",
+                source.name,
+                stream.name,
+                raw.name,
+                batch_id,
+                len(raw.content),
+            )
             ids.append(batch_id)
     return ids
 
@@ -237,7 +249,20 @@ def process_batch(batch_id: str, run_id: str, engine: Engine | None = None) -> d
             )
             outcome.status = "success"
     if over:
+        log.error("%s", outcome.message)
         raise RejectThresholdExceeded(outcome.message)
+    counts = ", ".join(
+        f"{e} {c['changed']} changed/{c['loaded']} loaded" for e, c in outcome.entities.items()
+    )
+    log.info(
+        "%s/%s %s: %d records, %d quarantined; %s",
+        source.name,
+        stream.name,
+        row["original_name"],
+        len(records),
+        len(bad),
+        counts,
+    )
     return outcome.as_dict()
 
 
