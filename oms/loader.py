@@ -277,20 +277,24 @@ class Loader:
             if new is None and not set_by_me:
                 continue  # a null never erases what another system set
             owners = owned.get(c)
-            if owners and cur is not None and not set_by_me:
-                other_sys, _, other_kind = setter.partition("|")
-                mine = Ownership.rank(owners, ctx.system, ctx.kind)
-                theirs = Ownership.rank(owners, other_sys, other_kind or None)
-                if mine > theirs:
-                    continue  # owned by a higher-ranked system that has set it
+            if (
+                owners
+                and cur is not None
+                and not set_by_me
+                and self._rank(owners, setter) < Ownership.rank(owners, ctx.system, ctx.kind)
+            ):
+                continue  # owned by a higher-ranked system that has set it
             changed[c] = new
         return changed, claims
 
     @staticmethod
-    def _outranks(owners: tuple[str, ...], ctx: LoadContext, setter: str) -> bool:
-        other_sys, _, other_kind = setter.partition("|")
-        mine = Ownership.rank(owners, ctx.system, ctx.kind)
-        return mine < Ownership.rank(owners, other_sys, other_kind or None)
+    def _rank(owners: tuple[str, ...], setter: str) -> int:
+        """Rank of the system recorded in `field_sources` as `system|kind`."""
+        system, _, kind = setter.partition("|")
+        return Ownership.rank(owners, system, kind or None)
+
+    def _outranks(self, owners: tuple[str, ...], ctx: LoadContext, setter: str) -> bool:
+        return Ownership.rank(owners, ctx.system, ctx.kind) < self._rank(owners, setter)
 
     @staticmethod
     def _log(

@@ -16,7 +16,7 @@ from typing import Any
 
 from connectors.registry import get_format
 from oms.types import normalize_decimal
-from omshub.config import sources
+from omshub.config import mappings_dir, sources
 from omshub.mappings import get_mapping, resolve
 from omshub.pipeline import map_records
 from transforms.compiler import META, RECORD, CompiledMapping, MappedBatch
@@ -36,10 +36,10 @@ def format_for(mapping: CompiledMapping, sample: Path) -> dict[str, Any]:
     """The mapping's own `format:`, else the stream that uses it, else the file extension."""
     if mapping.spec.format:
         return dict(mapping.spec.format)
-    target = Path(mapping.file).name
+    target = (mappings_dir().parent / mapping.file).resolve()
     for src in sources().values():
         for stream in src.streams:
-            if Path(stream.mapping).name == target and resolve(stream.mapping).name == target:
+            if resolve(stream.mapping).resolve() == target:
                 return stream.format.model_dump()
     kind = EXT_FORMATS.get(sample.suffix.lower())
     if not kind:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from omshub.config import SourceConfig, config_dir, get_source
 from omshub.landing import land, read_landed
 from omshub.mappings import get_mapping
 from transforms.casts import datetime_caster
-from transforms.compiler import RECORD, CompiledMapping, MappedBatch, Reason
+from transforms.compiler import RECORD, CompiledMapping, MappedBatch
 from transforms.validation import validate
 
 log = logging.getLogger("omshub.pipeline")
@@ -454,6 +453,3 @@ def replay(
         start_run(engine, src, run_id, "replay")
         reports.append(_process_many(src, run_id, ids, engine))
     return reports
-
-
-_ = (json, Reason)

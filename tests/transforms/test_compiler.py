@@ -164,10 +164,18 @@ fields:
   name: {expr: "join(' - ', _parent.title, title)"}
 """
     m = compile_mapping(write(tmp_path, text), CODES)
-    batch = m.apply([
-        {"title": "Tee", "variants": [{"id": 1, "sku": "T-S", "title": "S"}, {"id": 2, "sku": "T-M", "title": "M"}]},
-        {"title": "Cap", "variants": [{"id": 3, "sku": None, "title": "OS"}]},
-    ])
+    batch = m.apply(
+        [
+            {
+                "title": "Tee",
+                "variants": [
+                    {"id": 1, "sku": "T-S", "title": "S"},
+                    {"id": 2, "sku": "T-M", "title": "M"},
+                ],
+            },
+            {"title": "Cap", "variants": [{"id": 3, "sku": None, "title": "OS"}]},
+        ]
+    )
     rows = batch.frames["product"]
     assert rows["name"].tolist() == ["Tee - S", "Tee - M", "Cap - OS"]
     assert rows["_record"].tolist() == [0, 0, 1]
