@@ -15,11 +15,31 @@ def frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def test_model_suite_flags_exactly_the_bad_rows() -> None:
-    lines = frame([
-        {"order_number": "1", "line_no": 1, "sku": "A", "qty_ordered": Decimal(2), "unit_price": Decimal("9.5")},
-        {"order_number": "1", "line_no": 2, "sku": None, "qty_ordered": Decimal(1), "unit_price": Decimal(1)},
-        {"order_number": "1", "line_no": 3, "sku": "B", "qty_ordered": Decimal(-1), "unit_price": Decimal(1)},
-    ])
+    lines = frame(
+        [
+            {
+                "order_number": "1",
+                "line_no": 1,
+                "sku": "A",
+                "qty_ordered": Decimal(2),
+                "unit_price": Decimal("9.5"),
+            },
+            {
+                "order_number": "1",
+                "line_no": 2,
+                "sku": None,
+                "qty_ordered": Decimal(1),
+                "unit_price": Decimal(1),
+            },
+            {
+                "order_number": "1",
+                "line_no": 3,
+                "sku": "B",
+                "qty_ordered": Decimal(-1),
+                "unit_price": Decimal(1),
+            },
+        ]
+    )
     out = validate("order_line", lines)
     assert set(out) == {11, 12}
     assert [r.field for r in out[11]] == ["sku"]
@@ -28,22 +48,41 @@ def test_model_suite_flags_exactly_the_bad_rows() -> None:
 
 
 def test_vocabularies_and_currency() -> None:
-    orders = frame([
-        {"order_number": "1", "status": "open", "currency": "USD"},
-        {"order_number": "2", "status": "teleported", "currency": "usd"},
-    ])
+    orders = frame(
+        [
+            {"order_number": "1", "status": "open", "currency": "USD"},
+            {"order_number": "2", "status": "teleported", "currency": "usd"},
+        ]
+    )
     out = validate("sales_order", orders)
     assert list(out) == [11]
     assert sorted(r.field for r in out[11]) == ["currency", "status"]
 
 
 def test_mapping_rules() -> None:
-    orders = frame([
-        {"order_number": "1", "grand_total": Decimal(50), "channel": "web", "ship_method": "UPS Ground"},
-        {"order_number": "2", "grand_total": Decimal(500000), "channel": "web", "ship_method": "UPS Ground"},
-        {"order_number": "3", "grand_total": Decimal(5), "channel": "fax", "ship_method": None},
-        {"order_number": "4", "grand_total": Decimal(5), "channel": "web", "ship_method": "by mule"},
-    ])
+    orders = frame(
+        [
+            {
+                "order_number": "1",
+                "grand_total": Decimal(50),
+                "channel": "web",
+                "ship_method": "UPS Ground",
+            },
+            {
+                "order_number": "2",
+                "grand_total": Decimal(500000),
+                "channel": "web",
+                "ship_method": "UPS Ground",
+            },
+            {"order_number": "3", "grand_total": Decimal(5), "channel": "fax", "ship_method": None},
+            {
+                "order_number": "4",
+                "grand_total": Decimal(5),
+                "channel": "web",
+                "ship_method": "by mule",
+            },
+        ]
+    )
     rules = [
         Rule(field="grand_total", max=100000, name="implausible total"),
         Rule.model_validate({"field": "channel", "in": ["web", "pos"]}),
@@ -52,7 +91,10 @@ def test_mapping_rules() -> None:
     ]
     out = validate("sales_order", orders, rules)
     assert {k: sorted(r.field for r in v) for k, v in out.items()} == {
-        11: ["grand_total"], 12: ["channel", "ship_method"], 13: ["ship_method"]}
+        11: ["grand_total"],
+        12: ["channel", "ship_method"],
+        13: ["ship_method"],
+    }
     assert "implausible total" in out[11][0].message
 
 
