@@ -224,3 +224,67 @@ def test_landing_writes_each_batch_once(project: Path, sqlite_store: str) -> Non
     assert len(landed) == 1
     manifest = json.loads(Path(str(landed[0]) + ".manifest.json").read_text())
     assert manifest["original_name"] == "a.json" and len(manifest["sha256"]) == 64
+
+
+def test_crash_mid_load_leaves_store_as_before_and_next_run_finishes(
+    project: Path, sqlite_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: the load dies after writing rows, before the watermark and commit."""
+    from oms.db import get_engine
+
+    engine = get_engine(sqlite_store)
+    drop(
+        project,
+        "a.json",
+        [
+            {
+                "id": 1,
+                "number": "A1",
+                "status": "paid",
+                "total": "1",
+                "updated_at": "2026-11-20T10:00:00Z",
+            },
+            {
+                "id": 2,
+                "number": "A2",
+                "status": "paid",
+                "total": "2",
+                "updated_at": "2026-11-20T11:00:00Z",
+            },
+        ],
+    )
+    real = pipeline._advance_watermark
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(pipeline, "_advance_watermark", crash)
+    run_id = pipeline.new_run_id()
+    [batch] = pipeline.extract("shop", run_id, engine=engine)
+    with pytest.raises(RuntimeError, match="worker killed"):
+        pipeline.process_batch(batch, run_id, engine)
+    tables = ("sales_order", "binding", "change_log", "watermark", "run_stat")
+    with engine.connect() as conn:
+        counts = {
+            t: conn.execute(
+                select(func.count()).select_from(
+                    BUSINESS_TABLES.get(t, None).__table__
+                    if t in BUSINESS_TABLES
+                    else Binding.__table__.metadata.tables[t]
+                )
+            ).scalar()
+            for t in tables
+        }
+        status = conn.execute(select(LandedBatch.__table__.c.status)).scalar()
+    assert counts == dict.fromkeys(tables, 0)
+    assert status == "landed"
+
+    monkeypatch.setattr(pipeline, "_advance_watermark", real)
+    report = pipeline.run_source("shop", engine=engine)  # the next run finishes the job
+    assert report.ok
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(SalesOrder.__table__)).scalar() == 2
+        wm = conn.execute(
+            select(Binding.__table__.metadata.tables["watermark"].c.cursor_value)
+        ).scalar()
+    assert wm == "2026-11-20T11:00:00+00:00"
