@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import Connection, insert, select, tuple_
 
 from oms.ids import canonical_id
-from oms.loader import EXTERNAL_ID, UPDATED_AT, LoadContext, LoadResult
+from oms.loader import EXTERNAL_ID, UPDATED_AT, LoadContext, LoadResult, frame_records
 from oms.models import ChangeLog, InventoryMovement, InventoryPosition, table
 from oms.writer import SqlWriter
 
@@ -72,7 +72,7 @@ def apply_snapshot(
     if frame.empty:
         return result
     latest: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in frame.to_dict("records"):
+    for r in frame_records(frame):
         at = r.get("as_of") or r.get(UPDATED_AT)
         r["as_of"] = at
         key = (r["sku"], r["location_code"])
