@@ -102,3 +102,19 @@ def test_a_broken_source_yaml_gets_a_failing_dag_and_spares_the_others(
     broken = bag.get_dag("omshub_source_bad")
     assert "broken-config" in broken.tags and "kind" in broken.doc_md
     assert str(broken.test().state) == "failed"
+
+
+def test_dag_file_parse_stays_light() -> None:
+    """Parsing must not pull in pandas or great-expectations (seconds each, per parse)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib.util, sys, time\n"
+        "t = time.monotonic()\n"
+        f"spec = importlib.util.spec_from_file_location('d', {str(ROOT / 'dags' / 'omshub_sources.py')!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "print(sorted(k for k in ('pandas', 'great_expectations', 'lxml.etree') if k in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
