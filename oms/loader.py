@@ -84,13 +84,15 @@ class LoadResult:
 
 
 def norm(value: Any) -> Any:
-    """Comparable form: one Decimal per number, aware UTC times, floats as decimals."""
-    if isinstance(value, Decimal):
-        return normalize_decimal(value)
+    """Comparable form (hot path: called per field and row).
+
+    Decimals compare numerically (`Decimal("1.50") == Decimal("1.5")`) and aware datetimes
+    by instant, so only floats (exact decimal of their text) and naive times (UTC) change.
+    """
     if isinstance(value, float):
-        return normalize_decimal(Decimal(str(value)))
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return Decimal(str(value))
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
     return value
 
 
