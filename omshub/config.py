@@ -57,6 +57,8 @@ class SourceConfig(BaseModel):
         0.1, ge=0, le=1, description="max share of bad records per batch"
     )
     streams: list[StreamSpec]
+    retries: int = Field(2, ge=0, le=20, description="Airflow retries of retriable failures")
+    retry_delay_seconds: int = Field(30, ge=0, description="wait between retries")
     tags: list[str] = Field(default_factory=list)
     file: str = ""
 

@@ -77,16 +77,27 @@ class BatchOutcome:
 # --- run bookkeeping --------------------------------------------------------------------
 
 
-def start_run(engine: Engine, source: str, run_id: str, trigger: str) -> None:
+def start_run(
+    engine: Engine, source: str, run_id: str, trigger: str, status: str = "running"
+) -> None:
+    """Open (or re-open, on a task retry) the run; `extracted` once its batches are landed."""
     with engine.begin() as conn:
         if conn.execute(select(_sr.c.run_id).where(_sr.c.run_id == run_id)).scalar():
-            conn.execute(update(_sr).where(_sr.c.run_id == run_id).values(status="running"))
+            conn.execute(update(_sr).where(_sr.c.run_id == run_id).values(status=status))
             return
         conn.execute(
             insert(_sr).values(
-                run_id=run_id, source=source, trigger=trigger, status="running", started_at=now()
+                run_id=run_id, source=source, trigger=trigger, status=status, started_at=now()
             )
         )
+
+
+def _set_run(engine: Engine, run_id: str, status: str, message: str | None = None) -> None:
+    with engine.begin() as conn:
+        values: dict[str, Any] = {"status": status, "message": message}
+        if status == "failed":
+            values["finished_at"] = now()
+        conn.execute(update(_sr).where(_sr.c.run_id == run_id).values(**values))
 
 
 def finish_run(source: str, run_id: str, engine: Engine | None = None) -> dict[str, Any]:
@@ -94,9 +105,19 @@ def finish_run(source: str, run_id: str, engine: Engine | None = None) -> dict[s
     engine = engine or get_engine()
     with engine.begin() as conn:
         stats = conn.execute(select(_rs).where(_rs.c.run_id == run_id)).mappings().all()
+        run = conn.execute(
+            select(_sr.c.status, _sr.c.message).where(_sr.c.run_id == run_id)
+        ).one_or_none()
         failed = [s for s in stats if s["status"] == "failed"]
-        status = "failed" if failed else "success"
-        message = "; ".join(sorted({s["message"] or "" for s in failed}))[:4000] or None
+        messages = {s["message"] or "" for s in failed}
+        extract_failed = run is None or run.status in ("running", "failed")
+        if extract_failed:
+            # extraction never finished: loading what happened to land is not a whole run
+            messages.add(
+                run.message if run is not None and run.message else "extraction did not complete"
+            )
+        status = "failed" if failed or extract_failed else "success"
+        message = "; ".join(sorted(messages))[:4000] or None
         conn.execute(
             update(_sr)
             .where(_sr.c.run_id == run_id)
@@ -108,8 +129,10 @@ def finish_run(source: str, run_id: str, engine: Engine | None = None) -> dict[s
         "status": status,
         "batches": len({s["batch_id"] for s in stats}),
     }
-    if failed:
-        raise FatalError(f"run {run_id} of {source}: {len(failed)} failed batch entries: {message}")
+    if status == "failed":
+        raise FatalError(
+            f"run {run_id} of {source} failed ({len(failed)} failed batch entries): {message}"
+        )
     return summary
 
 
@@ -123,6 +146,16 @@ def extract(
     engine = engine or get_engine()
     source = get_source(source_name)
     start_run(engine, source.name, run_id, trigger)
+    try:
+        ids = _extract_streams(engine, source, run_id)
+    except Exception as e:
+        _set_run(engine, run_id, "failed", f"extract failed: {type(e).__name__}: {e}"[:4000])
+        raise
+    _set_run(engine, run_id, "extracted", f"{len(ids)} batches to load")
+    return ids
+
+
+def _extract_streams(engine: Engine, source: SourceConfig, run_id: str) -> list[str]:
     options = source.connector.model_dump(exclude={"type"})
     options.setdefault("base", str(project_home()))
     tr = transport(source.connector.type, options)
@@ -450,6 +483,6 @@ def replay(
     reports = []
     for src, ids in by_source.items():
         run_id = f"replay__{now():%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
-        start_run(engine, src, run_id, "replay")
+        start_run(engine, src, run_id, "replay", status="extracted")
         reports.append(_process_many(src, run_id, ids, engine))
     return reports

@@ -22,6 +22,7 @@ def write_source(home: Path, reject_threshold: float = 0.5) -> Path:
         kind: channel
         connector: {{type: local_folder, path: drop}}
         mode: full
+        retries: 0
         reject_threshold: {reject_threshold}
         streams:
           - name: orders

@@ -52,7 +52,10 @@ def build_dag(source: SourceConfig) -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=["omshub", "source", source.kind, source.system],
-        default_args={"retries": 2, "retry_delay": dt.timedelta(seconds=30)},
+        default_args={
+            "retries": source.retries,
+            "retry_delay": dt.timedelta(seconds=source.retry_delay_seconds),
+        },
         doc_md=f"Sync of source `{name}` from `{source.file}`: streams "
         + ", ".join(f"`{s.name}` -> `{s.mapping}`" for s in source.streams),
     ) as dag:

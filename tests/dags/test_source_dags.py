@@ -118,3 +118,13 @@ def test_dag_file_parse_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_failed_extract_fails_the_dag_run(
+    airflow_db: None, sqlite_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = write_source(tmp_path / "proj")
+    (home / "drop").rmdir()
+    monkeypatch.setenv("OMSHUB_HOME", str(home))
+    run = dagbag().get_dag("omshub_source_shop").test()
+    assert str(run.state) == "failed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -278,3 +279,21 @@ def test_crash_mid_load_leaves_store_as_before_and_next_run_finishes(
         assert conn.execute(select(func.count()).select_from(SalesOrder.__table__)).scalar() == 2
         wm = conn.execute(select(Base.metadata.tables["watermark"].c.cursor_value)).scalar()
     assert wm == "2026-11-20T11:00:00+00:00"
+
+
+def test_failed_extract_fails_the_run_and_publishes_nothing(
+    project: Path, sqlite_store: str
+) -> None:
+    from connectors.errors import ConnectorError
+    from oms.db import get_engine
+    from oms.errors import FatalError
+
+    engine = get_engine(sqlite_store)
+    shutil.rmtree(project / "drop")
+    with pytest.raises(ConnectorError, match="does not exist"):
+        pipeline.extract("shop", "r-missing", engine=engine)
+    with pytest.raises(FatalError, match="extract failed: ConnectorError"):
+        pipeline.finish_run("shop", "r-missing", engine)
+    sr = Base.metadata.tables["sync_run"]
+    with engine.connect() as conn:
+        assert conn.execute(select(sr.c.status)).scalar() == "failed"
