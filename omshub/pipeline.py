@@ -420,12 +420,22 @@ def _advance_watermark(
                 updated_at=now(),
             )
         )
-    elif dt.datetime.fromisoformat(current) < best:
+    elif _cursor_time(current, cast) < best:
         conn.execute(
             update(_wm)
             .where(_wm.c.source == source.name, _wm.c.stream == stream)
             .values(cursor_value=text, run_id=run_id, updated_at=now())
         )
+
+
+def _cursor_time(value: str, cast: Any) -> dt.datetime:
+    """A stored cursor as a time; one set by hand that is not a time counts as the oldest."""
+    try:
+        parsed: dt.datetime = cast(value)
+        return parsed
+    except ValueError:
+        log.warning("watermark %r is not an ISO time; replacing it", value)
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 # --- whole runs (CLI) ----------------------------------------------------------------------
