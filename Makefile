@@ -40,6 +40,9 @@ demo: install airflow-init ## run every source DAG through Airflow on the embedd
 	$(VENV)/bin/omshub db upgrade
 	AIRFLOW__LOGGING__LOGGING_LEVEL=$${AIRFLOW__LOGGING__LOGGING_LEVEL:-ERROR} $(PY) -m omshub_airflow.demo
 
+airflow: airflow-init ## run the Airflow CLI with the project's env, e.g. make airflow ARGS="dags list --local"
+	$(VENV)/bin/airflow $(ARGS)
+
 test: install ## the whole suite (SQLite, a real PostgreSQL, real Airflow DAG runs)
 	@.ci/ensure-system-deps.sh
 	$(PY) -m pytest -q --durations=5 $(PYTEST_ARGS)
@@ -55,4 +58,4 @@ bench: install ## end-to-end benchmark (1M order lines, SQLite and PostgreSQL)
 clean-state: ## forget the local store, landing zone and Airflow DB (keeps .venv)
 	rm -rf .omshub .airflow
 
-.PHONY: help install lock airflow-init demo test lint bench clean-state
+.PHONY: help install lock airflow-init airflow demo test lint bench clean-state
