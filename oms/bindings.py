@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, bindparam, select, update
 
 from oms.models import Binding, table
+from oms.sqlutil import in_values
 from oms.writer import SqlWriter
 
 CHUNK = 900
@@ -53,7 +54,7 @@ class Binder:
                     _t.c.external_id, _t.c.canonical_id, _t.c.source_updated_at, _t.c.payload_hash
                 )
                 .where(_t.c.system == self.system, _t.c.entity == self.entity)
-                .where(_t.c.external_id.in_(chunk))
+                .where(in_values(self.conn, _t.c.external_id, chunk))
             )
             for ext, cid, upd, h in rows:
                 out[ext] = BoundRecord(cid, upd, h)

@@ -204,10 +204,11 @@ class Loader:
         updates: list[dict[str, Any]] = []
         log: list[dict[str, Any]] = []
         tag = _owner_tag(ctx)
+        ref_ids: dict[tuple[Any, ...], str] = {}
         for cid, r, _h in candidates:
             values = {c: r[c] for c in data_cols}
             old = existing.get(cid)
-            self._resolve_refs(spec, values, old)
+            self._resolve_refs(spec, values, old, ref_ids)
             prov = ctx.provenance(r[UPDATED_AT])
             if old is None:
                 row = dict.fromkeys(all_cols)
@@ -253,12 +254,22 @@ class Loader:
         return result
 
     @staticmethod
-    def _resolve_refs(spec: EntitySpec, values: dict[str, Any], old: dict[str, Any] | None) -> None:
+    def _resolve_refs(
+        spec: EntitySpec,
+        values: dict[str, Any],
+        old: dict[str, Any] | None,
+        cache: dict[tuple[Any, ...], str],
+    ) -> None:
+        """Parent ids from the parents' natural keys (cached: lines share their order)."""
         for ref in spec.refs:
-            key = [values[k] if k in values else (old or {}).get(k) for k in ref.key_columns]
-            values[ref.id_column] = (
-                canonical_id(ref.entity, key) if all(v is not None for v in key) else None
-            )
+            key = tuple(values[k] if k in values else (old or {}).get(k) for k in ref.key_columns)
+            if any(v is None for v in key):
+                values[ref.id_column] = None
+                continue
+            ckey = (ref.entity, *key)
+            if ckey not in cache:
+                cache[ckey] = canonical_id(ref.entity, key)
+            values[ref.id_column] = cache[ckey]
 
     def _changes(
         self,

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from oms.sqlutil import in_values
 from oms.types import Money, UTCDateTime
 
 CHUNK = 900
@@ -86,7 +87,9 @@ class SqlWriter:
     ) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for i in range(0, len(ids), CHUNK):
-            rows = conn.execute(select(table).where(table.c.id.in_(ids[i : i + CHUNK])))
+            rows = conn.execute(
+                select(table).where(in_values(conn, table.c.id, ids[i : i + CHUNK]))
+            )
             for row in rows.mappings():
                 out[row["id"]] = dict(row)
         return out
