@@ -16,6 +16,7 @@ from sqlalchemy import Connection, insert, select
 from oms.ids import canonical_id
 from oms.loader import LoadContext, as_text, derive_line_status, norm
 from oms.models import ChangeLog, OrderLine, ReturnLine, ShipmentLine, table
+from oms.sqlutil import in_values
 from oms.writer import CHUNK, SqlWriter
 
 DERIVED_SYSTEM = "omshub"
@@ -26,7 +27,7 @@ def _sums(conn: Connection, table: Any, ids: list[str]) -> dict[str, Decimal]:
     for i in range(0, len(ids), CHUNK):
         rows = conn.execute(
             select(table.c.order_line_id, table.c.qty).where(
-                table.c.order_line_id.in_(ids[i : i + CHUNK])
+                in_values(conn, table.c.order_line_id, ids[i : i + CHUNK])
             )
         )
         for lid, qty in rows:

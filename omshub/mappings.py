@@ -19,13 +19,23 @@ def _codes(folder: str, stamp: tuple[tuple[str, float], ...]) -> dict[str, CodeL
     return load_code_lists(Path(folder))
 
 
-def code_lists() -> dict[str, CodeList]:
+CodesKey = tuple[str, tuple[tuple[str, float], ...]]
+
+
+def _codes_key() -> CodesKey:
+    """Which code lists are current: their folder and every file's mtime."""
     folder = config_dir() / "codes"
-    return _codes(str(folder), _stamp(folder)) if folder.is_dir() else {}
+    return str(folder), _stamp(folder) if folder.is_dir() else ()
+
+
+def code_lists() -> dict[str, CodeList]:
+    folder, stamp = _codes_key()
+    return _codes(folder, stamp) if stamp else {}
 
 
 @cache
-def _compiled(path: str, mtime: float, codes_key: int) -> CompiledMapping:
+def _compiled(path: str, mtime: float, codes: CodesKey) -> CompiledMapping:
+    """Compiled once per file version and code-list version (a change to either recompiles)."""
     p = Path(path)
     try:
         display = str(p.relative_to(mappings_dir().parent))
@@ -41,7 +51,7 @@ def resolve(mapping: str) -> Path:
 
 def get_mapping(mapping: str) -> CompiledMapping:
     path = resolve(mapping)
-    return _compiled(str(path), path.stat().st_mtime if path.exists() else 0.0, id(code_lists()))
+    return _compiled(str(path), path.stat().st_mtime if path.exists() else 0.0, _codes_key())
 
 
 def all_mapping_files() -> list[Path]:

@@ -50,3 +50,17 @@ def write_source(home: Path, reject_threshold: float = 0.5) -> Path:
 
 def drop(home: Path, name: str, orders: list[dict]) -> None:
     (home / "drop" / name).write_text(json.dumps({"orders": orders}))
+
+
+def shop_order(
+    id: int,
+    number: str | None,
+    status: str = "paid",
+    total: str = "1",
+    updated_at: str | None = None,
+) -> dict:
+    """One record of the tiny source's order feed."""
+    rec: dict = {"id": id, "number": number, "status": status, "total": total}
+    if updated_at:
+        rec["updated_at"] = updated_at
+    return rec

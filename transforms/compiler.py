@@ -9,7 +9,6 @@ quarantined) and never stops the batch.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -442,12 +441,3 @@ def compile_mapping(
         ) from e
     root = _compile_entity(spec, ctx, (), None)
     return CompiledMapping(spec.mapping, spec.version, file, spec, root)
-
-
-def record_hash(values: Sequence[Any]) -> str:
-    """Stable hash of what a system sent for one canonical row (binding change detection)."""
-    h = hashlib.blake2b(digest_size=16)
-    for v in values:
-        h.update(repr(v).encode())
-        h.update(b"\x1f")
-    return h.hexdigest()

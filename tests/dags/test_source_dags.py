@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from projects import drop, write_source
+from projects import drop, shop_order, write_source
 from sqlalchemy import func, select
 
 from omshub.config import sources
@@ -77,7 +77,7 @@ def test_a_failed_batch_fails_the_dag_run(
 
     home = write_source(tmp_path / "proj")
     monkeypatch.setenv("OMSHUB_HOME", str(home))
-    drop(home, "good.json", [{"id": 1, "number": "A1", "status": "paid", "total": "1"}])
+    drop(home, "good.json", [shop_order(1, "A1")])
     (home / "drop" / "broken.json").write_text("{not json")
     run = dagbag().get_dag("omshub_source_shop").test()
     assert str(run.state) == "failed"

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from projects import drop, write_source
+from projects import drop, shop_order, write_source
 from sqlalchemy import Engine, func, select
 
 from oms.errors import RejectThresholdExceeded
@@ -97,34 +97,10 @@ def test_bad_rows_quarantined_good_rows_load_then_replay_after_fix(
         project,
         "a.json",
         [
-            {
-                "id": 1,
-                "number": "A1",
-                "status": "paid",
-                "total": "10",
-                "updated_at": "2026-11-20T10:00:00Z",
-            },
-            {
-                "id": 2,
-                "number": "A2",
-                "status": "weird",
-                "total": "11",
-                "updated_at": "2026-11-20T10:00:00Z",
-            },
-            {
-                "id": 3,
-                "number": "A3",
-                "status": "paid",
-                "total": "-1",
-                "updated_at": "2026-11-20T11:00:00Z",
-            },
-            {
-                "id": 4,
-                "number": "A4",
-                "status": "paid",
-                "total": "12",
-                "updated_at": "2026-11-20T09:00:00Z",
-            },
+            shop_order(1, "A1", total="10", updated_at="2026-11-20T10:00:00Z"),
+            shop_order(2, "A2", status="weird", total="11", updated_at="2026-11-20T10:00:00Z"),
+            shop_order(3, "A3", total="-1", updated_at="2026-11-20T11:00:00Z"),
+            shop_order(4, "A4", total="12", updated_at="2026-11-20T09:00:00Z"),
         ],
     )
     report = pipeline.run_source("shop", engine=engine)
@@ -171,9 +147,9 @@ def test_reject_threshold_fails_loudly_and_loads_nothing(
         project,
         "a.json",
         [
-            {"id": 1, "number": "A1", "status": "paid", "total": "1"},
-            {"id": 2, "number": "A2", "status": "bad", "total": "1"},
-            {"id": 3, "number": None, "status": "paid", "total": "1"},
+            shop_order(1, "A1"),
+            shop_order(2, "A2", status="bad"),
+            shop_order(3, None),
         ],
     )
     run_id = pipeline.new_run_id()
@@ -195,7 +171,7 @@ def test_unparseable_file_is_kept_and_reported_and_others_load(
     from oms.db import get_engine
 
     engine = get_engine(sqlite_store)
-    drop(project, "a.json", [{"id": 1, "number": "A1", "status": "paid", "total": "1"}])
+    drop(project, "a.json", [shop_order(1, "A1")])
     (project / "drop" / "b.json").write_text('{"orders": [ {"id": 2,, } ]}')
     report = pipeline.run_source("shop", engine=engine)
     assert not report.ok
@@ -213,7 +189,7 @@ def test_landing_writes_each_batch_once(project: Path, sqlite_store: str) -> Non
     from oms.db import get_engine
 
     engine = get_engine(sqlite_store)
-    drop(project, "a.json", [{"id": 1, "number": "A1", "status": "paid", "total": "1"}])
+    drop(project, "a.json", [shop_order(1, "A1")])
     first = pipeline.extract("shop", "r1", engine=engine)
     second = pipeline.extract("shop", "r2", engine=engine)
     assert first == second
@@ -238,20 +214,8 @@ def test_crash_mid_load_leaves_store_as_before_and_next_run_finishes(
         project,
         "a.json",
         [
-            {
-                "id": 1,
-                "number": "A1",
-                "status": "paid",
-                "total": "1",
-                "updated_at": "2026-11-20T10:00:00Z",
-            },
-            {
-                "id": 2,
-                "number": "A2",
-                "status": "paid",
-                "total": "2",
-                "updated_at": "2026-11-20T11:00:00Z",
-            },
+            shop_order(1, "A1", updated_at="2026-11-20T10:00:00Z"),
+            shop_order(2, "A2", total="2", updated_at="2026-11-20T11:00:00Z"),
         ],
     )
     real = pipeline._advance_watermark
