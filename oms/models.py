@@ -303,7 +303,11 @@ class Binding(Base):
 
 
 class SyncRun(Base):
-    """One run of one source (from Airflow or the CLI)."""
+    """One run of one source (from Airflow or the CLI): a state machine (docs/operations.md).
+
+    `running` -> `extracted` -> `success` | `partial` | `failed`, or `abandoned` when its
+    process died; `heartbeat_at`, `host` and `pid` are how the next run tells.
+    """
 
     __tablename__ = "sync_run"
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -313,6 +317,9 @@ class SyncRun(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     message: Mapped[str | None] = mapped_column(Text)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
 
 
 class RunStat(Base):
@@ -331,6 +338,8 @@ class RunStat(Base):
     changed: Mapped[int] = mapped_column(Integer, default=0)
     stale: Mapped[int] = mapped_column(Integer, default=0)
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    #: rows (or, where parsing failed, 0 rows of entity "*") of a batch that failed
+    failed: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16))
     message: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -354,9 +363,19 @@ class LandedBatch(Base):
     cursor_to: Mapped[str | None] = mapped_column(String(64))
     run_id: Mapped[str | None] = mapped_column(String(64))
     landed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(16))  # landed | loaded | failed
+    #: landed | loaded | failed | dead | discarded (docs/operations.md, batch states)
+    status: Mapped[str] = mapped_column(String(16), index=True)
     loaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     message: Mapped[str | None] = mapped_column(Text)
+    #: how often processing failed; at the source's `max_batch_attempts` it is `dead`
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: config | data | transport | internal: what kind of error failed it last
+    error_kind: Mapped[str | None] = mapped_column(String(16))
+    failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_run_id: Mapped[str | None] = mapped_column(String(64))
+    discarded_by: Mapped[str | None] = mapped_column(String(128))
+    discarded_reason: Mapped[str | None] = mapped_column(Text)
+    discarded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class Watermark(Base):
