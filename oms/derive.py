@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Connection, insert, select
 
 from oms.ids import canonical_id
@@ -20,6 +21,20 @@ from oms.sqlutil import in_values
 from oms.writer import CHUNK, SqlWriter
 
 DERIVED_SYSTEM = "omshub"
+#: entities whose rows change an order line's derived quantities
+LINE_SOURCES = ("order_line", "shipment_line", "return_line")
+
+
+def touched_lines(
+    entity: str, good: pd.DataFrame, changed_keys: list[tuple[Any, ...]]
+) -> set[tuple[Any, ...]]:
+    """Keys of the order lines whose derived values a load of `entity` may have changed."""
+    if entity == "order_line":
+        return set(changed_keys)
+    if entity not in LINE_SOURCES[1:] or good.empty or "order_number" not in good:
+        return set()
+    keys = good[["order_number", "line_no"]].dropna()
+    return set(map(tuple, keys.itertuples(index=False)))
 
 
 def _sums(conn: Connection, table: Any, ids: list[str]) -> dict[str, Decimal]:

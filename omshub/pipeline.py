@@ -15,14 +15,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from connectors.base import StreamRequest
 from connectors.errors import FormatError
 from connectors.registry import get_format, transport
 from oms.db import get_engine, project_home
-from oms.derive import refresh_order_lines
+from oms.derive import refresh_order_lines, touched_lines
 from oms.entities import SNAPSHOT_ENTITY
 from oms.errors import FatalError, RejectThresholdExceeded
 from oms.inventory import apply_movements, apply_snapshot
@@ -321,15 +320,7 @@ def _load_all(
             result = loader.load(conn, entity, good, ctx)
         if entity == "inventory_movement":
             apply_movements(conn, result.inserted_rows, ctx)
-        if entity == "order_line":
-            line_keys.update(result.changed_keys)
-        if entity in ("shipment_line", "return_line") and not good.empty:
-            keys = (
-                good[["order_number", "line_no"]].dropna()
-                if "order_number" in good
-                else pd.DataFrame()
-            )
-            line_keys.update(map(tuple, keys.itertuples(index=False)))
+        line_keys |= touched_lines(entity, good, result.changed_keys)
         _write_stat(conn, outcome, run_id, entity, len(frame), result, int(is_bad.sum()))
     if line_keys:
         refresh_order_lines(conn, line_keys, ctx)
