@@ -37,3 +37,16 @@ class LoadError(FatalError):
 
 class RejectThresholdExceeded(FatalError):
     """More rows of a batch failed validation than the source allows."""
+
+
+class BatchFailed(FatalError):
+    """Processing one landed batch failed; the reason is recorded on the batch and the run.
+
+    `kind` says what failed it (config | data | internal); `retriable` whether running
+    it again without a fix may succeed (Airflow retries those, never config/data).
+    """
+
+    def __init__(self, message: str, *, kind: str, retriable: bool = False) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.retriable = retriable
