@@ -50,3 +50,11 @@ class BatchFailed(FatalError):
         super().__init__(message)
         self.kind = kind
         self.retriable = retriable
+
+
+class SourceBusy(RetriableError):
+    """Another run of the same source holds its run lock (and the caller chose not to wait)."""
+
+
+class StoreBusy(RetriableError):
+    """The store's write lock (SQLite) stayed taken longer than the caller would wait."""
