@@ -57,6 +57,13 @@ class SourceConfig(BaseModel):
         0.1, ge=0, le=1, description="max share of bad records per batch"
     )
     streams: list[StreamSpec]
+    max_batch_attempts: int = Field(
+        3,
+        ge=1,
+        le=100,
+        description="failed processing attempts of a batch (over later runs) before it is parked "
+        "as `dead`; configuration errors do not count",
+    )
     retries: int = Field(2, ge=0, le=20, description="Airflow retries of retriable failures")
     retry_delay_seconds: int = Field(30, ge=0, description="wait between retries")
     tags: list[str] = Field(default_factory=list)
@@ -100,27 +107,50 @@ def load_source(path: Path) -> SourceConfig:
 
 
 @cache
-def _load_sources(folder: str) -> dict[str, SourceConfig]:
+def _load_sources(folder: str) -> tuple[dict[str, SourceConfig], dict[str, ConfigError]]:
+    """Every source that validates, and the error of every file that does not.
+
+    One broken file never hides the other sources: callers run the good ones and report
+    the broken ones by the file's stem (its source name is unknown when it does not parse).
+    """
     out: dict[str, SourceConfig] = {}
+    broken: dict[str, ConfigError] = {}
     for path in sorted(Path(folder).glob("*.yaml")):
-        cfg = load_source(path)
+        try:
+            cfg = load_source(path)
+        except ConfigError as e:
+            broken[path.stem] = e
+            continue
         if cfg.name in out:
-            raise ConfigError(f"{path}: source {cfg.name!r} also defined in {out[cfg.name].file}")
+            broken[path.stem] = ConfigError(
+                f"{path}: source {cfg.name!r} also defined in {out[cfg.name].file}"
+            )
+            continue
         out[cfg.name] = cfg
-    return out
+    return out, broken
+
+
+def _folder(folder: Path | None) -> str:
+    return str(folder or config_dir() / "sources")
 
 
 def sources(folder: Path | None = None) -> dict[str, SourceConfig]:
-    return _load_sources(str(folder or config_dir() / "sources"))
+    """The sources whose YAML validates (see `broken_sources` for the others)."""
+    return _load_sources(_folder(folder))[0]
+
+
+def broken_sources(folder: Path | None = None) -> dict[str, ConfigError]:
+    """File stem -> why that source file does not validate."""
+    return _load_sources(_folder(folder))[1]
 
 
 def get_source(name: str) -> SourceConfig:
-    all_sources = sources()
-    if name not in all_sources:
-        raise ConfigError(
-            f"unknown source {name!r} (known: {', '.join(sorted(all_sources)) or 'none'})"
-        )
-    return all_sources[name]
+    good, broken = _load_sources(_folder(None))
+    if name in good:
+        return good[name]
+    if name in broken:
+        raise broken[name]
+    raise ConfigError(f"unknown source {name!r} (known: {', '.join(sorted(good)) or 'none'})")
 
 
 def stream_entities(stream: StreamSpec) -> list[str]:

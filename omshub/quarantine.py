@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from oms.models import Quarantine, table
 from omshub.config import SourceConfig
@@ -33,6 +34,21 @@ def _json(record: Any) -> str:
     return json.dumps(record, default=str, ensure_ascii=False, sort_keys=True)
 
 
+@dataclass(frozen=True)
+class BadEntry:
+    """One rejected source record of a batch: its position, raw content and every reason."""
+
+    index: int
+    raw: Any
+    reasons: list[Reason]
+
+
+def format_reason(name: str, line: int | None, reason: str) -> Reason:
+    """A record the format could not read: the reason names the file and line."""
+    where = f"{name}:{line}" if line is not None else name
+    return Reason("*", "", "format", f"{where}: {reason}")
+
+
 def record(
     conn: Connection,
     source: SourceConfig,
@@ -40,9 +56,9 @@ def record(
     batch_id: str,
     run_id: str,
     mapping: CompiledMapping,
-    records: Sequence[Any],
-    errors: dict[int, list[Reason]],
+    bad: Sequence[BadEntry],
 ) -> None:
+    """Write the batch's rejected records; entries of this batch that now pass are healed."""
     now = dt.datetime.now(dt.UTC)
     open_rows = {
         r.record_index: r.id
@@ -52,14 +68,13 @@ def record(
             )
         )
     }
-    bad = {i: reasons for i, reasons in errors.items() if reasons}
     fresh = []
-    for i, reasons in sorted(bad.items()):
-        payload = json.dumps([r.as_dict() for r in reasons], ensure_ascii=False)
-        if i in open_rows:
+    for entry in sorted(bad, key=lambda b: b.index):
+        payload = json.dumps([r.as_dict() for r in entry.reasons], ensure_ascii=False)
+        if entry.index in open_rows:
             conn.execute(
                 update(_q)
-                .where(_q.c.id == open_rows[i])
+                .where(_q.c.id == open_rows[entry.index])
                 .values(reasons=payload, run_id=run_id, mapping_version=mapping.version)
             )
             continue
@@ -70,11 +85,11 @@ def record(
                 "source": source.name,
                 "system": source.system,
                 "stream": stream,
-                "record_index": i,
-                "record_key": _key(records[i]),
+                "record_index": entry.index,
+                "record_key": _key(entry.raw),
                 "mapping_name": mapping.name,
                 "mapping_version": mapping.version,
-                "raw_record": _json(records[i]),
+                "raw_record": _json(entry.raw),
                 "reasons": payload,
                 "status": "open",
                 "created_at": now,
@@ -82,7 +97,8 @@ def record(
         )
     if fresh:
         conn.execute(insert(_q), fresh)
-    healed = [qid for i, qid in open_rows.items() if i not in bad]
+    still_bad = {b.index for b in bad}
+    healed = [qid for i, qid in open_rows.items() if i not in still_bad]
     if healed:
         conn.execute(
             update(_q)
@@ -125,3 +141,43 @@ def open_batches(
         q = q.where(_q.c.source == source)
     with engine.connect() as conn:
         return sorted(r[0] for r in conn.execute(q))
+
+
+STATUSES = ("open", "replayed", "dismissed")
+
+
+def _where(status: str | None, source: str | None, batch_id: str | None) -> list[Any]:
+    cond: list[Any] = []
+    if status and status != "all":
+        cond.append(_q.c.status == status)
+    if source:
+        cond.append(_q.c.source == source)
+    if batch_id:
+        cond.append(_q.c.batch_id == batch_id)
+    return cond
+
+
+def page_entries(
+    engine: Engine,
+    status: str | None = "open",
+    source: str | None = None,
+    batch_id: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of entries (newest first) and how many match in all: a listing shows the
+    true total, never its page size as if it were the total."""
+    cond = _where(status, source, batch_id)
+    q = select(_q).where(*cond).order_by(_q.c.id.desc()).limit(limit).offset(offset)
+    with engine.connect() as conn:
+        total = int(conn.execute(select(func.count()).select_from(_q).where(*cond)).scalar() or 0)
+        return [dict(r) for r in conn.execute(q).mappings()], total
+
+
+def dismiss_batch(conn: Connection, batch_id: str, by: str, at: dt.datetime) -> int:
+    """Close the open entries of a batch an operator discarded (no replay will load them)."""
+    return conn.execute(
+        update(_q)
+        .where(_q.c.batch_id == batch_id, _q.c.status == "open")
+        .values(status="dismissed", resolved_at=at, resolved_by_run=by)
+    ).rowcount

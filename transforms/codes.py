@@ -76,13 +76,45 @@ def load_code_list(path: Path) -> CodeList:
     return CodeList(spec.name, codes, spec.case_insensitive, display)
 
 
-def load_code_lists(folder: Path) -> dict[str, CodeList]:
-    lists: dict[str, CodeList] = {}
+class CodeLists(dict[str, CodeList]):
+    """Code lists by name; a list whose file is broken raises its error when asked for.
+
+    One bad file must not break every mapping (only those that use it), and the error a
+    mapping then reports is the file's own, with its line.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken: dict[str, MappingError] = {}
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        if name in self.broken:
+            raise self.broken[name]
+        return super().get(name, default)
+
+
+def _declared_name(path: Path) -> str:
+    """The `name:` a broken file declares when it can be read, else its file stem."""
+    try:
+        data, _ = load_yaml(path)
+    except MappingError:  # the file's own error is what load_code_list reported
+        return path.stem
+    name = data.get("name") if isinstance(data, dict) else None
+    return str(name) if name else path.stem
+
+
+def load_code_lists(folder: Path) -> CodeLists:
+    lists = CodeLists()
     for path in sorted(folder.glob("*.yaml")):
-        cl = load_code_list(path)
+        try:
+            cl = load_code_list(path)
+        except MappingError as e:
+            lists.broken[_declared_name(path)] = e
+            continue
         if cl.name in lists:
-            raise MappingError(
+            lists.broken[cl.name] = MappingError(
                 f"code list {cl.name!r} also defined in {lists[cl.name].file}", file=str(path)
             )
+            continue
         lists[cl.name] = cl
     return lists

@@ -10,7 +10,7 @@ import pytest
 from projects import drop, shop_order, write_source
 from sqlalchemy import Engine, func, select
 
-from oms.errors import RejectThresholdExceeded
+from oms.errors import BatchFailed
 from oms.models import BUSINESS_TABLES, Base, Binding, LandedBatch, Quarantine, SalesOrder
 from omshub import pipeline
 from omshub.config import sources
@@ -155,14 +155,15 @@ def test_reject_threshold_fails_loudly_and_loads_nothing(
     run_id = pipeline.new_run_id()
     [batch] = pipeline.extract("shop", run_id, engine=engine)
     with pytest.raises(
-        RejectThresholdExceeded,
-        match=r"2 of 3 records of a.json failed validation \(67% > reject_threshold 50%",
-    ):
+        BatchFailed,
+        match=r"^shop/orders a.json: 2 of 3 records of a.json failed validation \(67% > reject_threshold 50%",
+    ) as failed:
         pipeline.process_batch(batch, run_id, engine)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(SalesOrder.__table__)).scalar() == 0
         assert conn.execute(select(func.count()).select_from(Quarantine.__table__)).scalar() == 2
         assert conn.execute(select(LandedBatch.__table__.c.status)).scalar() == "failed"
+    assert failed.value.kind == "data" and not failed.value.retriable
 
 
 def test_unparseable_file_is_kept_and_reported_and_others_load(
@@ -218,25 +219,27 @@ def test_crash_mid_load_leaves_store_as_before_and_next_run_finishes(
             shop_order(2, "A2", total="2", updated_at="2026-11-20T11:00:00Z"),
         ],
     )
-    real = pipeline._advance_watermark
+    from omshub import watermark
+
+    real = watermark.advance
 
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(pipeline, "_advance_watermark", crash)
+    monkeypatch.setattr(watermark, "advance", crash)
     run_id = pipeline.new_run_id()
     [batch] = pipeline.extract("shop", run_id, engine=engine)
-    with pytest.raises(RuntimeError, match="worker killed"):
+    with pytest.raises(BatchFailed, match="shop/orders a.json: RuntimeError: worker killed"):
         pipeline.process_batch(batch, run_id, engine)
-    tables = ("sales_order", "binding", "change_log", "watermark", "run_stat")
+    tables = ("sales_order", "binding", "change_log", "watermark")
     with engine.connect() as conn:
         count = lambda t: conn.execute(select(func.count()).select_from(Base.metadata.tables[t]))  # noqa: E731
         counts = {t: count(t).scalar() for t in tables}
         status = conn.execute(select(LandedBatch.__table__.c.status)).scalar()
     assert counts == dict.fromkeys(tables, 0)
-    assert status == "landed"
+    assert status == "failed"  # recorded, and retried by the next run
 
-    monkeypatch.setattr(pipeline, "_advance_watermark", real)
+    monkeypatch.setattr(watermark, "advance", real)
     report = pipeline.run_source("shop", engine=engine)  # the next run finishes the job
     assert report.ok
     with engine.connect() as conn:
@@ -250,14 +253,15 @@ def test_failed_extract_fails_the_run_and_publishes_nothing(
 ) -> None:
     from connectors.errors import ConnectorError
     from oms.db import get_engine
-    from oms.errors import FatalError
 
     engine = get_engine(sqlite_store)
     shutil.rmtree(project / "drop")
     with pytest.raises(ConnectorError, match="does not exist"):
         pipeline.extract("shop", "r-missing", engine=engine)
-    with pytest.raises(FatalError, match="extract failed: ConnectorError"):
-        pipeline.finish_run("shop", "r-missing", engine)
+    summary = pipeline.finish_run("shop", "r-missing", engine)
+    assert summary.status == "failed"
+    assert summary.message is not None and "extract failed:" in summary.message
+    assert "does not exist" in summary.message
     sr = Base.metadata.tables["sync_run"]
     with engine.connect() as conn:
         assert conn.execute(select(sr.c.status)).scalar() == "failed"

@@ -1,0 +1,74 @@
+"""The watermark per (source, stream): advanced only inside the batch's load transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from oms.models import Watermark, table
+from transforms.casts import datetime_caster
+
+log = logging.getLogger("omshub.pipeline")
+_wm = table(Watermark)
+_cast = datetime_caster(None, "UTC")
+
+
+def newest(records: Iterable[Any], cursor_field: str | None) -> dt.datetime | None:
+    """The newest cursor value among `records` (ignoring records without a usable one)."""
+    if not cursor_field:
+        return None
+    best: dt.datetime | None = None
+    for rec in records:
+        if not isinstance(rec, dict) or rec.get(cursor_field) in (None, ""):
+            continue
+        try:
+            value: dt.datetime = _cast(rec[cursor_field])
+        except ValueError:
+            continue
+        best = value if best is None or value > best else best
+    return best
+
+
+def later(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+    if a is None or b is None:
+        return a or b
+    return max(a, b)
+
+
+def advance(
+    conn: Connection, source: str, stream: str, best: dt.datetime | None, run_id: str
+) -> None:
+    """Move the watermark forward to `best` (never backwards)."""
+    if best is None:
+        return
+    now = dt.datetime.now(dt.UTC)
+    current = conn.execute(
+        select(_wm.c.cursor_value).where(_wm.c.source == source, _wm.c.stream == stream)
+    ).scalar()
+    text = best.isoformat()
+    if current is None:
+        conn.execute(
+            insert(_wm).values(
+                source=source, stream=stream, cursor_value=text, run_id=run_id, updated_at=now
+            )
+        )
+    elif _cursor_time(current) < best:
+        conn.execute(
+            update(_wm)
+            .where(_wm.c.source == source, _wm.c.stream == stream)
+            .values(cursor_value=text, run_id=run_id, updated_at=now)
+        )
+
+
+def _cursor_time(value: str) -> dt.datetime:
+    """A stored cursor as a time; one set by hand that is not a time counts as the oldest."""
+    try:
+        parsed: dt.datetime = _cast(value)
+        return parsed
+    except ValueError:
+        log.warning("watermark %r is not an ISO time; replacing it", value)
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
