@@ -28,13 +28,19 @@ LINE_SOURCES = ("order_line", "shipment_line", "return_line")
 def touched_lines(
     entity: str, good: pd.DataFrame, changed_keys: list[tuple[Any, ...]]
 ) -> set[tuple[Any, ...]]:
-    """Keys of the order lines whose derived values a load of `entity` may have changed."""
+    """Keys `(order_origin, order_number, line_no)` of the order lines whose derived values a
+    load of `entity` may have changed; an origin of None is the loading system's own (the
+    mapping left the scope to its default, `oms.entities.Scope`)."""
     if entity == "order_line":
         return set(changed_keys)
     if entity not in LINE_SOURCES[1:] or good.empty or "order_number" not in good:
         return set()
-    keys = good[["order_number", "line_no"]].dropna()
-    return set(map(tuple, keys.itertuples(index=False)))
+    origins = good["order_origin"] if "order_origin" in good else [None] * len(good)
+    return {
+        (origin, number, line)
+        for origin, number, line in zip(origins, good["order_number"], good["line_no"], strict=True)
+        if number is not None and line is not None and not pd.isna(number) and not pd.isna(line)
+    }
 
 
 def _sums(conn: Connection, table: Any, ids: list[str]) -> dict[str, Decimal]:
@@ -56,9 +62,10 @@ def refresh_order_lines(
     ctx: LoadContext,
     writer: SqlWriter | None = None,
 ) -> int:
-    """Recompute qty_shipped / qty_returned / status of the lines `(order_number, line_no)`."""
+    """Recompute qty_shipped / qty_returned / status of the lines
+    `(order_origin, order_number, line_no)` (origin None: the loading system)."""
     writer = writer or SqlWriter()
-    ids = sorted({canonical_id("order_line", k) for k in keys})
+    ids = sorted({canonical_id("order_line", (o or ctx.system, n, ln)) for o, n, ln in keys})
     if not ids:
         return 0
     tbl = table(OrderLine)

@@ -1,8 +1,19 @@
-"""What the loader needs to know about each canonical entity: natural key and references."""
+"""What the loader needs to know about each canonical entity: identity and references.
+
+Identity is scoped (DESIGN.md §3, docs/architecture.md): a natural key is unique only
+within its scope. An order number is unique within its originating system
+(`order_origin`), a tracking number within its carrier, an RMA within its issuer
+(`rma_issuer`). A scope column a mapping does not write defaults to the loading system
+(a channel's own orders are its own scope); a system quoting another system's key says
+so in its mapping (`order_origin: {const: shopify}`), so nothing merges by coincidence of
+values. Customers are keyed by `customer_key`: the normalised email, else
+`<system>:<the system's customer id>` (guest and POS sales).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Table
 
@@ -19,12 +30,48 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """`column` names the system `of` is unique in; unmapped, it is the loading system.
+
+    The default applies only to rows whose mapping writes `of`: a carrier's tracker that
+    does not know the order leaves the shipment's order reference (and its scope) alone.
+    """
+
+    column: str
+    of: str
+
+
+@dataclass(frozen=True)
+class CustomerKey:
+    """`column` = normalised `email`, else `<system>:<customer id>`.
+
+    `external_id` names the column with the system's customer id; None means the row's
+    own external id (a customer record).
+    """
+
+    column: str
+    email: str
+    external_id: str | None = None
+
+    def value(self, row: dict[str, Any], system: str, own_external_id: Any) -> str | None:
+        email = row.get(self.email)
+        if isinstance(email, str) and email.strip():
+            return email.strip().lower()
+        ext = own_external_id if self.external_id is None else row.get(self.external_id)
+        if ext is None or str(ext).strip() == "":
+            return None
+        return f"{system}:{str(ext).strip()}"
+
+
+@dataclass(frozen=True)
 class EntitySpec:
     name: str
     natural_key: tuple[str, ...]
     refs: tuple[Ref, ...] = ()
     #: columns the loader computes; mappings may not write them
     derived: tuple[str, ...] = field(default=())
+    scopes: tuple[Scope, ...] = ()
+    customer_key: CustomerKey | None = None
 
     @property
     def table(self) -> Table:
@@ -34,8 +81,44 @@ class EntitySpec:
     def data_columns(self) -> list[str]:
         """Columns a mapping may fill (everything but provenance, ids and derived)."""
         skip = set(PROVENANCE_COLUMNS) | {r.id_column for r in self.refs} | set(self.derived)
+        if self.customer_key is not None:
+            skip.add(self.customer_key.column)
         return [c.name for c in self.table.columns if c.name not in skip]
 
+    def identify(self, rows: list[dict[str, Any]], columns: list[str], system: str) -> list[str]:
+        """Fill the identity columns a mapping left to the store; return the columns added.
+
+        An unmapped scope is `system` (the loading system) on rows that carry the key it
+        scopes; a customer key follows `CustomerKey`. Rows are the loader's own dicts.
+        """
+        added: list[str] = []
+        for s in self.scopes:
+            if s.column not in columns and s.of in columns:
+                for r in rows:
+                    r[s.column] = None if r.get(s.of) is None else system
+                added.append(s.column)
+        ck = self.customer_key
+        if (
+            ck is not None
+            and ck.column not in columns
+            and (ck.external_id is None or ck.email in columns or ck.external_id in columns)
+        ):
+            for r in rows:
+                r[ck.column] = ck.value(r, system, r.get(EXTERNAL_ID))
+            added.append(ck.column)
+        return added
+
+    @property
+    def implicit_key(self) -> tuple[str, ...]:
+        """Natural-key columns a mapping need not write (defaulted scope, derived key)."""
+        own = {s.column for s in self.scopes}
+        if self.customer_key is not None:
+            own.add(self.customer_key.column)
+        return tuple(k for k in self.natural_key if k in own)
+
+
+#: the binding key column of a mapped frame (transforms.compiler, oms.loader)
+EXTERNAL_ID = "_external_id"
 
 PROVENANCE_COLUMNS = (
     "id",
@@ -50,55 +133,75 @@ PROVENANCE_COLUMNS = (
     "updated_at",
 )
 
+ORDER = ("order_origin", "order_number")
+ORDER_SCOPE = Scope("order_origin", "order_number")
+RMA = ("rma_issuer", "rma_number")
+RMA_SCOPE = Scope("rma_issuer", "rma_number")
+
 ENTITIES: dict[str, EntitySpec] = {
     s.name: s
     for s in (
-        EntitySpec("customer", ("email",)),
+        EntitySpec(
+            "customer", ("customer_key",), customer_key=CustomerKey("customer_key", "email")
+        ),
         EntitySpec("product", ("sku",)),
         EntitySpec("product_alias", ("system", "alias"), (Ref("product_id", "product", ("sku",)),)),
         EntitySpec("location", ("code",)),
         EntitySpec(
-            "sales_order", ("order_number",), (Ref("customer_id", "customer", ("customer_email",)),)
+            "sales_order",
+            ORDER,
+            (Ref("customer_id", "customer", ("customer_key",)),),
+            scopes=(ORDER_SCOPE,),
+            customer_key=CustomerKey("customer_key", "customer_email", "customer_external_id"),
         ),
         EntitySpec(
             "order_line",
-            ("order_number", "line_no"),
-            (Ref("order_id", "sales_order", ("order_number",)),),
+            (*ORDER, "line_no"),
+            (Ref("order_id", "sales_order", ORDER),),
             derived=("status", "qty_shipped", "qty_returned"),
+            scopes=(ORDER_SCOPE,),
         ),
         EntitySpec("inventory_movement", ("movement_key",)),
         EntitySpec("inventory_position", ("sku", "location_code")),
         EntitySpec(
-            "shipment", ("tracking_number",), (Ref("order_id", "sales_order", ("order_number",)),)
+            "shipment",
+            ("carrier", "tracking_number"),
+            (Ref("order_id", "sales_order", ORDER),),
+            scopes=(ORDER_SCOPE,),
         ),
         EntitySpec(
             "shipment_line",
-            ("tracking_number", "line_no"),
+            ("carrier", "tracking_number", "line_no"),
             (
-                Ref("shipment_id", "shipment", ("tracking_number",)),
-                Ref("order_line_id", "order_line", ("order_number", "line_no")),
+                Ref("shipment_id", "shipment", ("carrier", "tracking_number")),
+                Ref("order_line_id", "order_line", (*ORDER, "line_no")),
             ),
+            scopes=(ORDER_SCOPE,),
         ),
         EntitySpec(
             "tracking_event",
-            ("tracking_number", "occurred_at", "code"),
-            (Ref("shipment_id", "shipment", ("tracking_number",)),),
+            ("carrier", "tracking_number", "occurred_at", "code"),
+            (Ref("shipment_id", "shipment", ("carrier", "tracking_number")),),
         ),
         EntitySpec(
             "rate_quote",
-            ("tracking_number", "carrier", "service"),
-            (Ref("shipment_id", "shipment", ("tracking_number",)),),
+            ("shipment_carrier", "tracking_number", "carrier", "service"),
+            (Ref("shipment_id", "shipment", ("shipment_carrier", "tracking_number")),),
         ),
         EntitySpec(
-            "return_order", ("rma_number",), (Ref("order_id", "sales_order", ("order_number",)),)
+            "return_order",
+            RMA,
+            (Ref("order_id", "sales_order", ORDER),),
+            scopes=(RMA_SCOPE, ORDER_SCOPE),
         ),
         EntitySpec(
             "return_line",
-            ("rma_number", "line_no"),
+            (*RMA, "line_no"),
             (
-                Ref("return_id", "return_order", ("rma_number",)),
-                Ref("order_line_id", "order_line", ("order_number", "line_no")),
+                Ref("return_id", "return_order", RMA),
+                Ref("order_line_id", "order_line", (*ORDER, "line_no")),
             ),
+            scopes=(RMA_SCOPE, ORDER_SCOPE),
         ),
     )
 }

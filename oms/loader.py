@@ -165,6 +165,17 @@ class Loader:
                 by_key[key] = r
         return list(by_key.values())
 
+    @staticmethod
+    def _binding_owners(rows: list[dict[str, Any]]) -> dict[str, int]:
+        """External id -> index of the newest row carrying it (the one its binding names)."""
+        out: dict[str, int] = {}
+        for i, r in enumerate(rows):
+            ext = str(r[EXTERNAL_ID])
+            j = out.get(ext)
+            if j is None or _newer_or_same(r[UPDATED_AT], rows[j][UPDATED_AT]):
+                out[ext] = i
+        return out
+
     def load(
         self, conn: Connection, entity: str, frame: pd.DataFrame, ctx: LoadContext
     ) -> LoadResult:
@@ -173,18 +184,24 @@ class Loader:
         if frame.empty:
             return result
         data_cols = [c for c in frame.columns if c not in META]
-        rows = self._newest_per_key(spec, frame_records(frame))
+        records = frame_records(frame)
+        data_cols += spec.identify(records, data_cols, ctx.system)
+        rows = self._newest_per_key(spec, records)
         result.duplicates = len(frame) - len(rows)
         binder = Binder(conn, ctx.system, entity)
         bound = binder.to_internal(str(r[EXTERNAL_ID]) for r in rows)
 
         candidates: list[tuple[str, dict[str, Any], str]] = []
         bindings: list[NewBinding] = []
-        for r in rows:
+        owners = self._binding_owners(rows)
+        for i, r in enumerate(rows):
             cid = canonical_id(entity, [r[k] for k in spec.natural_key])
             h = record_hash([r[c] for c in data_cols])
             ext = str(r[EXTERNAL_ID])
-            b = bound.get(ext)
+            # rows of different keys sharing one external id (two guest orders' customer
+            # "0"): the newest holds the binding, the others are compared by value only
+            owner = owners[ext] == i
+            b = bound.get(ext) if owner else None
             if b is not None:
                 if b.payload_hash == h and b.canonical_id == cid:
                     result.unchanged += 1
@@ -193,7 +210,8 @@ class Loader:
                     result.stale += 1
                     continue
             candidates.append((cid, r, h))
-            bindings.append(NewBinding(ext, cid, r[UPDATED_AT], h))
+            if owner:
+                bindings.append(NewBinding(ext, cid, r[UPDATED_AT], h))
 
         tbl = spec.table
         existing = self.writer.fetch(conn, tbl, [c for c, _, _ in candidates])

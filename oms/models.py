@@ -6,6 +6,8 @@ Cross-entity references are stored both as the parent's natural key (readable, k
 before the parent arrives) and as its deterministic id (`oms.ids`); there are no FK
 constraints between entities that different systems deliver, because sources arrive out
 of order. Parent and child of one record (order and its lines) arrive together.
+Natural keys are scoped (`oms.entities`): an order number by its `order_origin`, a
+tracking number by its carrier, an RMA by its `rma_issuer`; references carry the scope.
 """
 
 from __future__ import annotations
@@ -66,7 +68,9 @@ class Provenance:
 
 class Customer(Provenance, Base):
     __tablename__ = "customer"
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    #: normalised email, else `<system>:<the system's customer id>` (oms.entities)
+    customer_key: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
     first_name: Mapped[str | None] = mapped_column(String(128))
     last_name: Mapped[str | None] = mapped_column(String(128))
     company: Mapped[str | None] = mapped_column(String(256))
@@ -121,9 +125,15 @@ class Location(Provenance, Base):
 
 class SalesOrder(Provenance, Base):
     __tablename__ = "sales_order"
-    order_number: Mapped[str] = mapped_column(String(64), unique=True)
+    __table_args__ = (UniqueConstraint("order_origin", "order_number"),)
+    #: the system the order number is unique in (its originating channel: shopify, square)
+    order_origin: Mapped[str] = mapped_column(String(64))
+    order_number: Mapped[str] = mapped_column(String(64), index=True)
     channel: Mapped[str | None] = mapped_column(String(64))
     customer_email: Mapped[str | None] = mapped_column(String(254))
+    #: the ordering system's own customer id (guest and POS sales without an email)
+    customer_external_id: Mapped[str | None] = mapped_column(String(256))
+    customer_key: Mapped[str | None] = mapped_column(String(320))
     customer_id: Mapped[str | None] = mapped_column(Id, index=True)
     status: Mapped[str | None] = mapped_column(String(32))
     payment_status: Mapped[str | None] = mapped_column(String(32))
@@ -147,7 +157,8 @@ class SalesOrder(Provenance, Base):
 
 class OrderLine(Provenance, Base):
     __tablename__ = "order_line"
-    __table_args__ = (UniqueConstraint("order_number", "line_no"),)
+    __table_args__ = (UniqueConstraint("order_origin", "order_number", "line_no"),)
+    order_origin: Mapped[str] = mapped_column(String(64))
     order_number: Mapped[str] = mapped_column(String(64))
     order_id: Mapped[str | None] = mapped_column(Id, index=True)
     line_no: Mapped[int] = mapped_column(Integer)
@@ -196,12 +207,15 @@ class InventoryPosition(Provenance, Base):
 
 class Shipment(Provenance, Base):
     __tablename__ = "shipment"
-    tracking_number: Mapped[str] = mapped_column(String(64), unique=True)
+    #: a tracking number is unique per carrier (canonical carrier code, config/codes/carrier)
+    __table_args__ = (UniqueConstraint("carrier", "tracking_number"),)
+    carrier: Mapped[str] = mapped_column(String(64))
+    tracking_number: Mapped[str] = mapped_column(String(64), index=True)
     shipment_number: Mapped[str | None] = mapped_column(String(64))
+    order_origin: Mapped[str | None] = mapped_column(String(64))
     order_number: Mapped[str | None] = mapped_column(String(64), index=True)
     order_id: Mapped[str | None] = mapped_column(Id)
     origin_location: Mapped[str | None] = mapped_column(String(64))
-    carrier: Mapped[str | None] = mapped_column(String(64))
     service: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str | None] = mapped_column(String(32))
     shipped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -213,10 +227,12 @@ class Shipment(Provenance, Base):
 
 class ShipmentLine(Provenance, Base):
     __tablename__ = "shipment_line"
-    __table_args__ = (UniqueConstraint("tracking_number", "line_no"),)
+    __table_args__ = (UniqueConstraint("carrier", "tracking_number", "line_no"),)
+    carrier: Mapped[str] = mapped_column(String(64))
     tracking_number: Mapped[str] = mapped_column(String(64))
     shipment_id: Mapped[str | None] = mapped_column(Id, index=True)
     line_no: Mapped[int] = mapped_column(Integer)  # the order line it ships
+    order_origin: Mapped[str | None] = mapped_column(String(64))
     order_number: Mapped[str | None] = mapped_column(String(64))
     order_line_id: Mapped[str | None] = mapped_column(Id, index=True)
     sku: Mapped[str | None] = mapped_column(String(128))
@@ -225,7 +241,8 @@ class ShipmentLine(Provenance, Base):
 
 class TrackingEvent(Provenance, Base):
     __tablename__ = "tracking_event"
-    __table_args__ = (UniqueConstraint("tracking_number", "occurred_at", "code"),)
+    __table_args__ = (UniqueConstraint("carrier", "tracking_number", "occurred_at", "code"),)
+    carrier: Mapped[str] = mapped_column(String(64))
     tracking_number: Mapped[str] = mapped_column(String(64))
     shipment_id: Mapped[str | None] = mapped_column(Id, index=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -239,10 +256,14 @@ class TrackingEvent(Provenance, Base):
 
 class RateQuote(Provenance, Base):
     __tablename__ = "rate_quote"
-    __table_args__ = (UniqueConstraint("tracking_number", "carrier", "service"),)
+    __table_args__ = (
+        UniqueConstraint("shipment_carrier", "tracking_number", "carrier", "service"),
+    )
+    #: the carrier of the shipment quoted for (its tracking number is unique per carrier)
+    shipment_carrier: Mapped[str] = mapped_column(String(64))
     tracking_number: Mapped[str] = mapped_column(String(64))
     shipment_id: Mapped[str | None] = mapped_column(Id, index=True)
-    carrier: Mapped[str] = mapped_column(String(64))
+    carrier: Mapped[str] = mapped_column(String(64))  # the carrier of this quote
     service: Mapped[str] = mapped_column(String(128))
     amount: Mapped[Decimal | None] = mapped_column(Money())
     currency: Mapped[str | None] = mapped_column(String(3))
@@ -255,7 +276,11 @@ class RateQuote(Provenance, Base):
 
 class ReturnOrder(Provenance, Base):
     __tablename__ = "return_order"
-    rma_number: Mapped[str] = mapped_column(String(64), unique=True)
+    __table_args__ = (UniqueConstraint("rma_issuer", "rma_number"),)
+    #: the system that issued the RMA number (unique within it)
+    rma_issuer: Mapped[str] = mapped_column(String(64))
+    rma_number: Mapped[str] = mapped_column(String(64), index=True)
+    order_origin: Mapped[str | None] = mapped_column(String(64))
     order_number: Mapped[str | None] = mapped_column(String(64), index=True)
     order_id: Mapped[str | None] = mapped_column(Id)
     status: Mapped[str | None] = mapped_column(String(32))
@@ -267,10 +292,12 @@ class ReturnOrder(Provenance, Base):
 
 class ReturnLine(Provenance, Base):
     __tablename__ = "return_line"
-    __table_args__ = (UniqueConstraint("rma_number", "line_no"),)
+    __table_args__ = (UniqueConstraint("rma_issuer", "rma_number", "line_no"),)
+    rma_issuer: Mapped[str] = mapped_column(String(64))
     rma_number: Mapped[str] = mapped_column(String(64))
     return_id: Mapped[str | None] = mapped_column(Id, index=True)
     line_no: Mapped[int] = mapped_column(Integer)  # the order line it returns
+    order_origin: Mapped[str | None] = mapped_column(String(64))
     order_number: Mapped[str | None] = mapped_column(String(64))
     order_line_id: Mapped[str | None] = mapped_column(Id, index=True)
     sku: Mapped[str | None] = mapped_column(String(128))

@@ -102,6 +102,11 @@ def natural_key(entity: str) -> tuple[str, ...]:
     return ENTITIES[entity].natural_key
 
 
+def implicit_key(entity: str) -> tuple[str, ...]:
+    """Natural-key columns the store fills when a mapping leaves them out (oms.entities)."""
+    return () if entity == SNAPSHOT_ENTITY else ENTITIES[entity].implicit_key
+
+
 @dataclass
 class CompiledField:
     name: str
@@ -217,11 +222,14 @@ def _compile_entity(
                 (*loc, "fields", name),
                 name,
             )
-    missing = [k for k in natural_key(m.entity) if k not in m.fields]
+    implicit = implicit_key(m.entity)
+    missing = [k for k in natural_key(m.entity) if k not in m.fields and k not in implicit]
     if missing:
         raise ctx.error(
             f"natural key of {m.entity} not mapped: {', '.join(missing)}", (*loc, "fields")
         )
+    if m.external_id is None and not any(k in m.fields for k in natural_key(m.entity)):
+        raise ctx.error(f"{m.entity}: give `external_id` (the store derives its key from it)", loc)
     if parent is not None and m.path is None:
         raise ctx.error("a child needs `path`: the array of the parent record to explode", loc)
     fields = [_compile_field(m.entity, n, f, ctx, (*loc, "fields", n)) for n, f in m.fields.items()]
@@ -383,7 +391,7 @@ def _apply_entity(
     cols: dict[str, list[Any]] = {
         f.name: _run_field(f, ce.entity, items, parent_cols, errors) for f in ce.fields
     }
-    key_cols = [cols[k] for k in natural_key(ce.entity)]
+    key_cols = [cols[k] for k in natural_key(ce.entity) if k in cols]
     if ce.external_id is not None:
         ext = _run_field(ce.external_id, ce.entity, items, parent_cols, errors)
     else:

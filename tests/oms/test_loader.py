@@ -48,7 +48,8 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def order(number: str, updated: dt.datetime | None, **values: Any) -> dict[str, Any]:
-    return {"order_number": number, "_updated_at": updated, **values}
+    """A web order: every system below quotes Shopify's order number explicitly."""
+    return {"order_origin": "shopify", "order_number": number, "_updated_at": updated, **values}
 
 
 def load(
@@ -93,7 +94,7 @@ def test_insert_then_same_batch_again_changes_nothing(engine: Engine) -> None:
     assert (again.changed, again.unchanged) == (0, 1)
     assert snapshot(engine) == before
     row = get_order(engine, "1001")
-    assert row["id"] == canonical_id("sales_order", ["1001"])
+    assert row["id"] == canonical_id("sales_order", ["shopify", "1001"])
     assert row["grand_total"] == Decimal("87.1")
     assert row["ordered_at"] == T0
     assert row["customer_id"] == canonical_id("customer", ["a@example.com"])
@@ -185,7 +186,7 @@ def test_one_order_from_three_systems_is_one_row_with_three_bindings(engine: Eng
     load(engine, "sales_order", [order("1001", T0, _external_id="SO-77")], ctx("wms", "wms"))
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(SalesOrder.__table__)).scalar() == 1
-        assert unwrap(conn, "sales_order", canonical_id("sales_order", ["1001"])) == {
+        assert unwrap(conn, "sales_order", canonical_id("sales_order", ["shopify", "1001"])) == {
             "sap": ["0000045001"],
             "shopify": ["5853"],
             "wms": ["SO-77"],
@@ -272,8 +273,10 @@ def test_line_status_and_shipped_quantity_are_derived(engine: Engine) -> None:
         "shipment_line",
         [
             {
+                "carrier": "ups",
                 "tracking_number": "1Z1",
                 "line_no": 1,
+                "order_origin": "shopify",
                 "order_number": "1001",
                 "sku": "A",
                 "qty": Decimal(1),
@@ -284,7 +287,7 @@ def test_line_status_and_shipped_quantity_are_derived(engine: Engine) -> None:
         ctx("wms", "wms"),
     )
     with engine.begin() as conn:
-        refresh_order_lines(conn, [("1001", 1)], ctx("wms", "wms"))
+        refresh_order_lines(conn, [("shopify", "1001", 1)], ctx("wms", "wms"))
     t = OrderLine.__table__
     with engine.connect() as conn:
         row = conn.execute(select(t.c.qty_shipped, t.c.status)).one()
