@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
-from oms.errors import ConfigError
+from oms.errors import ConfigError, StoreBusy
 
 ENV_URL = "OMSHUB_DATABASE_URL"
+#: execution option asking SQLite for `BEGIN IMMEDIATE` (`oms.locks.write_transaction`)
+SQLITE_BEGIN = "omshub_sqlite_begin"
+#: execution option: seconds a write transaction waits for SQLite's write lock
+SQLITE_WAIT = "omshub_sqlite_wait"
+#: default of `SQLITE_WAIT`: a writer waits this long for another's batch to commit
+WRITE_WAIT_S = 600.0
 
 
 def project_home() -> Path:
@@ -53,11 +61,43 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_begin(conn: Connection) -> None:
+    """`BEGIN IMMEDIATE` for connections that ask for it (`oms.locks.write_transaction`).
+
+    A batch load reads bindings and rows, decides, then writes: it must hold the write
+    lock from its first read, or two writers both decide on the same old state. Other
+    transactions keep pysqlite's legacy mode (BEGIN before the first write) on purpose:
+    with a plain `BEGIN` before every read, a transaction that reads, then writes after
+    another writer committed fails at once with "database is locked" (WAL snapshot
+    conflict; the busy timeout does not apply), and the pipeline's bookkeeping reads
+    then writes in short transactions. Each attempt waits `busy_timeout` (30 s);
+    `SQLITE_WAIT` bounds the whole wait, then `StoreBusy`.
+    """
+    options = conn.get_execution_options()
+    if options.get(SQLITE_BEGIN) != "IMMEDIATE":
+        return
+    dbapi: Any = conn.connection.dbapi_connection
+    deadline = time.monotonic() + float(options.get(SQLITE_WAIT, WRITE_WAIT_S))
+    while True:
+        try:
+            dbapi.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise
+            if time.monotonic() >= deadline:
+                raise StoreBusy(
+                    f"the store {conn.engine.url.database} stayed locked by another writer "
+                    f"for {options.get(SQLITE_WAIT, WRITE_WAIT_S):.0f} s; retry later"
+                ) from e
+
+
 def make_engine(url: str | None = None) -> Engine:
     url = url or database_url()
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     connect_args: dict[str, Any] = {}
     if url.startswith("postgresql+psycopg:"):

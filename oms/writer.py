@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from oms.locks import lock_rows
 from oms.sqlutil import in_values
 from oms.types import Money, UTCDateTime
 
@@ -64,9 +65,8 @@ def _copy_rows(
     """PostgreSQL: `COPY ... FROM STDIN` in the caller's transaction.
 
     executemany sends one INSERT per row (3.7k order lines/s end to end in bench/e2e.py);
-    COPY streams them. A concurrent writer inserting the same key makes the whole batch
-    fail with a unique violation and roll back; the task's retry then sees the row as
-    existing and updates it instead.
+    COPY streams them. No concurrent batch inserts the same key: the loader fetched the
+    rows under their row locks (`oms.locks`), held until commit.
     """
     procs = [_processor(conn, table.c[c]) for c in cols]
     columns: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)]
@@ -85,6 +85,13 @@ class SqlWriter:
     def fetch(
         self, conn: Connection, table: Table, ids: Sequence[str]
     ) -> dict[str, dict[str, Any]]:
+        """Current rows by id, read under their row locks (`oms.locks.lock_rows`).
+
+        The loader decides on these rows and writes them back whole: without the lock a
+        concurrent batch of another source could write in between and lose its update.
+        Buckets the caller locked up front are taken again at no cost.
+        """
+        lock_rows(conn, {table.name: ids})
         out: dict[str, dict[str, Any]] = {}
         for i in range(0, len(ids), CHUNK):
             rows = conn.execute(
