@@ -29,7 +29,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, event, text
 
@@ -136,23 +136,6 @@ def lock_rows(conn: Connection, ids_by_entity: Mapping[str, Iterable[str]]) -> i
 # --- which rows a batch writes -------------------------------------------------------------
 
 
-def _columns(frame: pd.DataFrame, names: Iterable[str]) -> dict[str, list[Any]]:
-    n = len(frame)
-    return {c: frame[c].tolist() if c in frame.columns else [None] * n for c in names}
-
-
-def _fill_identity(spec: Any, row: dict[str, Any], system: str | None) -> None:
-    """The key values the loader derives: scope defaults and customer keys (oms.entities)."""
-    if system is None:
-        return
-    for scope in getattr(spec, "scopes", ()):
-        if row.get(scope.column) is None and row.get(scope.of) is not None:
-            row[scope.column] = system
-    ck = getattr(spec, "customer_key", None)
-    if ck is not None and row.get(ck.column) is None:
-        row[ck.column] = ck.value(row, system, row.get("_external_id"))
-
-
 def _targets(entity: str) -> list[tuple[str, tuple[str, ...]]]:
     """(entity written, its key columns in this frame) for every row kind a frame writes."""
     if entity == SNAPSHOT_ENTITY:
@@ -168,30 +151,28 @@ def _targets(entity: str) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
-def batch_row_ids(
-    frames: Mapping[str, pd.DataFrame], system: str | None = None
-) -> dict[str, list[str]]:
+def batch_row_ids(frames: Mapping[str, pd.DataFrame], system: str) -> dict[str, list[str]]:
     """Canonical ids of every row a batch's (good) frames may write, for `lock_rows`.
 
-    `system` is the loading system: a scope column a mapping does not write (the order
-    origin of a channel's own orders) defaults to it, as in the loader.
+    `system` is the loading system: identity columns a mapping leaves to the store (the
+    order origin of a channel's own orders, customer keys) are filled as the loader fills
+    them (`EntitySpec.identify`), so these are the ids the loader will write.
     """
     from oms.ids import canonical_id
+    from oms.loader import META, frame_records
 
     out: dict[str, set[str]] = {}
     for entity, frame in frames.items():
         targets = _targets(entity)
         if frame.empty or not targets:
             continue
+        rows = frame_records(frame)
         spec = ENTITIES.get(entity)
-        cols = _columns(frame, {c for _, key in targets for c in key} | set(frame.columns))
-        names = list(cols)
-        for values in zip(*cols.values(), strict=True):
-            row = dict(zip(names, values, strict=True))
-            _fill_identity(spec, row, system)
-            for target, key in targets:
-                ids = out.setdefault(target, set())
-                ids.add(canonical_id(target, [row.get(k) for k in key]))
+        if spec is not None:
+            spec.identify(rows, [c for c in frame.columns if c not in META], system)
+        for target, key in targets:
+            ids = out.setdefault(target, set())
+            ids.update(canonical_id(target, [r.get(k) for k in key]) for r in rows)
     return {e: sorted(ids) for e, ids in out.items()}
 
 
