@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, BinaryIO, ClassVar, Protocol
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,28 @@ class StreamRequest:
     cursor: str | None = None  # the watermark, when the stream is incremental
 
 
+@dataclass(frozen=True)
+class BadRecord:
+    """A record the format could not read correctly: it goes to quarantine, the file goes on.
+
+    A format yields it in place of the record, so one bad row never hides the good ones
+    around it and is never loaded with shifted or invented values.
+    """
+
+    raw: Any  # what was read (the raw line text or a partial dict), JSON-serialisable
+    line: int | None  # 1-based line in the file, where known
+    reason: str  # e.g. "row has 7 cells, header has 9", "NaN is not valid JSON"
+    index: int | None = None  # 0-based position of the record in the file, where known
+
+    def where(self, name: str = "") -> str:
+        """`name:line` or `name: record N` (1-based), for messages."""
+        if self.line is not None:
+            return f"{name}:{self.line}"
+        if self.index is not None:
+            return f"{name}: record {self.index + 1}" if name else f"record {self.index + 1}"
+        return name
+
+
 class Transport(Protocol):
     """Fetches raw batches of one stream. Implementations: local folder, SFTP, REST, SQL."""
 
@@ -38,8 +60,19 @@ class Transport(Protocol):
 
 
 class Format(Protocol):
-    """Parses landed bytes into raw records (dicts), never into canonical rows."""
+    """Parses landed bytes into raw records (dicts), never into canonical rows.
+
+    `records` streams in bounded memory: it yields each record (a dict) or a `BadRecord`,
+    and raises `FormatError` (naming the file and line or record) when the file cannot be
+    read any further; records yielded before that were read correctly. An empty file
+    (no bytes, or only whitespace/BOM) has zero records. `read` is the whole-file form
+    for samples and tests: a list of records, `FormatError` on the first bad one.
+    """
 
     kind: ClassVar[str]
+
+    def records(
+        self, stream: BinaryIO, options: dict[str, Any], name: str = ""
+    ) -> Iterator[Any]: ...
 
     def read(self, content: bytes, options: dict[str, Any], name: str = "") -> list[Any]: ...

@@ -14,10 +14,27 @@ class ConnectorConfigError(ConfigError):
 
 
 class FormatError(DataError):
-    """A landed payload cannot be parsed; it stays landed, the reason is recorded."""
+    """A landed payload cannot be parsed (any further); it stays landed, the reason is recorded.
 
-    def __init__(self, message: str, *, name: str | None = None, line: int | None = None) -> None:
+    The message starts with where: `name:line:` when the line is known, else
+    `name: record N:` (1-based position of the record in the file) when that is known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        name: str | None = None,
+        line: int | None = None,
+        record: int | None = None,
+    ) -> None:
+        self.name = name
+        self.line = line
+        self.record = record
+        self.reason = message
         where = name or ""
         if line is not None:
             where = f"{where}:{line}"
+        elif record is not None:
+            where = f"{where}: record {record}" if where else f"record {record}"
         super().__init__(f"{where}: {message}" if where else message)

@@ -1,57 +1,147 @@
-"""JSON documents (records under a path) and NDJSON (one record per line)."""
+"""JSON documents (records under a path) and NDJSON (one record per line), streamed.
+
+A JSON array is read record by record with ijson (constant memory for any file size);
+numbers come out as json.loads gives them (int or float). `NaN`, `Infinity` and NUL bytes
+are refused: in NDJSON as a bad record for that line (the next lines are still read),
+in a JSON document as a FormatError naming the line, since the parser cannot go on.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+import shutil
+import tempfile
+from collections.abc import Iterator
+from typing import Any, BinaryIO, ClassVar
 
+import ijson
+
+from connectors.base import BadRecord
 from connectors.errors import FormatError
+from connectors.formats.common import (
+    DEFAULT_ENCODING,
+    NonFiniteError,
+    checked,
+    decoded_lines,
+    read_all,
+    refuse_constant,
+)
+from connectors.formats.jsonsource import Utf8Source
+
+_SCALARS = {"string", "number", "boolean", "null"}
 
 
-def _records_at(doc: Any, path: str | None, name: str) -> list[Any]:
-    node = doc
-    for part in (path or "").split("."):
-        if not part:
-            continue
-        if not isinstance(node, dict) or part not in node:
-            raise FormatError(f"records_path {path!r}: key {part!r} not found", name=name)
-        node = node[part]
-    if isinstance(node, dict):
-        return [node]  # a single-object response (GET /orders/1)
-    if not isinstance(node, list):
-        raise FormatError(f"records_path {path!r} is not a list or object", name=name)
-    return node
+def _seekable(stream: BinaryIO) -> BinaryIO:
+    """The stream itself, or a spooled copy (the records path is found in a first pass)."""
+    if stream.seekable():
+        return stream
+    copy = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115
+    shutil.copyfileobj(stream, copy)
+    copy.seek(0)
+    return copy  # type: ignore[return-value]
+
+
+def _is_blank(stream: BinaryIO) -> bool:
+    """True when the rest of the stream is only whitespace or a BOM (an empty file)."""
+    start = stream.tell()
+    while chunk := stream.read(65536):
+        if chunk.replace(b"\xef\xbb\xbf", b"").strip():
+            stream.seek(start)
+            return False
+    return True
 
 
 class JsonFormat:
+    """Options: `records_path` (dotted keys to the record list, e.g. `data.orders`), `encoding`."""
+
     kind: ClassVar[str] = "json"
 
-    def read(self, content: bytes, options: dict[str, Any], name: str = "") -> list[Any]:
+    def records(self, stream: BinaryIO, options: dict[str, Any], name: str = "") -> Iterator[Any]:
+        stream = _seekable(stream)
+        if _is_blank(stream):
+            return
+        encoding = options.get("encoding", DEFAULT_ENCODING)
+        path = options.get("records_path") or ""
+        prefix = ".".join(p for p in path.split(".") if p)
+        start = stream.tell()
+        kind = self._kind_at(Utf8Source(stream, encoding, name), prefix, path, name)
+        stream.seek(start)
+        source = Utf8Source(stream, encoding, name)
+        target = prefix if kind == "map" else (f"{prefix}.item" if prefix else "item")
+        done = 0  # records read so far: an error is in record `done + 1`
         try:
-            doc = json.loads(content.decode(options.get("encoding", "utf-8-sig")))
-        except UnicodeDecodeError as e:
-            raise FormatError(
-                f"not {options.get('encoding', 'utf-8')}: {e.reason}", name=name
-            ) from e
-        except json.JSONDecodeError as e:
-            raise FormatError(
-                f"invalid JSON: {e.msg} (column {e.colno})", name=name, line=e.lineno
-            ) from e
-        return _records_at(doc, options.get("records_path"), name)
+            for rec in ijson.items(source, target):
+                yield checked(rec, None, done)
+                done += 1
+        except ijson.JSONError as e:
+            raise _syntax_error(e, source, name, done + 1) from None
+
+    def _kind_at(self, source: Utf8Source, prefix: str, path: str, name: str) -> str:
+        """`map` or `array`: what sits at the records path (a first, shallow pass)."""
+        parts = prefix.split(".") if prefix else []
+        matched = 0
+        try:
+            for at, event, value in ijson.parse(source):
+                if at == prefix and event in ("start_map", "start_array"):
+                    return "map" if event == "start_map" else "array"
+                if at == prefix and event in _SCALARS:
+                    raise FormatError(f"records_path {path!r} is not a list or object", name=name)
+                if event == "map_key" and at == ".".join(parts[:matched]) and matched < len(parts):
+                    matched += value == parts[matched]
+        except ijson.JSONError as e:
+            raise _syntax_error(e, source, name, None) from None
+        raise FormatError(f"records_path {path!r}: key {parts[matched]!r} not found", name=name)
+
+    def read(self, content: bytes, options: dict[str, Any], name: str = "") -> list[Any]:
+        return read_all(self.records, content, options, name)
+
+
+def _syntax_error(
+    e: ijson.JSONError, source: Utf8Source, name: str, record: int | None
+) -> FormatError:
+    message = e.args[0] if e.args else str(e)
+    line, reason = source.locate(message)
+    if reason is None:
+        first = message if isinstance(message, str) else message.decode("utf-8", "replace")
+        reason = "invalid JSON: " + first.split("\n", 1)[0]
+    if record is not None:
+        reason += f" (in record {record})"
+    return FormatError(reason, name=name, line=line, record=record)
 
 
 class NdjsonFormat:
+    """One JSON value per line; blank lines are skipped. Options: `encoding`.
+
+    Every line is its own record, so a bad line (invalid JSON, an invalid byte, NaN, a NUL
+    byte, too deep) is a BadRecord for that line and the next lines are still read.
+    """
+
     kind: ClassVar[str] = "ndjson"
 
-    def read(self, content: bytes, options: dict[str, Any], name: str = "") -> list[Any]:
-        out = []
-        for n, line in enumerate(
-            content.decode(options.get("encoding", "utf-8-sig")).splitlines(), 1
-        ):
-            if not line.strip():
+    def records(self, stream: BinaryIO, options: dict[str, Any], name: str = "") -> Iterator[Any]:
+        index = 0
+        encoding = options.get("encoding", DEFAULT_ENCODING)
+        for n, line in decoded_lines(stream, encoding, name, bad_lines=True):
+            if isinstance(line, BadRecord):
+                yield BadRecord(line.raw, n, line.reason, index)
+            elif line.strip():
+                yield self._parse(line, n, index)
+            else:
                 continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise FormatError(f"invalid JSON: {e.msg}", name=name, line=n) from e
-        return out
+            index += 1
+
+    @staticmethod
+    def _parse(line: str, n: int, index: int) -> Any:
+        raw = line.rstrip("\r\n")
+        try:
+            value = json.loads(raw, parse_constant=refuse_constant)
+        except NonFiniteError as e:
+            return BadRecord(raw=raw, line=n, reason=str(e), index=index)
+        except json.JSONDecodeError as e:
+            return BadRecord(raw=raw, line=n, reason=f"invalid JSON: {e.msg}", index=index)
+        except RecursionError:
+            return BadRecord(raw=raw, line=n, reason="JSON nested too deeply", index=index)
+        return checked(value, n, index, raw)
+
+    def read(self, content: bytes, options: dict[str, Any], name: str = "") -> list[Any]:
+        return read_all(self.records, content, options, name)

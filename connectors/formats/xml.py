@@ -9,11 +9,13 @@ repeated child elements become lists.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Iterator
+from typing import Any, BinaryIO, ClassVar
 
 from lxml import etree
 
 from connectors.errors import FormatError
+from connectors.formats.common import checked, read_all
 
 
 def _local(tag: Any) -> str:
@@ -52,24 +54,81 @@ def safe_parser() -> etree.XMLParser:
 
 
 class XmlFormat:
-    """Options: `record_tag` (local name of the record element, anywhere in the tree)."""
+    """Options: `record_tag` (local name of the record element, anywhere in the tree).
+
+    With `record_tag` the file is streamed (iterparse): each record element is turned into
+    a dict when it closes and then cleared, so memory stays bounded by one record. Without
+    it the whole document is one record.
+    """
 
     kind: ClassVar[str] = "xml"
 
-    def read(self, content: bytes, options: dict[str, Any], name: str = "") -> list[Any]:
+    def records(self, stream: BinaryIO, options: dict[str, Any], name: str = "") -> Iterator[Any]:
+        if _is_blank(stream):
+            return  # an empty file: zero records
+        tag = options.get("record_tag")
+        events = etree.iterparse(stream, events=("start", "end"), **_SAFE)
+        open_records = 0  # record elements open around the current position
+        index = 0
         try:
-            root = etree.fromstring(content, parser=safe_parser())
+            for event, el in events:
+                if event == "start":
+                    if el.getparent() is None:  # the root: the DOCTYPE has been read
+                        _refuse_inline_dtd(el, name)
+                    open_records += bool(tag) and _local(el.tag) == tag
+                    continue
+                if not tag:
+                    if el.getparent() is not None:
+                        continue  # no record tag: the whole document is the one record
+                elif _local(el.tag) != tag:
+                    continue
+                else:
+                    open_records -= 1
+                    if open_records:
+                        continue  # nested record: yielded with its outermost one
+                # document order, as root.iter() gives it: the outer record first
+                found = [el] if not tag else [e for e in el.iter() if _local(e.tag) == tag]
+                for rec in found:
+                    yield checked(element_to_dict(rec), rec.sourceline, index)
+                    index += 1
+                _release(el)
         except etree.XMLSyntaxError as e:
             raise FormatError(f"invalid XML: {e.msg}", name=name, line=e.lineno) from e
-        dtd = root.getroottree().docinfo.internalDTD
-        if dtd is not None and (list(dtd.entities()) or list(dtd.elements())):
-            # a bare DOCTYPE naming an external DTD (every cXML document has one) is fine: it
-            # is never fetched; an internal subset is where entity bombs and XXE live
-            raise FormatError(
-                "inline DTD declarations are refused (entity expansion risk)", name=name
-            )
-        tag = options.get("record_tag")
-        if not tag:
-            return [element_to_dict(root)]
-        elements = [el for el in root.iter() if isinstance(el.tag, str) and _local(el.tag) == tag]
-        return [element_to_dict(el) for el in elements]
+
+    def read(self, content: bytes, options: dict[str, Any], name: str = "") -> list[Any]:
+        return read_all(self.records, content, options, name)
+
+
+_SAFE: dict[str, Any] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "remove_comments": True,
+}
+
+
+def _refuse_inline_dtd(el: Any, name: str) -> None:
+    """A bare DOCTYPE naming an external DTD (every cXML document has one) is fine: it is
+    never fetched. An internal subset is where entity bombs and XXE live: refused."""
+    dtd = el.getroottree().docinfo.internalDTD
+    if dtd is not None and (list(dtd.entities()) or list(dtd.elements())):
+        raise FormatError(
+            "inline DTD declarations are refused (entity expansion risk)", name=name, line=1
+        )
+
+
+def _release(el: Any) -> None:
+    """Free a record once yielded: clear it and drop the siblings already read before it."""
+    el.clear(keep_tail=True)
+    parent = el.getparent()
+    while parent is not None and el.getprevious() is not None:
+        del parent[0]
+
+
+def _is_blank(stream: BinaryIO) -> bool:
+    start = stream.tell()
+    head = stream.read(4096)
+    stream.seek(start)
+    return not head.replace(b"\xef\xbb\xbf", b"").strip()

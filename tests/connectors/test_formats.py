@@ -47,7 +47,7 @@ def test_csv_keeps_text_and_empty_is_null() -> None:
     rows = read("csv", b"sku,qty\nA,0010\nB,\n")
     assert rows == [{"sku": "A", "qty": "0010"}, {"sku": "B", "qty": None}]
     assert read("csv", b"a;b\n1;2\n", delimiter=";") == [{"a": "1", "b": "2"}]
-    with pytest.raises(FormatError, match="f:3: 3 cells for 2 columns"):
+    with pytest.raises(FormatError, match="f:3: row has 3 cells, header has 2"):
         read("csv", b"a,b\n1,2\n1,2,3\n")
 
 
