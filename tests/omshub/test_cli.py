@@ -19,14 +19,14 @@ def test_run_stats_quarantine_on_one_source(sqlite_store: str) -> None:
     assert "sales_order" in result.output
 
     stats = json.loads(runner.invoke(app, ["stats", "--json"]).stdout)
-    assert set(stats) == {"entities", "last_runs"}
+    assert set(stats) == {"entities", "last_runs", "sources"}
     assert stats["entities"]["sales_order"]["shopify"] >= 1
     run = stats["last_runs"][0]
     assert {"source", "entity", "extracted", "loaded", "changed", "quarantined", "status"} <= set(
         run
     )
 
-    listed = json.loads(runner.invoke(app, ["quarantine", "list", "--json"]).stdout)
+    listed = json.loads(runner.invoke(app, ["quarantine", "list", "--json"]).stdout)["entries"]
     assert listed and all(e["status"] == "open" for e in listed)
     shown = json.loads(runner.invoke(app, ["quarantine", "show", str(listed[0]["id"])]).stdout)
     assert shown["raw_record"]["financial_status"] == "disputed_hold"

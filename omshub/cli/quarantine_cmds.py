@@ -1,0 +1,96 @@
+"""`omshub quarantine list|show|replay`: records kept out of the store, with reasons."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from omshub.cli.base import EXIT_FAILED, app, dump_json, engine, fail, out, progress, sub_app
+
+q_app = sub_app("Records kept out of the store, with reasons.")
+app.add_typer(q_app, name="quarantine")
+
+
+@q_app.command("list")
+def q_list(
+    status: Annotated[str, typer.Option(help="open|replayed|dismissed|all")] = "open",
+    source: Annotated[str | None, typer.Option(help="only this source")] = None,
+    batch: Annotated[str | None, typer.Option(help="only this batch id")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="rows per page")] = 200,
+    offset: Annotated[int, typer.Option(min=0, help="rows to skip")] = 0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Quarantined records (newest first), with the true total of what matches."""
+    from omshub.cli.batch_cmds import _page
+    from omshub.quarantine import STATUSES, page_entries
+
+    if status not in (*STATUSES, "all"):
+        fail(f"unknown status {status!r} (one of: {', '.join(STATUSES)}, all)")
+    rows, total = page_entries(engine(), status, source, batch, limit, offset)
+    if as_json:
+        dump_json({"total": total, "limit": limit, "offset": offset, "entries": rows})
+        return
+    table = Table(title=f"quarantine ({status}): {_page(len(rows), total, offset)}")
+    for c in ("id", "source", "stream", "record", "key", "mapping", "first reason"):
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        reasons = json.loads(r["reasons"])
+        first = reasons[0]["message"] if reasons else ""
+        more = f" (+{len(reasons) - 1})" if len(reasons) > 1 else ""
+        table.add_row(
+            str(r["id"]),
+            r["source"],
+            r["stream"],
+            str(r["record_index"]),
+            r["record_key"] or "",
+            f"{r['mapping_name']} v{r['mapping_version']}",
+            first + more,
+        )
+    out.print(table)
+    if offset + len(rows) < total:
+        out.print(f"next page: --offset {offset + len(rows)}", highlight=False)
+
+
+@q_app.command("show")
+def q_show(qid: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """One quarantined record: raw content and every reason."""
+    from omshub.quarantine import get_entry
+
+    row = get_entry(engine(), qid)
+    if row is None:
+        fail(f"no quarantine entry {qid} (see `omshub quarantine list`)")
+        return
+    row["raw_record"] = json.loads(row["raw_record"])
+    row["reasons"] = json.loads(row["reasons"])
+    dump_json(row)
+
+
+@q_app.command("replay")
+def q_replay(
+    ids: Annotated[list[int] | None, typer.Argument(help="entry ids; none = all open")] = None,
+    source: Annotated[str | None, typer.Option(help="only this source")] = None,
+) -> None:
+    """Re-process the batches of open entries (after a mapping or code-list fix).
+
+    Exit 1 when any of those batches failed.
+    """
+    from omshub.cli.run_cmds import print_report
+    from omshub.pipeline import replay
+    from omshub.quarantine import open_batches, page_entries
+
+    eng = engine()
+    batches = open_batches(eng, ids, source)
+    if not batches:
+        out.print("nothing open to replay")
+        return
+    progress()
+    reports = replay(None, batches, eng)
+    for rep in reports:
+        print_report(rep)
+    left = page_entries(eng, "open", source, limit=1)[1]
+    out.print(f"replayed {len(batches)} batches; {left} entries still open")
+    if any(not r.ok for r in reports):
+        raise typer.Exit(EXIT_FAILED)
