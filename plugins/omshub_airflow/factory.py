@@ -1,9 +1,17 @@
 """Build one DAG per source in `config/sources/*.yaml` (DESIGN.md §5).
 
-extract -> land (one task) -> map+validate+load (one mapped task per landed batch) ->
-publish (closes the run, emits an Asset event per canonical entity written). Parsing
-reads only YAML and pydantic models; pandas, great-expectations and SQLAlchemy models
-are imported inside the tasks, so parse time stays small.
+extract_and_land -> map_validate_load (one mapped task per batch) -> publish -> check_run.
+
+- `publish` runs whatever happened upstream (`all_done`): it closes the run in the store
+  and emits an Asset event only for the entities whose rows changed, with the counts in
+  the event's `extra`. The assets are not static outlets (those emit on every success,
+  changed or not): publish declares one `AssetAlias` per source and adds the events to it.
+- `check_run` is the only leaf: Airflow derives a DagRun's state from its leaves, so a
+  lone `all_done` publish that succeeds would report a run with failed batches as success.
+  check_run fails with the run's message unless the run's status is `success`.
+
+Parsing reads only YAML and pydantic models; pandas, great-expectations and SQLAlchemy
+models are imported inside the tasks, so parse time stays small.
 """
 
 from __future__ import annotations
@@ -11,14 +19,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from airflow.sdk import DAG, Asset, task
+from airflow.sdk import DAG, Asset, AssetAlias, task
 
 from omshub.config import SourceConfig, config_dir, load_source, stream_entities
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-F = TypeVar("F", bound=Callable[..., Any])
+COUNTS = ("extracted", "loaded", "changed", "stale", "quarantined", "failed")
 
 
 def asset_for(entity: str) -> Asset:
@@ -26,24 +34,71 @@ def asset_for(entity: str) -> Asset:
     return Asset(name=f"omshub.{entity}", uri=f"omshub://store/{entity}", group="omshub")
 
 
+def asset_entity(entity: str) -> str:
+    """Which asset an entity's rows belong to: a stock snapshot writes movements."""
+    return "inventory_movement" if entity == "inventory_snapshot" else entity
+
+
+def alias_for(source: str) -> AssetAlias:
+    """The alias a source's publish task adds its events to (resolves to `asset_for` assets)."""
+    return AssetAlias(name=f"omshub.source.{source}", group="omshub")
+
+
+def asset_events(summary: dict[str, Any]) -> list[tuple[Asset, dict[str, Any]]]:
+    """The (asset, extra) events a run summary calls for: one per asset whose rows changed.
+
+    Counts of entities sharing an asset are summed; the `*` entry of a batch that failed
+    before mapping names no entity and never makes an event.
+    """
+    per_asset: dict[str, dict[str, Any]] = {}
+    for entity, counts in sorted((summary.get("entities") or {}).items()):
+        if entity == "*":
+            continue
+        extra = per_asset.setdefault(
+            asset_entity(entity),
+            {
+                "source": summary.get("source"),
+                "run_id": summary.get("run_id"),
+                "run_status": summary.get("status"),
+                "entities": [],
+                **dict.fromkeys(COUNTS, 0),
+            },
+        )
+        extra["entities"].append(entity)
+        for c in COUNTS:
+            extra[c] += int(counts.get(c) or 0)
+    return [(asset_for(name), extra) for name, extra in per_asset.items() if extra["changed"] > 0]
+
+
+def _summary_dict(summary: Any) -> dict[str, Any]:
+    return dict(summary.as_dict() if hasattr(summary, "as_dict") else summary)
+
+
 def _airflow_errors(fn: Callable[[], Any]) -> Any:
-    """Retriable errors are retried by Airflow; configuration and data errors are not."""
+    """Map omshub's error families onto Airflow's: only transient failures are retried.
+
+    A failed batch (`BatchFailed`) is retried only when it says a retry may help (a
+    transport error); config and data errors fail the task at once with their one-line
+    reason. Anything unexpected propagates and is retried like a transient error.
+    """
     from airflow.sdk.exceptions import AirflowFailException
 
-    from oms.errors import ConfigError, DataError, FatalError
+    from oms.errors import BatchFailed, ConfigError, DataError, FatalError
 
     try:
         return fn()
+    except BatchFailed as e:
+        if e.retriable:
+            raise
+        raise AirflowFailException(str(e)) from e
     except (ConfigError, DataError, FatalError) as e:
         raise AirflowFailException(f"{type(e).__name__}: {e}") from e
 
 
 def build_dag(source: SourceConfig) -> DAG:
     name = source.name
-    entities = sorted({e for s in source.streams for e in stream_entities(s)})
-    outlets = [
-        asset_for("inventory_movement" if e == "inventory_snapshot" else e) for e in entities
-    ]
+    alias = alias_for(name)
+    entities = sorted({asset_entity(e) for s in source.streams for e in stream_entities(s)})
     with DAG(
         dag_id=f"omshub_source_{name}",
         description=source.description or f"sync {name} ({source.kind})",
@@ -57,7 +112,9 @@ def build_dag(source: SourceConfig) -> DAG:
             "retry_delay": dt.timedelta(seconds=source.retry_delay_seconds),
         },
         doc_md=f"Sync of source `{name}` from `{source.file}`: streams "
-        + ", ".join(f"`{s.name}` -> `{s.mapping}`" for s in source.streams),
+        + ", ".join(f"`{s.name}` -> `{s.mapping}`" for s in source.streams)
+        + ". Publishes (only when rows changed): "
+        + ", ".join(f"`{asset_for(e).name}`" for e in entities),
     ) as dag:
 
         @task(task_id="extract_and_land")
@@ -74,13 +131,34 @@ def build_dag(source: SourceConfig) -> DAG:
 
             return dict(_airflow_errors(lambda: process_batch(batch_id, context["run_id"])))
 
-        @task(task_id="publish", trigger_rule="all_done", outlets=outlets)
+        @task(task_id="publish", trigger_rule="all_done", outlets=[alias])
         def publish(**context: Any) -> dict[str, Any]:
             from omshub.pipeline import finish_run
 
-            return dict(_airflow_errors(lambda: finish_run(name, context["run_id"])))
+            summary = _summary_dict(_airflow_errors(lambda: finish_run(name, context["run_id"])))
+            events = context["outlet_events"][alias]
+            for asset, extra in asset_events(summary):
+                events.add(asset, extra=extra)
+            return summary
 
-        load.expand(batch_id=extract()) >> publish()
+        @task(task_id="check_run", trigger_rule="all_done", retries=0)
+        def check_run(**context: Any) -> None:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            summary = context["ti"].xcom_pull(task_ids="publish")
+            if not summary:
+                raise AirflowFailException(
+                    f"run {context['run_id']} of source {name}: publish did not complete "
+                    "(the run was not closed; see its log)"
+                )
+            if summary.get("status") != "success":
+                raise AirflowFailException(
+                    f"run {summary.get('run_id')} of source {name} is {summary.get('status')}: "
+                    f"{summary.get('message') or 'no message'}"
+                )
+
+        loaded = load.expand(batch_id=extract())
+        loaded >> publish() >> check_run()
     return dag
 
 
