@@ -223,7 +223,7 @@ def _load_chunk(
         watermark.newest((r for j, r in enumerate(records) if j not in bad), stream.cursor_field),
     )
     good = {e: f[~f[RECORD].isin(bad)] for e, f in mapped.frames.items()}
-    lock_rows(conn, batch_row_ids(good))
+    lock_rows(conn, batch_row_ids(good, ctx.system))
     _load_frames(conn, mapping, mapped, bad, ctx, progress)
 
 

@@ -10,8 +10,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def write_source(home: Path, reject_threshold: float = 0.5) -> Path:
-    """A tiny project with one folder source, for failure-mode tests."""
+def write_source(home: Path, reject_threshold: float = 0.5, incremental: bool = False) -> Path:
+    """A tiny project with one folder source, for failure-mode tests.
+
+    `incremental`: loaded files are skipped by later runs (else every run reprocesses all).
+    """
     for sub in ("config/codes", "config/sources", "mappings/shop", "drop"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "config/codes/shopify_financial_status.yaml", home / "config/codes/")
@@ -21,7 +24,7 @@ def write_source(home: Path, reject_threshold: float = 0.5) -> Path:
         system: shop
         kind: channel
         connector: {{type: local_folder, path: drop}}
-        mode: full
+        mode: {"incremental" if incremental else "full"}
         retries: 0
         reject_threshold: {reject_threshold}
         streams:
