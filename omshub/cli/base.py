@@ -98,6 +98,8 @@ class OmshubGroup(TyperGroup):
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as e:
             raise typer.Exit(report_error(e)) from None
+        finally:
+            logs.teardown()
 
 
 def sub_app(help_text: str) -> typer.Typer:
@@ -142,6 +144,11 @@ def engine() -> Engine:
 
     upgrade()
     return get_engine()
+
+
+def when(value: str | None) -> str:
+    """`2026-12-02T01:04:05.123+00:00` -> `2026-12-02 01:04:05Z` (times are UTC)."""
+    return f"{value[:10]} {value[11:19]}Z" if value else "-"
 
 
 def dump_json(data: Any) -> None:

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from omshub.cli.base import EXIT_FAILED, app, dump_json, engine, out, progress, sub_app
+from omshub.cli.base import EXIT_FAILED, app, dump_json, engine, out, progress, sub_app, when
 
 batches_app = sub_app("Landed batches: find, retry or discard the ones that failed.")
 app.add_typer(batches_app, name="batches")
@@ -49,7 +49,7 @@ def b_list(
             r["batch_id"],
             r["status"],
             str(r["attempts"]),
-            (r["landed_at"] or "-")[:19],
+            when(r["landed_at"]),
             r["original_name"] or "-",
             (r["message"] or "")[:160],
             style=style,

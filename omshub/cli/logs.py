@@ -1,7 +1,8 @@
 """Where the CLI's logging goes: a rotating file always, the screen as asked.
 
 The log file (`OMSHUB_LOG_DIR`, default `<project>/.omshub/logs`, file `omshub.log`,
-5 x 5 MB) receives INFO and up from omshub's packages and every error's traceback, so a
+5 x 5 MB) receives everything from omshub's packages, debug lines included (the pipeline
+logs a failed batch's traceback at DEBUG), and every command error's traceback, so a
 one-line error on screen can always be followed up. The screen shows warnings, progress
 lines for the commands that run sources, and with `--debug` everything, tracebacks too.
 A log folder that cannot be written never stops a command: the file is then skipped.
@@ -26,6 +27,7 @@ class _State:
     screen: logging.Handler | None = None
     debug: bool = False
     handlers: list[tuple[logging.Logger, logging.Handler]] = []
+    levels: dict[str, tuple[int, bool]] = {}
 
 
 def log_dir() -> Path:
@@ -52,12 +54,24 @@ def _file_handler() -> logging.Handler | None:
     return handler
 
 
-def _reset() -> None:
-    """Drop this module's handlers of an earlier invocation (tests run many in one process)."""
+def teardown() -> None:
+    """Detach and close this invocation's handlers, restore the loggers as they were
+    (tests and embedding programs run many commands in one process)."""
     for logger, handler in _State.handlers:
         logger.removeHandler(handler)
         handler.close()
-    _State.handlers, _State.file, _State.screen = [], None, None
+    for name, (level, propagate) in _State.levels.items():
+        logging.getLogger(name).setLevel(level)
+        logging.getLogger(name).propagate = propagate
+    _State.handlers, _State.file, _State.screen, _State.levels = [], None, None, {}
+
+
+def _own(name: str, propagate: bool) -> logging.Logger:
+    logger = logging.getLogger(name)
+    _State.levels.setdefault(name, (logger.level, logger.propagate))
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = propagate
+    return logger
 
 
 def _attach(logger: logging.Logger, handler: logging.Handler) -> None:
@@ -66,7 +80,7 @@ def _attach(logger: logging.Logger, handler: logging.Handler) -> None:
 
 
 def setup(debug: bool) -> None:
-    _reset()
+    teardown()
     _State.debug = debug
     screen = RichHandler(
         console=Console(stderr=True, width=max(Console().width, 120)),
@@ -78,19 +92,15 @@ def setup(debug: bool) -> None:
     _State.screen = screen
     file = _file_handler()
     if file is not None:
-        file.setLevel(logging.DEBUG if debug else logging.INFO)
+        file.setLevel(logging.DEBUG)  # batch failures' tracebacks are logged at DEBUG
     for name in PACKAGES:
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.DEBUG if debug else logging.INFO)
-        logger.propagate = False
+        logger = _own(name, propagate=False)
         _attach(logger, screen)
         if file is not None:
             _attach(logger, file)
     # errors' tracebacks: to the file only; the screen gets one line (and, with --debug,
     # the traceback printed by the error handler itself)
-    trace = logging.getLogger("omshub.cli.trace")
-    trace.propagate = False
-    trace.setLevel(logging.INFO)
+    trace = _own("omshub.cli.trace", propagate=False)
     if file is not None:
         _attach(trace, file)
 

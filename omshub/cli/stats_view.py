@@ -10,12 +10,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from omshub.cli.base import out
-
-
-def _when(value: str | None) -> str:
-    """`2026-12-02T01:04:05.123+00:00` -> `2026-12-02 01:04:05Z` (times are UTC)."""
-    return f"{value[:10]} {value[11:19]}Z" if value else "-"
+from omshub.cli.base import out, when
 
 
 def print_sources(sources: dict[str, dict[str, Any]]) -> None:
@@ -35,9 +30,9 @@ def print_sources(sources: dict[str, dict[str, Any]]) -> None:
         table.add_row(
             name,
             state,
-            _when(run and run["started_at"]),
-            _when(run and run["finished_at"]),
-            _when(ok["finished_at"]) if ok else "never",
+            when(run and run["started_at"]),
+            when(run and run["finished_at"]),
+            when(ok["finished_at"]) if ok else "never",
             str(waiting["failed"]),
             str(waiting["dead"]),
             style=style,
