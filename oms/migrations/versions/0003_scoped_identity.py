@@ -9,7 +9,9 @@ uuid5, so the data step runs in Python over the rows: it fills the new key colum
 recomputes every id and every reference id from them exactly as the loader does, and
 repoints `binding` and `change_log`. Rules for existing rows (docs/architecture.md):
 - a sales order's `order_origin` is the system of its binding from an order-originating
-  source (kind channel or pos in config/sources), else its `source_system`; its lines,
+  source (kind channel or pos in config/sources), else the one origin of the other orders
+  of its `channel` (an ERP replica of a web order whose web record was never loaded), else
+  its `source_system`; its lines,
   shipments and returns take the origin of the order they point at (a reference to an
   order not in the store: the only order-originating system, else the row's system);
 - carriers become lower-case codes (config/codes/carrier.yaml), a missing one `unknown`;
@@ -195,11 +197,25 @@ def _binding_origins(conn: sa.Connection, entity: str, origins: set[str]) -> dic
 def _orders(conn: sa.Connection, remap: _Remap) -> tuple[dict[str, str], dict[str, str]]:
     """Scope sales orders and their lines; old order id -> origin, old line id -> origin."""
     origins = _binding_origins(conn, "sales_order", remap.origins)
-    so = _rows(conn, _t("sales_order", "id", "order_number", "customer_email", "source_system"))
+    so = _rows(
+        conn, _t("sales_order", "id", "order_number", "channel", "customer_email", "source_system")
+    )
+    by_channel: dict[Any, set[str]] = {}
+    for r in so:
+        if r["id"] in origins:
+            by_channel.setdefault(r["channel"], set()).add(origins[r["id"]])
     origin_of: dict[str, str] = {}
     for r in so:
         r["_old"] = r["id"]
-        r["order_origin"] = origins.get(r["id"]) or r["source_system"] or "unknown"
+        # no binding from an origin system (its channel record was never loaded): the one
+        # origin of the other orders of its channel, else the system that wrote it
+        same_channel = sorted(by_channel.get(r["channel"], ()))
+        r["order_origin"] = (
+            origins.get(r["id"])
+            or (same_channel[0] if len(same_channel) == 1 else None)
+            or r["source_system"]
+            or "unknown"
+        )
         email = r["customer_email"]
         r["customer_key"] = email.strip().lower() if email and email.strip() else None
         r["customer_id"] = _cid("customer", [r["customer_key"]])
