@@ -88,7 +88,7 @@ def last_runs(engine: Engine, source: str | None = None) -> list[dict[str, Any]]
                 continue
             q = (
                 select(_rs.c.entity, *sums, worst)
-                .where(_rs.c.run_id == run["run_id"])
+                .where(_rs.c.run_id == run["run_id"], _rs.c.entity != "*")  # "*": never parsed
                 .group_by(_rs.c.entity)
                 .order_by(_rs.c.entity)
             )
