@@ -265,3 +265,41 @@ def test_failed_extract_fails_the_run_and_publishes_nothing(
     sr = Base.metadata.tables["sync_run"]
     with engine.connect() as conn:
         assert conn.execute(select(sr.c.status)).scalar() == "failed"
+
+
+def test_demo_identity_is_scoped_and_every_reference_resolves(engine: Engine) -> None:
+    """Web order #1001 is one order of origin shopify, bound to the shop, the ERP and the
+    WMS; every reference the systems quote explicitly finds its row (DESIGN.md §3)."""
+    run_all(engine)
+    t = {name: model.__table__ for name, model in BUSINESS_TABLES.items()}
+    so, b = t["sales_order"], Binding.__table__
+    with engine.connect() as conn:
+        (order,) = conn.execute(select(so).where(so.c.order_number == "1001")).mappings().all()
+        systems = {
+            s for (s,) in conn.execute(select(b.c.system).where(b.c.canonical_id == order["id"]))
+        }
+        origins = set(conn.execute(select(so.c.channel, so.c.order_origin).distinct()).all())
+        carriers = {c for (c,) in conn.execute(select(t["shipment"].c.carrier).distinct())}
+        dangling = {
+            f"{child}.{col}": conn.execute(
+                select(func.count())
+                .select_from(t[child])
+                .where(t[child].c[col].is_not(None), t[child].c[col].not_in(select(t[parent].c.id)))
+            ).scalar()
+            for child, col, parent in (
+                ("order_line", "order_id", "sales_order"),
+                ("shipment", "order_id", "sales_order"),
+                ("shipment_line", "shipment_id", "shipment"),
+                ("shipment_line", "order_line_id", "order_line"),
+                ("tracking_event", "shipment_id", "shipment"),
+                ("rate_quote", "shipment_id", "shipment"),
+                ("return_order", "order_id", "sales_order"),
+                ("return_line", "return_id", "return_order"),
+                ("return_line", "order_line_id", "order_line"),
+            )
+        }
+    assert order["order_origin"] == "shopify"
+    assert systems == {"shopify", "sap", "wms"}
+    assert origins == {("web", "shopify"), ("pos", "square")}
+    assert carriers == {"ups", "usps", "fedex"}
+    assert dangling == dict.fromkeys(dangling, 0)
