@@ -180,3 +180,47 @@ fields:
     assert rows["name"].tolist() == ["Tee - S", "Tee - M", "Cap - OS"]
     assert rows["_record"].tolist() == [0, 0, 1]
     assert batch.bad_records() == {1}  # a bad variant rejects its whole source record
+
+
+def test_scope_is_left_to_the_store_or_said_explicitly(tmp_path: Path) -> None:
+    """An unmapped `order_origin` is not in the frame (the loader makes it the loading
+    system); a mapping quoting another system's order writes it, and it reaches the lines."""
+    record = {"id": 7, "no": "1001", "total": "1", "lines": [{"sku": "a", "qty": 1}]}
+    own = compile_mapping(write(tmp_path, BASE), CODES).apply([record])
+    assert "order_origin" not in own.frames["sales_order"]
+    assert own.frames["sales_order"]["_external_id"].tolist() == ["7"]
+    quoting = BASE.replace(
+        "  status: {path: st, code: status}\n", "  order_origin: {const: shopify}\n"
+    ).replace(
+        "      line_no: {index: 1}\n",
+        "      order_origin: {parent: order_origin}\n      line_no: {index: 1}\n",
+    )
+    frames = compile_mapping(write(tmp_path, quoting), CODES).apply([record]).frames
+    assert frames["sales_order"]["order_origin"].tolist() == ["shopify"]
+    assert frames["order_line"]["order_origin"].tolist() == ["shopify"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (  # the customer key is the store's: email, else <system>:<external id>
+            "mapping: c\nversion: 1\nentity: customer\nexternal_id: id\n"
+            "fields:\n  customer_key: id\n",
+            "customer has no column 'customer_key'",
+        ),
+        (
+            "mapping: c\nversion: 1\nentity: customer\nfields:\n  first_name: n\n",
+            "customer: give `external_id`",
+        ),
+        (  # a tracking number means nothing without its carrier
+            "mapping: s\nversion: 1\nentity: shipment\nexternal_id: id\n"
+            "fields:\n  tracking_number: t\n",
+            "natural key of shipment not mapped: carrier",
+        ),
+    ],
+)
+def test_identity_columns_the_mapping_must_or_must_not_write(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(MappingError, match=message):
+        compile_mapping(write(tmp_path, text), CODES)
