@@ -70,10 +70,6 @@ def asset_events(summary: dict[str, Any]) -> list[tuple[Asset, dict[str, Any]]]:
     return [(asset_for(name), extra) for name, extra in per_asset.items() if extra["changed"] > 0]
 
 
-def _summary_dict(summary: Any) -> dict[str, Any]:
-    return dict(summary.as_dict() if hasattr(summary, "as_dict") else summary)
-
-
 def _airflow_errors(fn: Callable[[], Any]) -> Any:
     """Map omshub's error families onto Airflow's: only transient failures are retried.
 
@@ -135,7 +131,8 @@ def build_dag(source: SourceConfig) -> DAG:
         def publish(**context: Any) -> dict[str, Any]:
             from omshub.pipeline import finish_run
 
-            summary = _summary_dict(_airflow_errors(lambda: finish_run(name, context["run_id"])))
+            run_id = context["run_id"]
+            summary: dict[str, Any] = _airflow_errors(lambda: finish_run(name, run_id).as_dict())
             events = context["outlet_events"][alias]
             for asset, extra in asset_events(summary):
                 events.add(asset, extra=extra)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from projects import drop, shop_order, write_source
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from omshub.config import sources
 
@@ -41,29 +42,54 @@ def test_dags_parse_quickly_one_per_source(airflow_db: None) -> None:
     assert "`omshub.sales_order`" in (dag.doc_md or "")
 
 
-def test_every_source_dag_runs_and_publishes_assets(airflow_db: None, sqlite_store: str) -> None:
+def run_every_dag(bag: Any) -> dict[str, Any]:
+    """One real DagRun per source DAG, in order; dag id -> DagRun."""
+    return {dag_id: bag.get_dag(dag_id).test() for dag_id in sorted(bag.dag_ids)}
+
+
+def events_by_run(runs: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """dag id -> (asset name, extra) of the Asset events its DagRun emitted."""
     from airflow.models.asset import AssetEvent
     from airflow.utils.session import create_session
 
+    out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    with create_session() as session:
+        for dag_id, run in runs.items():
+            q = select(AssetEvent).where(
+                AssetEvent.source_dag_id == dag_id, AssetEvent.source_run_id == run.run_id
+            )
+            out[dag_id] = sorted((e.asset.name, dict(e.extra)) for e in session.scalars(q))
+    return out
+
+
+def test_every_source_dag_runs_twice_and_publishes_only_changes(
+    airflow_db: None, sqlite_store: str
+) -> None:
     from oms.db import get_engine
     from oms.models import SyncRun
 
     bag = dagbag()
-    states = {}
-    for dag_id in sorted(bag.dag_ids):
-        run = bag.get_dag(dag_id).test()
-        states[dag_id] = str(run.state)
-    assert set(states.values()) == {"success"}, states
+    first = run_every_dag(bag)
+    assert {d: str(r.state) for d, r in first.items()} == dict.fromkeys(first, "success")
+    events = events_by_run(first)
+    assert "omshub.sales_order" in {name for ev in events.values() for name, _ in ev}
+    for dag_id, evs in events.items():
+        assert evs, f"{dag_id} loaded the demo data but published nothing"
+        for name, extra in evs:
+            assert extra["changed"] > 0 and extra["run_id"] == first[dag_id].run_id, (name, extra)
+            assert dag_id == f"omshub_source_{extra['source']}"
+            assert extra["extracted"] == (
+                extra["loaded"] + extra["stale"] + extra["quarantined"] + extra["failed"]
+            )
+
+    # the same files again (the demo sources are `mode: full`): nothing changes, no event
+    second = run_every_dag(bag)
+    assert {d: str(r.state) for d, r in second.items()} == dict.fromkeys(second, "success")
+    assert events_by_run(second) == {dag_id: [] for dag_id in second}
     with get_engine(sqlite_store).connect() as conn:
         t = SyncRun.__table__
-        runs = dict(conn.execute(select(t.c.source, t.c.status)).all())
-        assert runs == dict.fromkeys(sources(), "success")
-    with create_session() as session:
-        uris = {
-            e.uri for e in session.scalars(select(AssetEvent)).all() if getattr(e, "uri", None)
-        } or {e.asset.uri for e in session.scalars(select(AssetEvent)).all()}
-        events = session.scalar(select(func.count()).select_from(AssetEvent))
-    assert events and "omshub://store/sales_order" in uris
+        statuses = set(conn.execute(select(t.c.source, t.c.status)).all())
+    assert statuses == {(name, "success") for name in sources()}
 
 
 def test_a_failed_batch_fails_the_dag_run(
@@ -78,13 +104,32 @@ def test_a_failed_batch_fails_the_dag_run(
     (home / "drop" / "broken.json").write_text("{not json")
     run = dagbag().get_dag("omshub_source_shop").test()
     assert str(run.state) == "failed"
+    assert events_by_run({"omshub_source_shop": run}) == {
+        "omshub_source_shop": [
+            (
+                "omshub.sales_order",
+                {
+                    "source": "shop",
+                    "run_id": run.run_id,
+                    "run_status": "partial",
+                    "entities": ["sales_order"],
+                    **{"extracted": 1, "loaded": 1, "changed": 1},
+                    **{"stale": 0, "quarantined": 0, "failed": 0},
+                },
+            )
+        ]
+    }
     with get_engine(sqlite_store).connect() as conn:
         lb, sr = LandedBatch.__table__, SyncRun.__table__
         assert dict(conn.execute(select(lb.c.original_name, lb.c.status)).all()) == {
             "good.json": "loaded",
             "broken.json": "failed",
         }
-        assert conn.execute(select(sr.c.status)).scalar() == "failed"
+        assert conn.execute(select(sr.c.status, sr.c.message)).one() == (
+            "partial",
+            "shop/orders broken.json: broken.json:1: invalid JSON: lexical error: "
+            "invalid string in json text.",
+        )
 
 
 def test_a_broken_source_yaml_gets_a_failing_dag_and_spares_the_others(
@@ -120,8 +165,16 @@ def test_dag_file_parse_stays_light() -> None:
 def test_a_failed_extract_fails_the_dag_run(
     airflow_db: None, sqlite_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from oms.db import get_engine
+    from oms.models import SyncRun
+
     home = write_source(tmp_path / "proj")
     (home / "drop").rmdir()
     monkeypatch.setenv("OMSHUB_HOME", str(home))
     run = dagbag().get_dag("omshub_source_shop").test()
     assert str(run.state) == "failed"
+    assert events_by_run({"omshub_source_shop": run}) == {"omshub_source_shop": []}
+    with get_engine(sqlite_store).connect() as conn:
+        sr = SyncRun.__table__
+        status, message = conn.execute(select(sr.c.status, sr.c.message)).one()
+    assert status == "failed" and "drop" in message
