@@ -146,6 +146,13 @@ def engine() -> Engine:
     return get_engine()
 
 
+def page(shown: int, total: int, offset: int) -> str:
+    """`3 of 120 (rows 51-53)`: a page is never presented as the total."""
+    if not shown:
+        return f"0 of {total}"
+    return f"{shown} of {total} (rows {offset + 1}-{offset + shown})"
+
+
 def when(value: str | None) -> str:
     """`2026-12-02T01:04:05.123+00:00` -> `2026-12-02 01:04:05Z` (times are UTC)."""
     return f"{value[:10]} {value[11:19]}Z" if value else "-"

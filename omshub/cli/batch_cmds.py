@@ -10,17 +10,20 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from omshub.cli.base import EXIT_FAILED, app, dump_json, engine, out, progress, sub_app, when
+from omshub.cli.base import (
+    EXIT_FAILED,
+    app,
+    dump_json,
+    engine,
+    out,
+    page,
+    progress,
+    sub_app,
+    when,
+)
 
 batches_app = sub_app("Landed batches: find, retry or discard the ones that failed.")
 app.add_typer(batches_app, name="batches")
-
-
-def _page(shown: int, total: int, offset: int) -> str:
-    """`3 of 120 (rows 51-53)`: a page is never presented as the total."""
-    if not shown:
-        return f"0 of {total}"
-    return f"{shown} of {total} (rows {offset + 1}-{offset + shown})"
 
 
 @batches_app.command("list")
@@ -40,7 +43,7 @@ def b_list(
     if as_json:
         dump_json({"total": total, "limit": limit, "offset": offset, "batches": rows})
         return
-    table = Table(title=f"batches ({status or 'all'}): {_page(len(rows), total, offset)}")
+    table = Table(title=f"batches ({status or 'all'}): {page(len(rows), total, offset)}")
     for c in ("batch", "status", "tries", "landed", "file", "message"):
         table.add_column(c, overflow="fold")
     for r in rows:

@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from omshub.cli.base import EXIT_FAILED, app, dump_json, engine, fail, out, progress, sub_app
+from omshub.cli.base import (
+    EXIT_FAILED,
+    app,
+    dump_json,
+    engine,
+    fail,
+    out,
+    page,
+    progress,
+    sub_app,
+)
 
 q_app = sub_app("Records kept out of the store, with reasons.")
 app.add_typer(q_app, name="quarantine")
@@ -24,7 +34,6 @@ def q_list(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Quarantined records (newest first), with the true total of what matches."""
-    from omshub.cli.batch_cmds import _page
     from omshub.quarantine import STATUSES, page_entries
 
     if status not in (*STATUSES, "all"):
@@ -33,7 +42,7 @@ def q_list(
     if as_json:
         dump_json({"total": total, "limit": limit, "offset": offset, "entries": rows})
         return
-    table = Table(title=f"quarantine ({status}): {_page(len(rows), total, offset)}")
+    table = Table(title=f"quarantine ({status}): {page(len(rows), total, offset)}")
     for c in ("id", "source", "stream", "record", "key", "mapping", "first reason"):
         table.add_column(c, overflow="fold")
     for r in rows:

@@ -275,3 +275,27 @@ def test_state_set_and_show_and_a_hand_set_cursor_is_survivable(sqlite_store: st
     assert runner.invoke(app, ["run", "shopify"]).exit_code == 0
     shown = runner.invoke(app, ["state", "show"]).output
     assert "2026-11-2" in shown and "not-a-time" not in shown
+
+
+def test_an_unreachable_source_exits_4_and_stats_shows_the_failed_extraction(
+    project: Path,
+) -> None:
+    (project / "drop").rmdir()  # the mounted drop folder is gone
+    result = runner.invoke(app, ["run", "shop"])
+    assert result.exit_code == 4, result.output
+    assert "shop: failed: " in result.stderr and "does not exist" in result.stderr
+    assert "Traceback" not in result.output
+    last = cli_json("stats")["sources"]["shop"]["last_run"]
+    assert last["status"] == "failed" and "does not exist" in last["message"]
+    assert (last["entities"], last["batches"]) == ({}, {})
+    assert last["finished_at"] is not None
+
+
+@pytest.mark.parametrize(
+    ("codes", "worst"),
+    [([0, 0], 0), ([0, 3], 3), ([3, 4], 4), ([4, 1, 3], 1), ([1, 70], 70), ([], 0)],
+)
+def test_several_sources_exit_with_the_most_serious_outcome(codes: list[int], worst: int) -> None:
+    from omshub.cli.run_cmds import _worst
+
+    assert _worst(codes) == worst
