@@ -17,6 +17,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 from rich.traceback import Traceback
 from sqlalchemy import Engine
 from typer import _click
@@ -80,9 +81,14 @@ def report_error(e: BaseException) -> int:
         hint = f"traceback in {where}" if where else "no log file"
         message += f" ({hint}; run with --debug to see it here)"
     err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+    show_traceback(e)
+    return code
+
+
+def show_traceback(e: BaseException) -> None:
+    """With --debug, the traceback on stderr too (it is in the log file either way)."""
     if Settings.debug:
         err.print(Traceback.from_exception(type(e), e, e.__traceback__))
-    return code
 
 
 class OmshubGroup(TyperGroup):
@@ -144,6 +150,11 @@ def engine() -> Engine:
 
     upgrade()
     return get_engine()
+
+
+def cell(value: Any) -> Text:
+    """A table cell shown as is: data ("[x]" in a file name or message) is never markup."""
+    return Text("-" if value is None or value == "" else str(value))
 
 
 def page(shown: int, total: int, offset: int) -> str:

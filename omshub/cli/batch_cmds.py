@@ -13,6 +13,7 @@ from rich.table import Table
 from omshub.cli.base import (
     EXIT_FAILED,
     app,
+    cell,
     dump_json,
     engine,
     out,
@@ -49,12 +50,9 @@ def b_list(
     for r in rows:
         style = "red" if r["status"] in ("failed", "dead") else None
         table.add_row(
-            r["batch_id"],
-            r["status"],
-            str(r["attempts"]),
-            when(r["landed_at"]),
-            r["original_name"] or "-",
-            (r["message"] or "")[:160],
+            *map(cell, (r["batch_id"], r["status"], r["attempts"], when(r["landed_at"]))),
+            cell(r["original_name"]),
+            cell((r["message"] or "")[:160]),
             style=style,
         )
     out.print(table)
@@ -71,7 +69,7 @@ def _show(batch: dict[str, Any]) -> None:
     table.add_column(style="cyan")
     table.add_column(overflow="fold")
     for k in keys:
-        table.add_row(k, escape(str(batch[k])) if batch[k] is not None else "-")
+        table.add_row(k, cell(batch[k]))
     table.add_row("open quarantine", str(batch["open_quarantine"]))
     out.print(table)
     if batch["message"]:
@@ -81,7 +79,7 @@ def _show(batch: dict[str, Any]) -> None:
     for c in ("run", "entity", *cols, "status"):
         runs.add_column(c, overflow="fold")
     for r in batch["runs"]:
-        runs.add_row(r["run_id"], r["entity"], *[str(r[c]) for c in cols], r["status"])
+        runs.add_row(*map(cell, (r["run_id"], r["entity"], *[r[c] for c in cols], r["status"])))
     out.print(runs)
 
 

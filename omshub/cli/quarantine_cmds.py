@@ -11,6 +11,7 @@ from rich.table import Table
 from omshub.cli.base import (
     EXIT_FAILED,
     app,
+    cell,
     dump_json,
     engine,
     fail,
@@ -49,15 +50,9 @@ def q_list(
         reasons = json.loads(r["reasons"])
         first = reasons[0]["message"] if reasons else ""
         more = f" (+{len(reasons) - 1})" if len(reasons) > 1 else ""
-        table.add_row(
-            str(r["id"]),
-            r["source"],
-            r["stream"],
-            str(r["record_index"]),
-            r["record_key"] or "",
-            f"{r['mapping_name']} v{r['mapping_version']}",
-            first + more,
-        )
+        mapping = f"{r['mapping_name']} v{r['mapping_version']}"
+        cells = (r["id"], r["source"], r["stream"], r["record_index"], r["record_key"], mapping)
+        table.add_row(*map(cell, (*cells, first + more)))
     out.print(table)
     if offset + len(rows) < total:
         out.print(f"next page: --offset {offset + len(rows)}", highlight=False)

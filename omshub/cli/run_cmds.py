@@ -22,6 +22,7 @@ from omshub.cli.base import (
     one_line,
     out,
     progress,
+    show_traceback,
     trace,
 )
 
@@ -72,6 +73,7 @@ def _run_one(name: str, broken: dict[str, Any], wait: bool, eng: Any) -> int:
         trace.error("run %s: exit %d", name, code, exc_info=e)
         verdict = "skipped" if code == 3 else "failed"
         err.print(f"[red]{name}:[/] {verdict}: {escape(one_line(e))}", soft_wrap=True)
+        show_traceback(e)
         return code if code in (3, 4, EXIT_INTERNAL) else EXIT_FAILED
     print_report(rep)
     return EXIT_OK if rep.ok else EXIT_FAILED

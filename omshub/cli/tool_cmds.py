@@ -10,9 +10,10 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from oms.errors import OmshubError
-from omshub.cli.base import EXIT_FAILED, app, dump_json, engine, err, fail, out, sub_app
+from omshub.cli.base import EXIT_FAILED, app, cell, dump_json, engine, err, fail, out, sub_app
 
 db_app = sub_app("The canonical store's schema.")
 mapping_app = sub_app("Check and test YAML mappings.")
@@ -91,7 +92,7 @@ def mapping_test(
                 table.add_column(style="cyan")
                 table.add_column(overflow="fold")
                 for k, v in r.items():
-                    table.add_row(k, "" if v is None else str(v))
+                    table.add_row(k, Text("" if v is None else str(v)))
                 out.print(f"[bold]{entity} #{i}[/]")
                 out.print(table)
         for rej in output["rejected"]:
@@ -140,7 +141,7 @@ def state_show() -> None:
     for c in cols:
         view.add_column(c)
     for r in rows:
-        view.add_row(*[str(r[c]) for c in cols])
+        view.add_row(*[cell(r[c]) for c in cols])
     out.print(view)
 
 

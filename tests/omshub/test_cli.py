@@ -219,6 +219,8 @@ def test_a_broken_source_file_never_stops_the_others(project: Path) -> None:
     assert "shop: success" in result.stdout
     sources = runner.invoke(app, ["sources"])
     assert sources.exit_code == 2 and "broken.yaml:3" in sources.stderr
+    human = runner.invoke(app, ["stats"])
+    assert human.exit_code == 0 and "config error" in human.stdout
     assert cli_json("stats")["sources"]["broken"]["config_error"].endswith(
         "Input should be 'erp', 'wms', 'tms', 'pos', 'crm', 'channel', '3pl', 'edi' or 'carrier'"
     )
@@ -299,3 +301,19 @@ def test_several_sources_exit_with_the_most_serious_outcome(codes: list[int], wo
     from omshub.cli.run_cmds import _worst
 
     assert _worst(codes) == worst
+
+
+def test_listings_show_data_as_is_and_refuse_a_bogus_status(project: Path) -> None:
+    name = "[b]x[i].json"  # rich markup in a file name is shown, not applied
+    (project / "drop" / name).write_text('{"orders": [{"id": 1, "number": "X"}, ')
+    assert runner.invoke(app, ["run", "shop"]).exit_code == 1
+    listed = runner.invoke(app, ["batches", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert name in listed.stdout
+    bogus = runner.invoke(app, ["batches", "list", "--status", "broken"])
+    assert bogus.exit_code == 2
+    assert bogus.stderr == (
+        "error: unknown status 'broken' (one of: landed, loaded, failed, dead, discarded, all)\n"
+    )
+    assert runner.invoke(app, ["batches", "list", "--limit", "0"]).exit_code == 2
+    assert runner.invoke(app, ["batches", "discard", "x"]).exit_code == 2  # --reason missing
