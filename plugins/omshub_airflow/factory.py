@@ -91,6 +91,48 @@ def _airflow_errors(fn: Callable[[], Any]) -> Any:
         raise AirflowFailException(f"{type(e).__name__}: {e}") from e
 
 
+def extract_and_land(source: str, run_id: str) -> list[str]:
+    """Task body: land every new file of the source; the batch ids to map over."""
+    from oms.db import upgrade
+    from omshub.pipeline import extract
+
+    upgrade()
+    return list(_airflow_errors(lambda: extract(source, run_id, "airflow")))
+
+
+def map_validate_load(batch_id: str, run_id: str) -> dict[str, Any]:
+    """Task body: one batch in one transaction; its failure is recorded before it raises."""
+    from omshub.pipeline import process_batch
+
+    return dict(_airflow_errors(lambda: process_batch(batch_id, run_id)))
+
+
+def close_and_publish(source: str, run_id: str, events: Any) -> dict[str, Any]:
+    """Task body: close the run and add an event per changed asset to the alias' events."""
+    from omshub.pipeline import finish_run
+
+    summary: dict[str, Any] = _airflow_errors(lambda: finish_run(source, run_id).as_dict())
+    for asset, extra in asset_events(summary):
+        events.add(asset, extra=extra)
+    return summary
+
+
+def check_summary(source: str, run_id: str, summary: dict[str, Any] | None) -> None:
+    """Task body of the leaf: fail the DagRun with the run's message unless it succeeded."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    if not summary:
+        raise AirflowFailException(
+            f"run {run_id} of source {source}: publish did not complete, so the run was not "
+            "closed (see the publish task's log)"
+        )
+    if summary.get("status") != "success":
+        raise AirflowFailException(
+            f"run {run_id} of source {source} is {summary.get('status')}: "
+            f"{summary.get('message') or 'no message'}"
+        )
+
+
 def build_dag(source: SourceConfig) -> DAG:
     name = source.name
     alias = alias_for(name)
@@ -115,44 +157,19 @@ def build_dag(source: SourceConfig) -> DAG:
 
         @task(task_id="extract_and_land")
         def extract(**context: Any) -> list[str]:
-            from oms.db import upgrade
-            from omshub.pipeline import extract as do_extract
-
-            upgrade()
-            return list(_airflow_errors(lambda: do_extract(name, context["run_id"], "airflow")))
+            return extract_and_land(name, context["run_id"])
 
         @task(task_id="map_validate_load", map_index_template="{{ task.op_kwargs['batch_id'] }}")
         def load(batch_id: str, **context: Any) -> dict[str, Any]:
-            from omshub.pipeline import process_batch
-
-            return dict(_airflow_errors(lambda: process_batch(batch_id, context["run_id"])))
+            return map_validate_load(batch_id, context["run_id"])
 
         @task(task_id="publish", trigger_rule="all_done", outlets=[alias])
         def publish(**context: Any) -> dict[str, Any]:
-            from omshub.pipeline import finish_run
-
-            run_id = context["run_id"]
-            summary: dict[str, Any] = _airflow_errors(lambda: finish_run(name, run_id).as_dict())
-            events = context["outlet_events"][alias]
-            for asset, extra in asset_events(summary):
-                events.add(asset, extra=extra)
-            return summary
+            return close_and_publish(name, context["run_id"], context["outlet_events"][alias])
 
         @task(task_id="check_run", trigger_rule="all_done", retries=0)
         def check_run(**context: Any) -> None:
-            from airflow.sdk.exceptions import AirflowFailException
-
-            summary = context["ti"].xcom_pull(task_ids="publish")
-            if not summary:
-                raise AirflowFailException(
-                    f"run {context['run_id']} of source {name}: publish did not complete "
-                    "(the run was not closed; see its log)"
-                )
-            if summary.get("status") != "success":
-                raise AirflowFailException(
-                    f"run {summary.get('run_id')} of source {name} is {summary.get('status')}: "
-                    f"{summary.get('message') or 'no message'}"
-                )
+            check_summary(name, context["run_id"], context["ti"].xcom_pull(task_ids="publish"))
 
         loaded = load.expand(batch_id=extract())
         loaded >> publish() >> check_run()
