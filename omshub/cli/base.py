@@ -78,8 +78,11 @@ def report_error(e: BaseException) -> int:
     message = one_line(e)
     if code == EXIT_INTERNAL:
         where = logs.log_file()
-        hint = f"traceback in {where}" if where else "no log file"
-        message += f" ({hint}; run with --debug to see it here)"
+        if Settings.debug:
+            message += f" (traceback below{f'; also in {where}' if where else ''})"
+        else:
+            hint = f"traceback in {where}" if where else "no log file"
+            message += f" ({hint}; run with --debug to see it here)"
     err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     show_traceback(e)
     return code

@@ -9,9 +9,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from omshub.cli.base import (
+    EXIT_BUSY,
     EXIT_FAILED,
     EXIT_INTERNAL,
     EXIT_OK,
+    EXIT_UNREACHABLE,
     EXIT_USAGE,
     app,
     dump_json,
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from omshub.pipeline import RunReport
 
 #: several sources in one `omshub run`: the most serious outcome is the exit code
-SEVERITY = (EXIT_INTERNAL, EXIT_FAILED, 4, 3, EXIT_OK)
+SEVERITY = (EXIT_INTERNAL, EXIT_FAILED, EXIT_UNREACHABLE, EXIT_BUSY, EXIT_OK)
 
 
 def _worst(codes: list[int]) -> int:
@@ -60,7 +62,8 @@ def _run_one(name: str, broken: dict[str, Any], wait: bool, eng: Any) -> int:
     from omshub.pipeline import run_source
 
     if name in broken:
-        err.print(f"[red]{name}:[/] failed: {escape(str(broken[name]))}", soft_wrap=True)
+        message = escape(str(broken[name]))
+        err.print(f"[red]{name}:[/] failed: {message}", soft_wrap=True, highlight=False)
         return EXIT_FAILED
 
     def waiting(message: str) -> None:
@@ -71,10 +74,11 @@ def _run_one(name: str, broken: dict[str, Any], wait: bool, eng: Any) -> int:
     except Exception as e:
         code = exit_code(e)
         trace.error("run %s: exit %d", name, code, exc_info=e)
-        verdict = "skipped" if code == 3 else "failed"
-        err.print(f"[red]{name}:[/] {verdict}: {escape(one_line(e))}", soft_wrap=True)
+        verdict = "skipped" if code == EXIT_BUSY else "failed"
+        message = escape(one_line(e))
+        err.print(f"[red]{name}:[/] {verdict}: {message}", soft_wrap=True, highlight=False)
         show_traceback(e)
-        return code if code in (3, 4, EXIT_INTERNAL) else EXIT_FAILED
+        return code if code in (EXIT_BUSY, EXIT_UNREACHABLE, EXIT_INTERNAL) else EXIT_FAILED
     print_report(rep)
     return EXIT_OK if rep.ok else EXIT_FAILED
 
