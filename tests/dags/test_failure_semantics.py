@@ -276,3 +276,44 @@ def test_airflow_retries_only_what_may_succeed_on_retry() -> None:
         _airflow_errors(raises(bad))
     with pytest.raises(AirflowFailException, match=r"ConfigError: no mapping x\.yaml"):
         _airflow_errors(raises(ConfigError("no mapping x.yaml")))
+
+
+def test_events_only_for_changed_assets_and_the_leaf_fails_unless_success() -> None:
+    """What publish emits for a summary, and what the leaf says when a run is not a success."""
+    from airflow.sdk.exceptions import AirflowFailException
+    from omshub_airflow.factory import asset_events, check_summary
+
+    counts = dict.fromkeys(("extracted", "loaded", "changed", "stale", "quarantined", "failed"), 0)
+    summary = {
+        "source": "wms",
+        "run_id": "r1",
+        "status": "partial",
+        "message": "wms/stock s.csv:4: bad",
+        "entities": {
+            "*": {**counts, "failed": 1},
+            "inventory_snapshot": {**counts, "extracted": 5, "loaded": 5, "changed": 2},
+            "inventory_movement": {**counts, "extracted": 1, "loaded": 1, "changed": 1},
+            "shipment": {**counts, "extracted": 3, "loaded": 3},
+        },
+    }
+    events = asset_events(summary)
+    # a snapshot writes movements: one event on that asset, counts summed; no shipment event
+    assert [(a.name, a.uri) for a, _ in events] == [
+        ("omshub.inventory_movement", "omshub://store/inventory_movement")
+    ]
+    assert events[0][1] == {
+        "source": "wms",
+        "run_id": "r1",
+        "run_status": "partial",
+        "entities": ["inventory_movement", "inventory_snapshot"],
+        **{**counts, "extracted": 6, "loaded": 6, "changed": 3},
+    }
+    assert (
+        asset_events({**summary, "entities": {"shipment": summary["entities"]["shipment"]}}) == []
+    )
+
+    check_summary("wms", "r1", {**summary, "status": "success"})
+    with pytest.raises(AirflowFailException, match=r"^run r1 of source wms is partial: wms/stock"):
+        check_summary("wms", "r1", summary)
+    with pytest.raises(AirflowFailException, match="publish did not complete"):
+        check_summary("wms", "r1", None)
