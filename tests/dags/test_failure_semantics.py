@@ -317,3 +317,23 @@ def test_events_only_for_changed_assets_and_the_leaf_fails_unless_success() -> N
         check_summary("wms", "r1", summary)
     with pytest.raises(AirflowFailException, match="publish did not complete"):
         check_summary("wms", "r1", None)
+
+
+def test_a_transport_error_is_retried_by_airflow_then_fails_the_run(
+    airflow_db: None, sqlite_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The source folder is missing (a mount not there): a transport error, retried twice."""
+    home = shop_project(tmp_path / "proj")
+    (home / "drop").rmdir()
+    monkeypatch.setenv("OMSHUB_HOME", str(home))
+    run = dag_run(home)
+    assert str(run.state) == "failed"
+    states = task_states(run.run_id)
+    assert states[("extract_and_land", "")] == ("failed", 3)  # 1 + source.retries
+    assert states[("map_validate_load", "")][0] == "upstream_failed"
+    assert states[("publish", "")][0] == "success"  # the run is closed, as failed
+    assert states[("check_run", "")] == ("failed", 1)
+    assert asset_events(run.run_id) == {}
+    last = cli_stats()["sources"]["shop"]["last_run"]
+    assert last["run_id"] == run.run_id and last["status"] == "failed"
+    assert "does not exist" in last["message"]
