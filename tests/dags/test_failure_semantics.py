@@ -337,3 +337,30 @@ def test_a_transport_error_is_retried_by_airflow_then_fails_the_run(
     last = cli_stats()["sources"]["shop"]["last_run"]
     assert last["run_id"] == run.run_id and last["status"] == "failed"
     assert "does not exist" in last["message"]
+
+
+def test_when_publish_fails_the_leaf_fails_the_run_and_no_event_goes_out(
+    airflow_db: None, sqlite_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store that refuses to close runs (a trigger aborts the closing update): publish
+    fails after its retries, and the leaf still fails the DagRun although the batch loaded."""
+    from sqlalchemy import create_engine, text
+
+    home = shop_project(tmp_path / "proj")
+    monkeypatch.setenv("OMSHUB_HOME", str(home))
+    drop(home, "orders_1.json", [shop_order(1, "A1")])
+    with create_engine(sqlite_store).begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TRIGGER refuse_close BEFORE UPDATE ON sync_run "
+                "WHEN NEW.finished_at IS NOT NULL "
+                "BEGIN SELECT RAISE(ABORT, 'store refuses to close runs'); END"
+            )
+        )
+    run = dag_run(home)
+    assert str(run.state) == "failed"
+    states = task_states(run.run_id)
+    assert [v for k, v in states.items() if k[0] == "map_validate_load"] == [("success", 1)]
+    assert states[("publish", "")] == ("failed", 3)  # retried: closing a run is idempotent
+    assert states[("check_run", "")] == ("failed", 1)
+    assert asset_events(run.run_id) == {}
