@@ -114,11 +114,13 @@ def replay(
     batch_ids: list[str] | None = None,
     engine: Engine | None = None,
     trigger: str = "replay",
+    on_wait: Callable[[str], None] | None = None,
 ) -> list[RunReport]:
     """Re-run map+validate+load from landed batches (after a mapping or code-list fix).
 
     Discarded batches are never replayed; dead ones only when named by id (after
-    `omshub batches retry` reset them).
+    `omshub batches retry` reset them). Each source's batches are processed under its run
+    lock, so a replay never runs beside a scheduled run of the same source.
     """
     engine = engine or get_engine()
     with engine.connect() as conn:
@@ -138,9 +140,12 @@ def replay(
     by_source: dict[str, list[str]] = {}
     for src, bid in rows:
         by_source.setdefault(src, []).append(bid)
+    from oms.locks import source_run_lock
+
     reports = []
     for src, ids in by_source.items():
         run_id = new_run_id(trigger)
-        start_run(engine, src, run_id, trigger, status="extracted")
-        reports.append(_process_many(src, run_id, ids, engine))
+        with source_run_lock(engine, src, wait=True, on_wait=on_wait or log.warning):
+            start_run(engine, src, run_id, trigger, status="extracted", holds_lock=True)
+            reports.append(_process_many(src, run_id, ids, engine))
     return reports
