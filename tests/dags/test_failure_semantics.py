@@ -284,7 +284,8 @@ def test_events_only_for_changed_assets_and_the_leaf_fails_unless_success() -> N
     from omshub_airflow.factory import asset_events, check_summary
 
     counts = dict.fromkeys(("extracted", "loaded", "changed", "stale", "quarantined", "failed"), 0)
-    summary = {
+    shipment = {**counts, "extracted": 3, "loaded": 3}
+    summary: dict[str, Any] = {
         "source": "wms",
         "run_id": "r1",
         "status": "partial",
@@ -293,7 +294,7 @@ def test_events_only_for_changed_assets_and_the_leaf_fails_unless_success() -> N
             "*": {**counts, "failed": 1},
             "inventory_snapshot": {**counts, "extracted": 5, "loaded": 5, "changed": 2},
             "inventory_movement": {**counts, "extracted": 1, "loaded": 1, "changed": 1},
-            "shipment": {**counts, "extracted": 3, "loaded": 3},
+            "shipment": shipment,
         },
     }
     events = asset_events(summary)
@@ -308,9 +309,7 @@ def test_events_only_for_changed_assets_and_the_leaf_fails_unless_success() -> N
         "entities": ["inventory_movement", "inventory_snapshot"],
         **{**counts, "extracted": 6, "loaded": 6, "changed": 3},
     }
-    assert (
-        asset_events({**summary, "entities": {"shipment": summary["entities"]["shipment"]}}) == []
-    )
+    assert asset_events({**summary, "entities": {"shipment": shipment}}) == []
 
     check_summary("wms", "r1", {**summary, "status": "success"})
     with pytest.raises(AirflowFailException, match=r"^run r1 of source wms is partial: wms/stock"):
