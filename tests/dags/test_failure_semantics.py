@@ -363,3 +363,27 @@ def test_when_publish_fails_the_leaf_fails_the_run_and_no_event_goes_out(
     assert states[("publish", "")] == ("failed", 3)  # retried: closing a run is idempotent
     assert states[("check_run", "")] == ("failed", 1)
     assert asset_events(run.run_id) == {}
+
+
+def test_a_broken_code_list_fails_only_the_batches_that_use_it_without_retry(
+    airflow_db: None, sqlite_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oms.db import get_engine
+
+    home = shop_project(tmp_path / "proj")
+    monkeypatch.setenv("OMSHUB_HOME", str(home))
+    (home / "config/codes/other.yaml").write_text("name: other\ncodes: [unclosed\n")
+    drop(home, "orders_1.json", [shop_order(1, "A1")])
+    assert str(dag_run(home).state) == "success"  # a list the source does not use
+
+    codes = home / "config/codes/shopify_financial_status.yaml"
+    codes.write_text("name: shopify_financial_status\ncodes: {paid: [\n")
+    drop(home, "orders_2.json", [shop_order(2, "A2")])
+    run = dag_run(home)
+    assert str(run.state) == "failed"
+    broken = batches(get_engine(sqlite_store))["orders_2.json"]
+    assert task_states(run.run_id)[("map_validate_load", broken["batch_id"])] == ("failed", 1)
+    assert broken["status"] == "failed" and broken["error_kind"] == "config"
+    assert broken["attempts"] == 0  # not the batch's fault: it never counts towards dead
+    assert "shopify_financial_status.yaml" in broken["message"]
+    assert asset_events(run.run_id) == {}
