@@ -20,6 +20,8 @@ SQLITE_BEGIN = "omshub_sqlite_begin"
 SQLITE_WAIT = "omshub_sqlite_wait"
 #: default of `SQLITE_WAIT`: a writer waits this long for another's batch to commit
 WRITE_WAIT_S = 600.0
+#: how long one SQLite statement waits for a lock before "database is locked"
+BUSY_TIMEOUT_MS = 30_000
 
 
 def project_home() -> Path:
@@ -53,7 +55,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # 256 MiB page cache (default 2 MiB): random-uuid keys touch pages all over the indexes,
     # and bulk loads into a growing store slowed down 2x without it (bench/e2e.py)
     cur.execute("PRAGMA cache_size=-262144")
@@ -70,15 +72,18 @@ def _sqlite_begin(conn: Connection) -> None:
     with a plain `BEGIN` before every read, a transaction that reads, then writes after
     another writer committed fails at once with "database is locked" (WAL snapshot
     conflict; the busy timeout does not apply), and the pipeline's bookkeeping reads
-    then writes in short transactions. Each attempt waits `busy_timeout` (30 s);
-    `SQLITE_WAIT` bounds the whole wait, then `StoreBusy`.
+    then writes in short transactions. `SQLITE_WAIT` bounds the wait (retrying past the
+    30 s busy timeout), then `StoreBusy`.
     """
     options = conn.get_execution_options()
     if options.get(SQLITE_BEGIN) != "IMMEDIATE":
         return
     dbapi: Any = conn.connection.dbapi_connection
-    deadline = time.monotonic() + float(options.get(SQLITE_WAIT, WRITE_WAIT_S))
+    wait = float(options.get(SQLITE_WAIT, WRITE_WAIT_S))
+    deadline = time.monotonic() + wait
     while True:
+        remaining_ms = max(1, int((deadline - time.monotonic()) * 1000))
+        dbapi.execute(f"PRAGMA busy_timeout={min(remaining_ms, BUSY_TIMEOUT_MS)}")
         try:
             dbapi.execute("BEGIN IMMEDIATE")
             return
@@ -88,8 +93,10 @@ def _sqlite_begin(conn: Connection) -> None:
             if time.monotonic() >= deadline:
                 raise StoreBusy(
                     f"the store {conn.engine.url.database} stayed locked by another writer "
-                    f"for {options.get(SQLITE_WAIT, WRITE_WAIT_S):.0f} s; retry later"
+                    f"for {wait:g} s; retry later"
                 ) from e
+        finally:
+            dbapi.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def make_engine(url: str | None = None) -> Engine:
