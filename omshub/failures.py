@@ -119,7 +119,10 @@ def record(
         max_attempts = DEFAULT_ATTEMPTS
     log.debug("batch %s failed", row["batch_id"], exc_info=error)
     with engine.begin() as conn:
-        inc = 0 if kind == "config" else 1
+        # configuration errors are not the batch's fault; an Airflow task retry of the same
+        # run is one attempt, not several (attempts count runs)
+        same_run = row["status"] == "failed" and row["last_run_id"] == run_id
+        inc = 0 if kind == "config" or same_run else 1
         conn.execute(
             update(_lb)
             .where(_lb.c.batch_id == row["batch_id"])
@@ -148,7 +151,7 @@ def record(
         )
         _record_counts(conn, row, run_id, error, progress, message)
     log.error("%s", message)
-    return BatchFailed(message, kind=kind, retriable=retriable)
+    return BatchFailed(message, kind=kind, retriable=retriable and status != "dead")
 
 
 def _record_counts(
