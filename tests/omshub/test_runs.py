@@ -201,3 +201,15 @@ def test_a_killed_run_is_abandoned_and_the_next_run_loads_its_batches(
             select(func.count()).where(lb.c.last_run_id == report.run_id)
         ).scalar()
     assert done_now == left
+
+
+def test_task_retries_within_one_run_count_as_one_attempt(project: Path, engine: Engine) -> None:
+    from oms.errors import BatchFailed
+
+    (project / "drop" / "b.json").write_text("not json")
+    run_id = pipeline.new_run_id()
+    [batch] = pipeline.extract("shop", run_id, engine=engine)
+    for _ in range(3):  # as Airflow's task retries would
+        with pytest.raises(BatchFailed, match=r"shop/orders b.json: .*b.json:1"):
+            pipeline.process_batch(batch, run_id, engine)
+    assert batches(engine)["b.json"][:2] == ("failed", 1)
