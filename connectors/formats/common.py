@@ -24,41 +24,42 @@ DEFAULT_ENCODING = "utf-8-sig"
 def record_problem(record: Any) -> str | None:
     """Why `record` must not be loaded, or None. Converts JSON Decimals to floats in place.
 
-    Iterative (never a RecursionError). NUL bytes are refused in keys and values because
-    PostgreSQL text cannot hold them and SQLite would store them silently; NaN/Infinity
-    because they are not JSON and no downstream number means them.
+    Iterative (never a RecursionError) and written for speed: it visits every value of
+    every record. NUL bytes are refused in keys and values because PostgreSQL text cannot
+    hold them and SQLite would store them silently; NaN/Infinity because they are not JSON
+    and no downstream number means them.
     """
     stack: list[tuple[Any, int]] = [(record, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             return f"nested deeper than {MAX_DEPTH} levels"
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if isinstance(key, str) and "\x00" in key:
-                    return f"NUL byte (\\x00) in key {key!r}"
+        if type(node) is dict:
+            if "\x00" in "".join(k for k in node if type(k) is str):
+                key = next(k for k in node if type(k) is str and "\x00" in k)
+                return f"NUL byte (\\x00) in key {key!r}"
+            pairs: Any = node.items()
+        elif type(node) is list:
+            pairs = enumerate(node)
+        else:
+            return _scalar_problem(None, None, node)
+        for key, value in pairs:
+            kind = type(value)
+            if kind is str:
+                if "\x00" in value:
+                    return f"NUL byte (\\x00) in value of {key!r}"
+            elif kind is dict or kind is list:
+                stack.append((value, depth + 1))
+            elif kind is Decimal or kind is float:
                 problem = _scalar_problem(node, key, value)
                 if problem:
                     return problem
-                if isinstance(value, dict | list):
-                    stack.append((value, depth + 1))
-        elif isinstance(node, list):
-            for i, value in enumerate(node):
-                problem = _scalar_problem(node, i, value)
-                if problem:
-                    return problem
-                if isinstance(value, dict | list):
-                    stack.append((value, depth + 1))
-        else:
-            return _scalar_problem(None, None, node)
     return None
 
 
 def _scalar_problem(parent: Any, key: Any, value: Any) -> str | None:
     if isinstance(value, str):
-        if "\x00" in value:
-            return f"NUL byte (\\x00) in value of {key!r}" if key is not None else "NUL byte"
-        return None
+        return "NUL byte (\\x00)" if "\x00" in value else None
     if isinstance(value, Decimal):  # ijson's numbers: floats, as json.loads gives them
         value = float(value)
         if parent is not None:

@@ -26,6 +26,8 @@ MAX_DOCUMENT_DEPTH = MAX_DEPTH + 56
 _OPEN = np.zeros(256, np.int32)
 _OPEN[[ord("["), ord("{")]] = 1
 _OPEN[[ord("]"), ord("}")]] = -1
+_NOT_MARKS = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+_STRING = re.compile(rb'"[^"]*"')
 
 
 class Utf8Source:
@@ -41,6 +43,8 @@ class Utf8Source:
         self.depth = 0  # nesting depth at the end of `last`
         self.in_string = 0  # 1 when `last` ended inside a string
         self.escapes = b""  # backslashes ending `last` (their run continues in the next chunk)
+        self.utf8 = codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+        self.first = True
 
     def read(self, size: int = -1) -> bytes:
         raw = self.stream.read(size)
@@ -49,35 +53,51 @@ class Utf8Source:
         except UnicodeDecodeError as e:
             line = self.lines_before + self.last.count(b"\n") + 1
             line += e.object[: e.start].count(b"\n")
-            shown = "utf-8" if codecs.lookup(self.encoding).name == "utf-8-sig" else self.encoding
+            shown = "utf-8" if self.utf8 else self.encoding
             raise FormatError(f"not {shown}: {e.reason}", name=self.name, line=line) from e
         self.lines_before += self.last.count(b"\n")
-        self.last = text.encode("utf-8")
+        if self.utf8:  # validated above; hand ijson the bytes as read (minus a BOM)
+            self.last = raw[3:] if self.first and raw.startswith(codecs.BOM_UTF8) else raw
+        else:
+            self.last = text.encode("utf-8")
+        self.first = self.first and not raw  # ijson may first read(0) to probe the type
         self._check_depth(self.last)
         return self.last
 
     def _check_depth(self, chunk: bytes) -> None:
-        """Track bracket depth outside strings (vectorised: ~5 ms per MB); refuse deep files."""
+        """Track bracket depth outside strings; refuse a file nested too deep.
+
+        Only quotes and brackets matter, so the chunk is first cut down to them (C speed),
+        strings are removed with a regex, and the running depth is summed with numpy.
+        """
         data = self.escapes + chunk
         kept = data.rstrip(b"\\")
         self.escapes = data[len(kept) :]
-        # drop escape pairs: what stays of a backslash run before a quote says if it is escaped
-        kept = kept.replace(b"\\\\", b"").replace(b'\\"', b"")
-        if not kept:
-            return
+        if b"\\" in kept:  # drop escape pairs: what stays before a quote escapes it
+            kept = kept.replace(b"\\\\", b"").replace(b'\\"', b"")
+        marks = (b'"' if self.in_string else b"") + kept.translate(None, _NOT_MARKS)
+        outside = _STRING.sub(b"", marks)
+        open_quote = outside.find(b'"')  # an unclosed string runs on into the next chunk
+        in_string = int(open_quote >= 0)
+        outside = outside[:open_quote] if in_string else outside
+        if outside:
+            depth = np.cumsum(_OPEN[np.frombuffer(outside, np.uint8)]) + self.depth
+            if int(depth.max()) > MAX_DOCUMENT_DEPTH:
+                raise FormatError(
+                    f"JSON nested deeper than {MAX_DOCUMENT_DEPTH} levels",
+                    name=self.name,
+                    line=self._deep_line(kept),
+                )
+            self.depth = int(depth[-1])
+        self.in_string = in_string
+
+    def _deep_line(self, kept: bytes) -> int:
+        """The line where the depth limit is crossed (the slow, exact scan: errors only)."""
         arr = np.frombuffer(kept, np.uint8)
         quotes = np.cumsum(arr == ord('"')) + self.in_string
-        step = np.where(quotes % 2 == 0, _OPEN[arr], 0)
-        depth = np.cumsum(step) + self.depth
-        deepest = int(depth.max())
-        if deepest > MAX_DOCUMENT_DEPTH:
-            at = int(np.argmax(depth > MAX_DOCUMENT_DEPTH))
-            line = self.lines_before + kept[:at].count(b"\n") + 1
-            raise FormatError(
-                f"JSON nested deeper than {MAX_DOCUMENT_DEPTH} levels", name=self.name, line=line
-            )
-        self.depth = int(depth[-1])
-        self.in_string = int(quotes[-1] % 2)
+        depth = np.cumsum(np.where(quotes % 2 == 0, _OPEN[arr], 0)) + self.depth
+        at = int(np.argmax(depth > MAX_DOCUMENT_DEPTH))
+        return self.lines_before + kept[:at].count(b"\n") + 1
 
     def end_line(self) -> int:
         return self.lines_before + self.last.count(b"\n") + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,49 @@ def test_local_folder_transport(tmp_path: Path) -> None:
         )
     with pytest.raises(ConnectorConfigError, match="unknown connector type 'ftp'"):
         transport("ftp", {})
+
+
+def _depth(x: object) -> int:
+    if isinstance(x, dict | list):
+        values = x.values() if isinstance(x, dict) else x
+        return 1 + max((_depth(v) for v in values), default=0)
+    return 0
+
+
+def test_the_json_depth_guard_reads_strings_right_at_any_chunk_size() -> None:
+    """Brackets, quotes and backslashes inside strings never count, wherever chunks split."""
+    import io
+    import random
+    import sys
+
+    import ijson
+
+    from connectors.formats.jsonsource import MAX_DOCUMENT_DEPTH, Utf8Source
+
+    rnd = random.Random(5)
+
+    def text() -> str:
+        return "".join(rnd.choice('ab"[]{}\\\\é\n') for _ in range(rnd.randint(0, 12)))
+
+    def build(depth: int) -> object:
+        if depth == 0:
+            return text()
+        if rnd.random() < 0.5:
+            return [text(), build(depth - 1), {"k" + text(): text()}]
+        return {text(): build(depth - 1), "x": [text()]}
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(5000)
+    try:
+        for _ in range(120):
+            doc = json.dumps([build(rnd.choice([5, 250, 254, 255, 260]))], ensure_ascii=False)
+            deep = _depth(json.loads(doc)) > MAX_DOCUMENT_DEPTH
+            source = Utf8Source(io.BytesIO(doc.encode()), "utf-8", "f")
+            size = rnd.choice([1, 2, 3, 7, 64, 65536])
+            if deep:
+                with pytest.raises(FormatError, match="nested deeper than"):
+                    list(ijson.items(source, "item", buf_size=size))
+            else:
+                assert list(ijson.items(source, "item", buf_size=size)) == json.loads(doc)
+    finally:
+        sys.setrecursionlimit(limit)
