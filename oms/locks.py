@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, event, text
 
 from oms.db import SQLITE_BEGIN, SQLITE_WAIT, WRITE_WAIT_S, _sqlite_begin
-from oms.entities import ENTITIES, SNAPSHOT_ENTITY
+from oms.entities import ENTITIES, SNAPSHOT_ENTITY, EntitySpec
 from oms.errors import SourceBusy
 
 if TYPE_CHECKING:
@@ -56,6 +56,8 @@ _LOCK_ROWS = text(
     " (SELECT c, o FROM unnest(CAST(:c AS int4[]), CAST(:o AS int4[])) AS u(c, o)"
     " ORDER BY c, o) AS k"
 )
+
+_HELD_ROWS = "omshub.locks.rows"
 
 #: (store, source) -> depth: run locks this process holds (its batches skip the xact lock)
 _held: dict[tuple[str, str], int] = {}
@@ -122,15 +124,28 @@ def lock_rows(conn: Connection, ids_by_entity: Mapping[str, Iterable[str]]) -> i
     Call it once per batch, right after opening the transaction and before reading
     bindings or rows, with every entity the batch writes (`batch_row_ids`): one
     statement takes every lock in one global order, so two batches never deadlock.
-    Locks this transaction already holds are taken again at no cost. SQLite: a no-op.
+    Buckets this transaction already holds cost no statement. SQLite: a no-op.
     """
     if conn.dialect.name != "postgresql":
         return 0
-    pairs = sorted({(entity_class(e), bucket(i)) for e, ids in ids_by_entity.items() for i in ids})
-    if not pairs:
-        return 0
-    conn.execute(_LOCK_ROWS, {"c": [c for c, _ in pairs], "o": [o for _, o in pairs]})
-    return len(pairs)
+    wanted = {(entity_class(e), bucket(i)) for e, ids in ids_by_entity.items() for i in ids}
+    held = _held_rows(conn)
+    pairs = sorted(wanted - held)
+    if pairs:
+        conn.execute(_LOCK_ROWS, {"c": [c for c, _ in pairs], "o": [o for _, o in pairs]})
+        if not conn.in_nested_transaction():  # a rolled-back savepoint releases its locks
+            held.update(pairs)
+    return len(wanted)
+
+
+def _held_rows(conn: Connection) -> set[tuple[int, int]]:
+    """Row-lock buckets this transaction holds (so `SqlWriter.fetch` skips a statement)."""
+    tx = conn.get_transaction()
+    mine = conn.info.get(_HELD_ROWS)
+    if mine is None or mine[0] is not tx:
+        mine = conn.info[_HELD_ROWS] = (tx, set())
+    held: set[tuple[int, int]] = mine[1]
+    return held
 
 
 # --- which rows a batch writes -------------------------------------------------------------
@@ -151,6 +166,19 @@ def _targets(entity: str) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
+def _inputs(spec: EntitySpec | None, targets: list[tuple[str, tuple[str, ...]]]) -> set[str]:
+    """The columns the ids depend on: keys, and what `EntitySpec.identify` reads."""
+    from oms.loader import EXTERNAL_ID
+
+    out = {c for _, key in targets for c in key} | {EXTERNAL_ID}
+    if spec is not None:
+        out |= {c for s in spec.scopes for c in (s.column, s.of)}
+        ck = spec.customer_key
+        if ck is not None:
+            out |= {ck.column, ck.email, ck.external_id or EXTERNAL_ID}
+    return out
+
+
 def batch_row_ids(frames: Mapping[str, pd.DataFrame], system: str) -> dict[str, list[str]]:
     """Canonical ids of every row a batch's (good) frames may write, for `lock_rows`.
 
@@ -166,8 +194,8 @@ def batch_row_ids(frames: Mapping[str, pd.DataFrame], system: str) -> dict[str, 
         targets = _targets(entity)
         if frame.empty or not targets:
             continue
-        rows = frame_records(frame)
         spec = ENTITIES.get(entity)
+        rows = frame_records(frame[[c for c in frame.columns if c in _inputs(spec, targets)]])
         if spec is not None:
             spec.identify(rows, [c for c in frame.columns if c not in META], system)
         for target, key in targets:
