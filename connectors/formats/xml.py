@@ -10,6 +10,7 @@ repeated child elements become lists.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any, BinaryIO, ClassVar
 
 from lxml import etree
@@ -18,6 +19,7 @@ from connectors.errors import FormatError
 from connectors.formats.common import checked, read_all
 
 
+@lru_cache(maxsize=4096)
 def _local(tag: Any) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else str(tag)
 
@@ -67,31 +69,32 @@ class XmlFormat:
         if _is_blank(stream):
             return  # an empty file: zero records
         tag = options.get("record_tag")
-        events = etree.iterparse(stream, events=("start", "end"), **_SAFE)
+        # only record elements raise events (any namespace); without a tag, only the root
+        events = etree.iterparse(
+            stream, events=("start", "end"), tag=f"{{*}}{tag}" if tag else None, **_SAFE
+        )
         open_records = 0  # record elements open around the current position
         index = 0
         try:
             for event, el in events:
+                if index == 0 and open_records == 0:
+                    _refuse_inline_dtd(el, name)  # the DOCTYPE is read before any element
                 if event == "start":
-                    if el.getparent() is None:  # the root: the DOCTYPE has been read
-                        _refuse_inline_dtd(el, name)
-                    open_records += bool(tag) and _local(el.tag) == tag
+                    open_records += 1
                     continue
-                if not tag:
-                    if el.getparent() is not None:
-                        continue  # no record tag: the whole document is the one record
-                elif _local(el.tag) != tag:
-                    continue
-                else:
-                    open_records -= 1
-                    if open_records:
-                        continue  # nested record: yielded with its outermost one
+                open_records -= 1
+                if tag and open_records:
+                    continue  # a nested record: yielded with its outermost one
+                if not tag and el.getparent() is not None:
+                    continue  # no record tag: the whole document is the one record
                 # document order, as root.iter() gives it: the outer record first
                 found = [el] if not tag else [e for e in el.iter() if _local(e.tag) == tag]
                 for rec in found:
                     yield checked(element_to_dict(rec), rec.sourceline, index)
                     index += 1
                 _release(el)
+            if index == 0 and events.root is not None:
+                _refuse_inline_dtd(events.root, name)
         except etree.XMLSyntaxError as e:
             raise FormatError(f"invalid XML: {e.msg}", name=name, line=e.lineno) from e
 
