@@ -129,6 +129,25 @@ def lock_rows(conn: Connection, ids_by_entity: Mapping[str, Iterable[str]]) -> i
     if conn.dialect.name != "postgresql":
         return 0
     wanted = {(entity_class(e), bucket(i)) for e, ids in ids_by_entity.items() for i in ids}
+    return _lock_pairs(conn, wanted)
+
+
+def lock_entities(conn: Connection, entities: Iterable[str]) -> int:
+    """Lock every bucket of every row kind these (mapped) entities write, until commit.
+
+    For a batch loaded in chunks: called once before the first chunk, it makes the
+    chunks' own `lock_rows` free, and no later chunk takes a lock out of the global
+    order (which could deadlock with another batch). It serialises the batch with every
+    other batch writing those entities; a one-chunk batch does better with `lock_rows`.
+    """
+    kinds = {target for e in entities for target, _ in _targets(e)}
+    if conn.dialect.name != "postgresql" or not kinds:
+        return 0
+    wanted = {(entity_class(k), b) for k in kinds for b in range(BUCKETS)}
+    return _lock_pairs(conn, wanted)
+
+
+def _lock_pairs(conn: Connection, wanted: set[tuple[int, int]]) -> int:
     held = _held_rows(conn)
     pairs = sorted(wanted - held)
     if pairs:

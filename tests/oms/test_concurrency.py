@@ -28,7 +28,10 @@ from sqlalchemy.exc import OperationalError
 from oms.errors import SourceBusy, StoreBusy
 from oms.loader import LoadContext, Loader
 from oms.locks import (
+    BUCKETS,
     batch_row_ids,
+    bucket,
+    lock_entities,
     lock_rows,
     source_run_lock,
     source_xact_lock,
@@ -241,10 +244,9 @@ def test_a_batch_of_a_source_waits_for_a_run_of_it(engine: Engine) -> None:
 
 @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
 def test_lock_rows_blocks_only_batches_touching_the_same_rows(engine: Engine) -> None:
-    a_ids = {"sales_order": ["id-a"]}
-    other = next(f"id-{i}" for i in range(1000) if lock_rows_bucket(f"id-{i}") != "a")
+    other = next(f"id-{i}" for i in range(1000) if bucket(f"id-{i}") != bucket("id-a"))
     with write_transaction(engine) as conn:
-        assert lock_rows(conn, a_ids) == 1
+        assert lock_rows(conn, {"sales_order": ["id-a"]}) == 1
         with write_transaction(engine) as second:
             second.execute(text("SET LOCAL lock_timeout = '200ms'"))
             assert lock_rows(second, {"sales_order": [other], "order_line": ["id-a"]}) == 2
@@ -252,10 +254,17 @@ def test_lock_rows_blocks_only_batches_touching_the_same_rows(engine: Engine) ->
                 lock_rows(second, {"sales_order": ["id-a"]})
 
 
-def lock_rows_bucket(cid: str) -> str:
-    from oms.locks import bucket
-
-    return "a" if bucket(cid) == bucket("id-a") else "other"
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_lock_entities_covers_the_rows_a_chunked_batch_may_write(engine: Engine) -> None:
+    """Shipment lines write their own rows and derive their order lines' quantities."""
+    with write_transaction(engine) as conn:
+        assert lock_entities(conn, ["shipment_line"]) == 2 * BUCKETS
+        assert lock_rows(conn, {"order_line": ["id-a"]}) == 1  # already held: no wait
+        with write_transaction(engine) as second:
+            second.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            assert lock_rows(second, {"sales_order": ["id-a"]}) == 1
+            with pytest.raises(OperationalError, match="lock timeout"):
+                lock_rows(second, {"order_line": ["id-b"]})
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
