@@ -15,7 +15,7 @@ from oms.bindings import unwrap
 from oms.derive import refresh_order_lines
 from oms.ids import canonical_id
 from oms.inventory import apply_snapshot
-from oms.loader import LoadContext, Loader
+from oms.loader import LoadContext, Loader, LoadResult
 from oms.models import (
     BUSINESS_TABLES,
     Binding,
@@ -54,7 +54,7 @@ def order(number: str, updated: dt.datetime | None, **values: Any) -> dict[str, 
 
 def load(
     engine: Engine, entity: str, rows: list[dict[str, Any]], c: LoadContext, own: Ownership = OWN
-):
+) -> LoadResult:
     with engine.begin() as conn:
         return Loader(own).load(conn, entity, frame(rows), c)
 
