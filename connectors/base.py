@@ -76,3 +76,15 @@ class Format(Protocol):
     ) -> Iterator[Any]: ...
 
     def read(self, content: bytes, options: dict[str, Any], name: str = "") -> list[Any]: ...
+
+
+def iter_records(
+    fmt: Any, stream: BinaryIO, options: dict[str, Any], name: str = ""
+) -> Iterator[Any]:
+    """Records of `stream` through `fmt`: streamed when the format has `records`, else
+    (a third-party format with only `read`) from the whole content at once."""
+    records = getattr(fmt, "records", None)
+    if records is not None:
+        yield from records(stream, options, name)
+    else:
+        yield from fmt.read(stream.read(), options, name)

@@ -158,3 +158,20 @@ def test_the_json_depth_guard_reads_strings_right_at_any_chunk_size() -> None:
                 assert list(ijson.items(source, "item", buf_size=size)) == json.loads(doc)
     finally:
         sys.setrecursionlimit(limit)
+
+
+def test_iter_records_streams_or_falls_back_to_read() -> None:
+    import io
+
+    from connectors.base import iter_records
+
+    class OnlyRead:
+        kind = "legacy"
+
+        def read(self, content: bytes, options: dict, name: str = "") -> list:
+            return [{"n": len(content)}]
+
+    assert list(iter_records(OnlyRead(), io.BytesIO(b"abc"), {})) == [{"n": 3}]
+    stream = io.BytesIO(b'{"a": 1}\n{"a": NaN}\n')
+    records = list(iter_records(get_format("ndjson"), stream, {}, "f"))
+    assert records[0] == {"a": 1} and records[1].where("f") == "f:2"
