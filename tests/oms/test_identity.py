@@ -338,3 +338,63 @@ def test_rma_numbers_are_unique_within_their_issuer(engine: Engine, tmp_path: Pa
         ("shopify", "RMA-1", "shopify"),
         ("wms", "RMA-1", "shopify"),
     ]
+
+
+GUEST_ORDERS = """\
+    mapping: pos.orders
+    version: 1
+    entity: sales_order
+    external_id: id
+    updated_at: updated_at
+    fields:
+      order_number: {path: number, required: true}
+      customer_email: {path: customer.email, transforms: [strip, lower]}
+      customer_external_id: {path: customer.id, type: string}
+    children:
+      - entity: customer
+        path: customer
+        external_id: {path: id, type: string}
+        updated_at: ^.updated_at
+        fields:
+          email: {path: email, transforms: [strip, lower]}
+          first_name: name
+"""
+
+
+def test_guest_orders_with_a_shared_customer_record_load_twice(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The case that raised a binding IntegrityError: each guest order nests its customer,
+    all with the POS's customer id 0."""
+    orders = [
+        {
+            "id": 1,
+            "number": "P1",
+            "updated_at": "2026-11-21T10:00:00Z",
+            "customer": {"id": 0, "email": None, "name": "Walk-in"},
+        },
+        {
+            "id": 2,
+            "number": "P2",
+            "updated_at": "2026-11-21T11:00:00Z",
+            "customer": {"id": 0, "email": None, "name": "Walk-in"},
+        },
+        {
+            "id": 3,
+            "number": "P3",
+            "updated_at": "2026-11-21T12:00:00Z",
+            "customer": {"id": 0, "email": "c@x.com", "name": "Cy"},
+        },
+    ]
+    load(engine, tmp_path, "square", GUEST_ORDERS, orders)
+    again = load(engine, tmp_path, "square", GUEST_ORDERS, orders)
+    assert (again["sales_order"].changed, again["customer"].changed) == (0, 0)
+    assert rows(engine, Customer, "customer_key", "first_name") == [
+        ("c@x.com", "Cy"),
+        ("square:0", "Walk-in"),
+    ]
+    assert rows(engine, SalesOrder, "order_origin", "order_number", "customer_id") == [
+        ("square", "P1", canonical_id("customer", ["square:0"])),
+        ("square", "P2", canonical_id("customer", ["square:0"])),
+        ("square", "P3", canonical_id("customer", ["c@x.com"])),
+    ]
