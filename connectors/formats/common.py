@@ -9,6 +9,8 @@ from __future__ import annotations
 import codecs
 import io
 import math
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, BinaryIO
@@ -140,6 +142,16 @@ def _printable(raw: Any) -> Any:
     if isinstance(raw, list):
         return [_printable(v) for v in raw]
     return raw
+
+
+def seekable(stream: BinaryIO) -> BinaryIO:
+    """The stream itself, or a spooled copy (for formats that look ahead)."""
+    if getattr(stream, "seekable", lambda: False)():
+        return stream
+    copy = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115
+    shutil.copyfileobj(stream, copy)
+    copy.seek(0)
+    return copy  # type: ignore[return-value]
 
 
 def read_all(

@@ -9,8 +9,6 @@ in a JSON document as a FormatError naming the line, since the parser cannot go 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Iterator
 from typing import Any, BinaryIO, ClassVar
 
@@ -25,20 +23,11 @@ from connectors.formats.common import (
     decoded_lines,
     read_all,
     refuse_constant,
+    seekable,
 )
 from connectors.formats.jsonsource import Utf8Source
 
 _SCALARS = {"string", "number", "boolean", "null"}
-
-
-def _seekable(stream: BinaryIO) -> BinaryIO:
-    """The stream itself, or a spooled copy (the records path is found in a first pass)."""
-    if stream.seekable():
-        return stream
-    copy = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115
-    shutil.copyfileobj(stream, copy)
-    copy.seek(0)
-    return copy  # type: ignore[return-value]
 
 
 def _is_blank(stream: BinaryIO) -> bool:
@@ -57,7 +46,7 @@ class JsonFormat:
     kind: ClassVar[str] = "json"
 
     def records(self, stream: BinaryIO, options: dict[str, Any], name: str = "") -> Iterator[Any]:
-        stream = _seekable(stream)
+        stream = seekable(stream)
         if _is_blank(stream):
             return
         encoding = options.get("encoding", DEFAULT_ENCODING)

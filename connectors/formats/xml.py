@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, ClassVar
 from lxml import etree
 
 from connectors.errors import FormatError
-from connectors.formats.common import checked, read_all
+from connectors.formats.common import checked, read_all, seekable
 
 
 @lru_cache(maxsize=4096)
@@ -66,6 +66,7 @@ class XmlFormat:
     kind: ClassVar[str] = "xml"
 
     def records(self, stream: BinaryIO, options: dict[str, Any], name: str = "") -> Iterator[Any]:
+        stream = seekable(stream)
         if _is_blank(stream):
             return  # an empty file: zero records
         tag = options.get("record_tag")

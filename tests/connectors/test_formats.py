@@ -175,3 +175,26 @@ def test_iter_records_streams_or_falls_back_to_read() -> None:
     stream = io.BytesIO(b'{"a": 1}\n{"a": NaN}\n')
     records = list(iter_records(get_format("ndjson"), stream, {}, "f"))
     assert records[0] == {"a": 1} and records[1].where("f") == "f:2"
+
+
+def test_json_reads_a_stream_that_cannot_seek() -> None:
+    import io
+
+    class Pipe(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self.data = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return False
+
+        def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
+            chunk = self.data.read(len(b))
+            b[: len(chunk)] = chunk
+            return len(chunk)
+
+    stream = io.BufferedReader(Pipe(b'{"data": {"orders": [{"id": 1}, {"id": 2.5}]}}'))
+    records = list(get_format("json").records(stream, {"records_path": "data.orders"}, "p"))
+    assert records == [{"id": 1}, {"id": 2.5}] and isinstance(records[1]["id"], float)
