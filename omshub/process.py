@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, Engine, select, update
 
-from connectors.base import BadRecord
+from connectors.base import BadRecord, iter_records
 from connectors.registry import get_format
 from oms.derive import refresh_order_lines, touched_lines
 from oms.entities import SNAPSHOT_ENTITY
@@ -138,7 +138,7 @@ def _process(
     with _open(row) as fh, write_transaction(engine) as conn:
         source_xact_lock(conn, source.name)
         name = row["original_name"] or row["batch_id"]
-        for chunk in _chunks(_records(stream, fh, name), chunk_records()):
+        for chunk in _locked_chunks(conn, _records(stream, fh, name), mapping):
             _load_chunk(conn, chunk, mapping, ctx, stream, name, progress)
         failures.check_threshold(source, row, progress)
         quarantine.record(conn, source, stream.name, ctx.batch_id, run_id, mapping, progress.bad)
@@ -177,17 +177,33 @@ def _open(row: dict[str, Any]) -> Iterator[BinaryIO]:
 
 
 def _records(stream: StreamSpec, fh: BinaryIO, name: str) -> Iterator[Any]:
-    fmt = get_format(stream.format.type)
     options = stream.format.model_dump(exclude={"type"})
-    if hasattr(fmt, "records"):
-        return iter(fmt.records(fh, options, name))
-    return iter(fmt.read(fh.read(), options, name))  # a third-party format without streaming
+    return iter_records(get_format(stream.format.type), fh, options, name)
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[tuple[int, Any]]]:
     numbered = enumerate(items)
     while chunk := list(islice(numbered, size)):
         yield chunk
+
+
+def _locked_chunks(
+    conn: Connection, items: Iterable[Any], mapping: CompiledMapping
+) -> Iterator[list[tuple[int, Any]]]:
+    """Chunks of (position, record); a batch of several chunks locks its entities first.
+
+    A one-chunk batch locks just the rows it writes (`lock_rows`, per chunk); a longer one
+    takes every row bucket of its entities up front, so no later chunk takes a lock out
+    of the global order and deadlocks with a concurrent batch.
+    """
+    from oms.locks import lock_entities
+
+    chunks = _chunks(items, chunk_records())
+    head = list(islice(chunks, 2))
+    if len(head) > 1:
+        lock_entities(conn, mapping.entities)
+    yield from head
+    yield from chunks
 
 
 def _load_chunk(
