@@ -26,7 +26,8 @@ def _key(record: Any) -> str | None:
     if isinstance(record, dict):
         for k in ("id", "Id", "name", "order_number", "sku", "rma_number", "tracking_code"):
             if record.get(k) not in (None, ""):
-                return str(record[k])[:256]
+                # a NUL byte (refused as data) must not reach a text column either
+                return str(record[k]).replace("\x00", "\\x00")[:256]
     return None
 
 

@@ -213,3 +213,22 @@ def test_task_retries_within_one_run_count_as_one_attempt(project: Path, engine:
         with pytest.raises(BatchFailed, match=r"shop/orders b.json: .*b.json:1"):
             pipeline.process_batch(batch, run_id, engine)
     assert batches(engine)["b.json"][:2] == ("failed", 1)
+
+
+def test_a_nul_byte_is_refused_and_quarantined_on_both_backends(
+    project: Path, engine: Engine
+) -> None:
+    from oms.models import Quarantine
+
+    (project / "drop" / "a.json").write_text(
+        '{"orders": [{"id": "A\\u00001", "number": "A1", "status": "paid", "total": "1"},'
+        ' {"id": 2, "number": "A2", "status": "paid", "total": "2"}]}'
+    )
+    report = pipeline.run_source("shop", engine=engine)
+    assert report.ok, report.errors
+    assert orders(engine) == ["A2"]
+    q = Quarantine.__table__
+    with engine.connect() as conn:
+        key, reasons = conn.execute(select(q.c.record_key, q.c.reasons)).one()
+    assert key == "A\\x001"
+    assert "a.json: record 1: NUL byte" in reasons
