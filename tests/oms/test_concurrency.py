@@ -11,20 +11,27 @@ import contextlib
 import multiprocessing as mp
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import loadworkers
 import pandas as pd
+import pgserver
 import pytest
 from loadworkers import BASE, total, updated
-from sqlalchemy import Engine, select, text
+from projects import drop, shop_order, write_source
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
+from oms.db import get_engine, upgrade
 from oms.errors import SourceBusy, StoreBusy
 from oms.loader import LoadContext, Loader
 from oms.locks import (
@@ -37,7 +44,8 @@ from oms.locks import (
     source_xact_lock,
     write_transaction,
 )
-from oms.models import BUSINESS_TABLES, SalesOrder
+from oms.models import BUSINESS_TABLES, Binding, SalesOrder, table
+from omshub.pipeline import run_source
 
 SPAWN = mp.get_context("spawn")
 ORDERS = 20_000
@@ -313,3 +321,65 @@ def test_batch_row_ids_are_the_ids_the_loader_writes(engine: Engine) -> None:
         for entity in ("sales_order", "order_line"):
             t = BUSINESS_TABLES[entity].__table__  # type: ignore[attr-defined]
             assert sorted(conn.execute(select(t.c.id)).scalars()) == ids[entity]
+
+
+# --- whole runs through the CLI ------------------------------------------------------------
+
+OMSHUB = Path(sys.executable).parent / "omshub"
+PROVENANCE = {"last_run_id", "last_batch_id", "created_at", "updated_at", "bound_at"}
+
+
+def store_state(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Orders and bindings, without the columns that name a run or a wall-clock time."""
+    engine = create_engine(url, poolclass=NullPool)
+    out = {}
+    with engine.connect() as conn:
+        for t in (table(SalesOrder), table(Binding)):
+            cols = [c for c in t.columns if c.name not in PROVENANCE and c.name != "id"]
+            out[t.name] = sorted(tuple(r) for r in conn.execute(select(*cols)))
+    engine.dispose()
+    return out
+
+
+def run_cli(home: Path, url: str, landing: Path, *args: str) -> subprocess.Popen[str]:
+    env = os.environ | {
+        "OMSHUB_HOME": str(home),
+        "OMSHUB_DATABASE_URL": url,
+        "OMSHUB_LANDING_DIR": str(landing),
+        "OMSHUB_LOG_DIR": str(home / "logs"),
+    }
+    return subprocess.Popen(
+        [str(OMSHUB), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_two_cli_runs_of_one_source_started_together_leave_one_runs_store(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both exit 0 (the later one waits, saying so); the store is a single run's."""
+    home = write_source(tmp_path / "proj")
+    orders_ = [
+        shop_order(i, f"A{i:05d}", total=f"{i}.25", updated_at="2026-11-20T10:00:00Z")
+        for i in range(500)
+    ]
+    drop(home, "orders.json", orders_)
+    runs = [run_cli(home, store_url, tmp_path / "landing", "run", "shop") for _ in range(2)]
+    outs = [p.communicate(timeout=180) for p in runs]
+    for p, (out, err) in zip(runs, outs, strict=True):
+        assert p.returncode == 0, (out, err)
+        assert "Traceback" not in out + err
+    # usually one waits for the other; when start-up times differ by more than a run, none
+    assert sum("another run of shop is in progress; waiting" in err for _, err in outs) <= 1
+
+    reference = pgserver.create_database() if "postgresql" in store_url else None
+    ref_url = reference or f"sqlite:///{tmp_path / 'reference.db'}"
+    try:
+        upgrade(ref_url)
+        monkeypatch.setenv("OMSHUB_HOME", str(home))
+        monkeypatch.setenv("OMSHUB_LANDING_DIR", str(tmp_path / "ref-landing"))
+        assert run_source("shop", engine=get_engine(ref_url)).ok
+        assert store_state(store_url) == store_state(ref_url)
+    finally:
+        if reference:
+            get_engine(reference).dispose()
+            pgserver.drop_database(reference)
