@@ -75,7 +75,8 @@ def load_job(url: str, job: dict[str, Any], frame: pd.DataFrame) -> dict[str, An
     with write_transaction(engine) as conn:
         source_xact_lock(conn, job["source"])
         locked = time.monotonic()
-        lock_rows(conn, batch_row_ids(frames, job["system"]))
+        if job.get("lock_up_front", True):
+            lock_rows(conn, batch_row_ids(frames, job["system"]))
         result = Loader(OWNERSHIP).load(conn, "sales_order", frame, ctx)
     done = time.monotonic()
     return {

@@ -138,14 +138,22 @@ def test_two_systems_writing_the_same_orders_keep_each_others_fields(engine: Eng
     No unique violation when both insert a new order, no lost update of the other's
     fields, and the ERP's total wins (it owns it) whichever commits first.
     """
-    n = 5_000
+    race_two_systems(engine, n=5_000, rounds=3, lock_up_front=True)
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_row_locks_hold_for_a_caller_that_did_not_lock_up_front(engine: Engine) -> None:
+    """`SqlWriter.fetch` reads rows under their locks: the safety net alone is enough."""
+    race_two_systems(engine, n=3_000, rounds=2, lock_up_front=False)
+
+
+def race_two_systems(engine: Engine, n: int, rounds: int, lock_up_front: bool) -> None:
     with workers(engine.url.render_as_string(False), ("shop", "erp")) as (jobs, results, _):
-        for k in range(1, 4):
+        for k in range(1, rounds + 1):
+            common = {"n": n, "round": k, "delay": 0.0, "lock_up_front": lock_up_front}
             batch = [
-                {"source": "shop", "system": "shop", "kind": "channel", "n": n, "round": k}
-                | {"role": "shop", "delay": 0.0},
-                {"source": "erp", "system": "erp", "kind": "erp", "n": n, "round": k}
-                | {"role": "erp", "delay": 0.0},
+                {"source": "shop", "system": "shop", "kind": "channel", "role": "shop"} | common,
+                {"source": "erp", "system": "erp", "kind": "erp", "role": "erp"} | common,
             ]
             run_round(jobs, results, batch)
             stored = orders(engine)
