@@ -80,12 +80,18 @@ def list_batches(
     return rows, total
 
 
-def _one(engine: Engine, batch_id: str) -> dict[str, Any]:
+def find_batch(engine: Engine, batch_id: str) -> dict[str, Any] | None:
+    """The `landed_batch` row, or None."""
     with engine.connect() as conn:
         row = conn.execute(select(_lb).where(_lb.c.batch_id == batch_id)).mappings().one_or_none()
+    return dict(row) if row is not None else None
+
+
+def _one(engine: Engine, batch_id: str) -> dict[str, Any]:
+    row = find_batch(engine, batch_id)
     if row is None:
         raise InvalidRequest(f"no batch {batch_id!r} (see `omshub batches list`)")
-    return dict(row)
+    return row
 
 
 def get_batch(engine: Engine, batch_id: str) -> dict[str, Any]:

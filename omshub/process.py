@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, update
 
 from connectors.base import BadRecord, iter_records
 from connectors.registry import get_format
@@ -88,12 +88,12 @@ def map_records(mapping: CompiledMapping, records: list[Any]) -> MappedBatch:
 
 def batch_row(engine: Engine, batch_id: str) -> dict[str, Any]:
     from oms.errors import ConfigError
+    from omshub.batches import find_batch
 
-    with engine.connect() as conn:
-        row = conn.execute(select(_lb).where(_lb.c.batch_id == batch_id)).mappings().one_or_none()
+    row = find_batch(engine, batch_id)
     if row is None:
         raise ConfigError(f"no landed batch {batch_id!r} (see `omshub batches list`)")
-    return dict(row)
+    return row
 
 
 def process_batch(batch_id: str, run_id: str, engine: Engine | None = None) -> dict[str, Any]:
