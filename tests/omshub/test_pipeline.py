@@ -229,7 +229,7 @@ def test_crash_mid_load_leaves_store_as_before_and_next_run_finishes(
     monkeypatch.setattr(watermark, "advance", crash)
     run_id = pipeline.new_run_id()
     [batch] = pipeline.extract("shop", run_id, engine=engine)
-    with pytest.raises(BatchFailed, match="shop/orders a.json: RuntimeError: worker killed"):
+    with pytest.raises(BatchFailed, match=r"shop/orders a\.json: RuntimeError: worker killed"):
         pipeline.process_batch(batch, run_id, engine)
     tables = ("sales_order", "binding", "change_log", "watermark")
     with engine.connect() as conn:
