@@ -19,10 +19,9 @@ from sqlalchemy import Engine, select
 from oms.db import get_engine
 from oms.errors import BatchFailed, ConfigError
 from oms.models import LandedBatch, table
-from oms.ownership import Ownership
-from omshub.config import config_dir, get_source
+from omshub.config import get_source
 from omshub.extract import extract
-from omshub.process import BatchOutcome, map_records, process_batch
+from omshub.process import BatchOutcome, map_records, ownership, process_batch
 from omshub.runs import RunSummary, heartbeat, now, start_run
 from omshub.runs import finish_run as _finish_run
 
@@ -33,6 +32,7 @@ __all__ = [
     "finish_run",
     "map_records",
     "new_run_id",
+    "ownership",
     "process_batch",
     "replay",
     "run_source",
@@ -44,10 +44,6 @@ _lb = table(LandedBatch)
 
 def new_run_id(prefix: str = "cli") -> str:
     return f"{prefix}__{now():%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
-
-
-def ownership() -> Ownership:
-    return Ownership.load(config_dir() / "ownership.yaml")
 
 
 def finish_run(source: str, run_id: str, engine: Engine | None = None) -> RunSummary:

@@ -9,11 +9,9 @@ why on the batch and the run, and the run goes on with its next batch.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, BinaryIO
@@ -27,8 +25,10 @@ from oms.entities import SNAPSHOT_ENTITY
 from oms.inventory import apply_movements, apply_snapshot
 from oms.loader import LoadContext, Loader
 from oms.models import LandedBatch, table
+from oms.ownership import Ownership
 from omshub import failures, quarantine, stats, watermark
-from omshub.config import StreamSpec, get_source
+from omshub.config import StreamSpec, config_dir, get_source
+from omshub.landing import open_landed
 from omshub.mappings import get_mapping
 from omshub.quarantine import BadEntry, format_reason
 from omshub.runs import now
@@ -86,6 +86,11 @@ def map_records(mapping: CompiledMapping, records: list[Any]) -> MappedBatch:
     return mapped
 
 
+def ownership() -> Ownership:
+    """The field ownership rules of `config/ownership.yaml`."""
+    return Ownership.load(config_dir() / "ownership.yaml")
+
+
 def batch_row(engine: Engine, batch_id: str) -> dict[str, Any]:
     from oms.errors import ConfigError
     from omshub.batches import find_batch
@@ -135,7 +140,7 @@ def _process(
     ctx = LoadContext(
         source.system, source.kind, run_id, row["batch_id"], mapping.name, mapping.version, now()
     )
-    with _open(row) as fh, write_transaction(engine) as conn:
+    with open_landed(row["uri"], row["checksum"]) as fh, write_transaction(engine) as conn:
         source_xact_lock(conn, source.name)
         name = row["original_name"] or row["batch_id"]
         for chunk in _locked_chunks(conn, _records(stream, fh, name), mapping):
@@ -161,19 +166,6 @@ def _process(
     outcome.status = "success"
     outcome.records, outcome.quarantined_records = progress.records, len(progress.bad)
     outcome.entities = {e: c.as_dict() for e, c in progress.counts.items()}
-
-
-@contextmanager
-def _open(row: dict[str, Any]) -> Iterator[BinaryIO]:
-    """The landed bytes as a stream, verified against the manifest checksum."""
-    from omshub import landing
-
-    opener = getattr(landing, "open_landed", None)
-    if opener is not None:
-        with opener(row["uri"], row["checksum"]) as fh:
-            yield fh
-        return
-    yield io.BytesIO(landing.read_landed(row["uri"], row["checksum"]))
 
 
 def _records(stream: StreamSpec, fh: BinaryIO, name: str) -> Iterator[Any]:
@@ -251,8 +243,6 @@ def _load_frames(
     ctx: LoadContext,
     progress: Progress,
 ) -> None:
-    from omshub.pipeline import ownership
-
     loader = Loader(ownership())
     line_keys: set[tuple[Any, ...]] = set()
     for entity in dict.fromkeys(mapping.entities):
