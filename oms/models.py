@@ -14,37 +14,32 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import cast
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Date,
     Integer,
-    MetaData,
     String,
-    Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from oms.base import NAMING, Base, Id, table  # noqa: F401  (re-exported)
+
+# the bookkeeping tables share the store's one metadata; callers import them from here too
+from oms.bookkeeping import (  # noqa: F401  (re-exported)
+    Binding,
+    ChangeLog,
+    EdiInterchange,
+    LandedBatch,
+    Quarantine,
+    RunStat,
+    SyncRun,
+    Watermark,
+)
 from oms.types import Money, UTCDateTime
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-
-
-Id = String(36)
 Qty = Money  # quantities are exact decimals too (1.5 kg, 0.25 m)
 
 
@@ -307,167 +302,6 @@ class ReturnLine(Provenance, Base):
     refund_amount: Mapped[Decimal | None] = mapped_column(Money())
 
 
-# --- bookkeeping -----------------------------------------------------------------------
-
-
-class Binding(Base):
-    """(system, entity, external id) -> canonical id, with what that system last sent."""
-
-    __tablename__ = "binding"
-    # external_id first: lookups are `external_id IN (...)` within one system and entity,
-    # and PostgreSQL only turns that into an index search when it is the leading column.
-    __table_args__ = (UniqueConstraint("external_id", "entity", "system"),)
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    system: Mapped[str] = mapped_column(String(64))
-    entity: Mapped[str] = mapped_column(String(64))
-    external_id: Mapped[str] = mapped_column(String(256))
-    canonical_id: Mapped[str] = mapped_column(Id, index=True)
-    source_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    payload_hash: Mapped[str | None] = mapped_column(String(64))
-    last_run_id: Mapped[str | None] = mapped_column(String(64))
-    bound_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-
-class SyncRun(Base):
-    """One run of one source (from Airflow or the CLI): a state machine (docs/operations.md).
-
-    `running` -> `extracted` -> `success` | `partial` | `failed`, or `abandoned` when its
-    process died; `heartbeat_at`, `host` and `pid` are how the next run tells.
-    """
-
-    __tablename__ = "sync_run"
-    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    source: Mapped[str] = mapped_column(String(64), index=True)
-    trigger: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16))
-    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    message: Mapped[str | None] = mapped_column(Text)
-    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    host: Mapped[str | None] = mapped_column(String(255))
-    pid: Mapped[int | None] = mapped_column(Integer)
-
-
-class RunStat(Base):
-    """Counts of one landed batch's processing, per canonical entity."""
-
-    __tablename__ = "run_stat"
-    __table_args__ = (UniqueConstraint("run_id", "batch_id", "entity"),)
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    run_id: Mapped[str] = mapped_column(String(64), index=True)
-    source: Mapped[str] = mapped_column(String(64))
-    stream: Mapped[str] = mapped_column(String(64))
-    batch_id: Mapped[str] = mapped_column(String(64))
-    entity: Mapped[str] = mapped_column(String(64))
-    extracted: Mapped[int] = mapped_column(Integer, default=0)
-    loaded: Mapped[int] = mapped_column(Integer, default=0)
-    changed: Mapped[int] = mapped_column(Integer, default=0)
-    stale: Mapped[int] = mapped_column(Integer, default=0)
-    quarantined: Mapped[int] = mapped_column(Integer, default=0)
-    #: rows (or, where parsing failed, 0 rows of entity "*") of a batch that failed
-    failed: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16))
-    message: Mapped[str | None] = mapped_column(Text)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-
-class LandedBatch(Base):
-    """A raw batch written once, unchanged; the manifest of what a system sent."""
-
-    __tablename__ = "landed_batch"
-    __table_args__ = (UniqueConstraint("source", "stream", "checksum"),)
-    batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    source: Mapped[str] = mapped_column(String(64), index=True)
-    stream: Mapped[str] = mapped_column(String(64))
-    uri: Mapped[str] = mapped_column(Text)
-    original_name: Mapped[str | None] = mapped_column(Text)
-    format: Mapped[str] = mapped_column(String(16))
-    size_bytes: Mapped[int] = mapped_column(BigInteger)
-    checksum: Mapped[str] = mapped_column(String(64))
-    record_count: Mapped[int | None] = mapped_column(Integer)
-    cursor_from: Mapped[str | None] = mapped_column(String(64))
-    cursor_to: Mapped[str | None] = mapped_column(String(64))
-    run_id: Mapped[str | None] = mapped_column(String(64))
-    landed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    #: landed | loaded | failed | dead | discarded (docs/operations.md, batch states)
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    loaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    message: Mapped[str | None] = mapped_column(Text)
-    #: how often processing failed; at the source's `max_batch_attempts` it is `dead`
-    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    #: config | data | transport | internal: what kind of error failed it last
-    error_kind: Mapped[str | None] = mapped_column(String(16))
-    failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    last_run_id: Mapped[str | None] = mapped_column(String(64))
-    discarded_by: Mapped[str | None] = mapped_column(String(128))
-    discarded_reason: Mapped[str | None] = mapped_column(Text)
-    discarded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-
-class Watermark(Base):
-    __tablename__ = "watermark"
-    source: Mapped[str] = mapped_column(String(64), primary_key=True)
-    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
-    cursor_value: Mapped[str | None] = mapped_column(String(64))
-    run_id: Mapped[str | None] = mapped_column(String(64))
-    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-
-class Quarantine(Base):
-    """A source record kept out of the store, with its raw content and every reason."""
-
-    __tablename__ = "quarantine"
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    run_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    batch_id: Mapped[str] = mapped_column(String(64), index=True)
-    source: Mapped[str] = mapped_column(String(64))
-    system: Mapped[str] = mapped_column(String(64))
-    stream: Mapped[str] = mapped_column(String(64))
-    record_index: Mapped[int] = mapped_column(Integer)
-    record_key: Mapped[str | None] = mapped_column(String(256))
-    mapping_name: Mapped[str] = mapped_column(String(128))
-    mapping_version: Mapped[str] = mapped_column(String(32))
-    raw_record: Mapped[str] = mapped_column(Text)  # JSON
-    reasons: Mapped[str] = mapped_column(Text)  # JSON list of {entity, field, rule, message}
-    status: Mapped[str] = mapped_column(String(16), index=True)  # open | replayed | dismissed
-    created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    resolved_by_run: Mapped[str | None] = mapped_column(String(64))
-
-
-class ChangeLog(Base):
-    __tablename__ = "change_log"
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    run_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    batch_id: Mapped[str | None] = mapped_column(String(64))
-    entity: Mapped[str] = mapped_column(String(64))
-    canonical_id: Mapped[str] = mapped_column(Id, index=True)
-    system: Mapped[str] = mapped_column(String(64))
-    operation: Mapped[str] = mapped_column(String(8))  # insert | update
-    field: Mapped[str] = mapped_column(String(64))
-    old_value: Mapped[str | None] = mapped_column(Text)
-    new_value: Mapped[str | None] = mapped_column(Text)
-    changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-
-class EdiInterchange(Base):
-    """X12 interchanges seen per partner (control numbers, acknowledgement state)."""
-
-    __tablename__ = "edi_interchange"
-    __table_args__ = (UniqueConstraint("partner", "direction", "isa_control"),)
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    partner: Mapped[str] = mapped_column(String(64))
-    direction: Mapped[str] = mapped_column(String(8))  # in | out
-    isa_control: Mapped[str] = mapped_column(String(9))
-    sender_id: Mapped[str | None] = mapped_column(String(15))
-    receiver_id: Mapped[str | None] = mapped_column(String(15))
-    version: Mapped[str | None] = mapped_column(String(12))
-    batch_id: Mapped[str | None] = mapped_column(String(64))
-    ack_status: Mapped[str | None] = mapped_column(String(16))
-    received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-
 BUSINESS_TABLES = {
     m.__tablename__: m
     for m in (
@@ -487,8 +321,3 @@ BUSINESS_TABLES = {
         ReturnLine,
     )
 }
-
-
-def table(model: type[Base]) -> Table:
-    """The Core table of a model, typed as `Table` (the loader works set-based on Core)."""
-    return cast(Table, model.__table__)
