@@ -21,53 +21,21 @@ from sqlalchemy import Boolean, Date, Integer
 
 from oms.entities import ENTITIES, SNAPSHOT_COLUMNS, SNAPSHOT_ENTITY
 from oms.types import Money, UTCDateTime
+
+# what a mapping produces (re-exported: callers import them from here)
+from transforms.batch import EXTERNAL_ID, META, RECORD, UPDATED_AT, MappedBatch, Reason  # noqa: F401
 from transforms.casts import caster
 from transforms.codes import CodeList
 from transforms.errors import MappingError
 from transforms.expr import ExprError, compile_expr
 from transforms.functions import registry
 from transforms.paths import PathSyntaxError, compile_path
+from transforms.runtime import Item, apply_entity, natural_key
 from transforms.spec import EntityMapping, FieldSpec, MappingFile, Rule, as_field
 from transforms.yamlsrc import Lines, line_of, load_yaml
 
 Getter = Callable[[Any, Sequence[Any]], Any]
 Step = tuple[str, Callable[[Any], Any], bool]  # (label, fn, applies to None too)
-
-RECORD = "_record"  # index of the source record a row came from
-EXTERNAL_ID = "_external_id"
-UPDATED_AT = "_updated_at"
-META = (RECORD, EXTERNAL_ID, UPDATED_AT)
-
-
-@dataclass(frozen=True)
-class Reason:
-    """Why a record is rejected: one per failed value or rule."""
-
-    entity: str
-    field: str
-    rule: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {
-            "entity": self.entity,
-            "field": self.field,
-            "rule": self.rule,
-            "message": self.message,
-        }
-
-
-@dataclass
-class MappedBatch:
-    """Canonical frames of one batch plus every reason, keyed by source record index."""
-
-    frames: dict[str, pd.DataFrame]
-    errors: dict[int, list[Reason]]
-    record_count: int
-    filtered: int = 0
-
-    def bad_records(self) -> set[int]:
-        return {i for i, reasons in self.errors.items() if reasons}
 
 
 def default_type(entity: str, column: str) -> str:
@@ -94,12 +62,6 @@ def entity_columns(entity: str) -> list[str]:
     if entity == SNAPSHOT_ENTITY:
         return list(SNAPSHOT_COLUMNS)
     return ENTITIES[entity].data_columns
-
-
-def natural_key(entity: str) -> tuple[str, ...]:
-    if entity == SNAPSHOT_ENTITY:
-        return ("sku", "location_code")
-    return ENTITIES[entity].natural_key
 
 
 def implicit_key(entity: str) -> tuple[str, ...]:
@@ -322,105 +284,11 @@ class CompiledMapping:
                 arr = explode(rec, ())
                 arr = [] if arr is None else arr if isinstance(arr, list) else [arr]
                 items.extend((x, (rec,), i, j, -1) for j, x in enumerate(arr))
-        filtered = _apply_entity(self.root, items, None, frames, errors)
+        filtered = apply_entity(self.root, items, None, frames, errors)
         out = {
             k: pd.concat(v, ignore_index=True) if len(v) > 1 else v[0] for k, v in frames.items()
         }
         return MappedBatch(out, dict(errors), len(records), filtered)
-
-
-Item = tuple[
-    Any, tuple[Any, ...], int, int, int
-]  # (obj, parents, record idx, position, parent row)
-
-
-def _run_field(
-    f: CompiledField,
-    entity: str,
-    items: list[Item],
-    parent_cols: dict[str, list[Any]] | None,
-    errors: dict[int, list[Reason]],
-) -> list[Any]:
-    if f.getter is not None:
-        g = f.getter
-        values = [g(obj, parents) for obj, parents, _, _, _ in items]
-    elif f.parent_field is not None:
-        assert parent_cols is not None
-        pcol = parent_cols[f.parent_field]
-        values = [pcol[prow] for _, _, _, _, prow in items]
-    else:
-        off = f.index_offset or 0
-        values = [pos + off for _, _, _, pos, _ in items]
-    for label, fn, on_null in f.steps:
-        for i, v in enumerate(values):
-            if v is None and not on_null:
-                continue
-            try:
-                values[i] = fn(v)
-            except (ValueError, TypeError, ArithmeticError) as e:
-                values[i] = None
-                errors[items[i][2]].append(
-                    Reason(entity, f.name, label, f"{f.where} field {f.name!r}: {e}")
-                )
-    if f.required:
-        for i, v in enumerate(values):
-            if v is None or v == "":
-                errors[items[i][2]].append(
-                    Reason(
-                        entity,
-                        f.name,
-                        "required",
-                        f"{f.where} field {f.name!r}: required value is missing",
-                    )
-                )
-    return values
-
-
-def _apply_entity(
-    ce: CompiledEntity,
-    items: list[Item],
-    parent_cols: dict[str, list[Any]] | None,
-    frames: dict[str, list[pd.DataFrame]],
-    errors: dict[int, list[Reason]],
-) -> int:
-    filtered = 0
-    if ce.filter is not None:
-        flt = ce.filter
-        kept = [it for it in items if flt(it[0], it[1])]
-        filtered, items = len(items) - len(kept), kept
-    cols: dict[str, list[Any]] = {
-        f.name: _run_field(f, ce.entity, items, parent_cols, errors) for f in ce.fields
-    }
-    key_cols = [cols[k] for k in natural_key(ce.entity) if k in cols]
-    if ce.external_id is not None:
-        ext = _run_field(ce.external_id, ce.entity, items, parent_cols, errors)
-    else:
-        ext = [
-            "|".join("" if v is None else str(v) for v in key)
-            for key in zip(*key_cols, strict=True)
-        ]
-    upd = (
-        _run_field(ce.updated_at, ce.entity, items, parent_cols, errors)
-        if ce.updated_at is not None
-        else [None] * len(items)
-    )
-    frame = pd.DataFrame(
-        {**cols, RECORD: [it[2] for it in items], EXTERNAL_ID: ext, UPDATED_AT: upd}, dtype=object
-    )
-    frames[ce.entity].append(frame)
-    for child in ce.children:
-        assert child.explode is not None
-        sub: list[Item] = []
-        for row, (obj, parents, rec, _, _) in enumerate(items):
-            arr = child.explode(obj, parents)
-            if arr is None:
-                continue
-            if not isinstance(arr, list):
-                arr = [arr]
-            chain = (*parents, obj)
-            sub.extend((x, chain, rec, j, row) for j, x in enumerate(arr))
-        filtered += _apply_entity(child, sub, cols, frames, errors)
-    return filtered
 
 
 def compile_mapping(

@@ -1,0 +1,118 @@
+"""Apply a compiled mapping to a batch of raw records, field by field over the whole batch.
+
+A value that cannot be converted becomes a `Reason` against its source record (which will
+be quarantined) and never stops the batch. Children are exploded with their parent's row,
+so a child field can read a parent's column (`parent:`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from oms.entities import ENTITIES, SNAPSHOT_ENTITY
+from transforms.batch import EXTERNAL_ID, RECORD, UPDATED_AT, Reason
+
+if TYPE_CHECKING:
+    from transforms.compiler import CompiledEntity, CompiledField
+
+
+def natural_key(entity: str) -> tuple[str, ...]:
+    if entity == SNAPSHOT_ENTITY:
+        return ("sku", "location_code")
+    return ENTITIES[entity].natural_key
+
+
+Item = tuple[
+    Any, tuple[Any, ...], int, int, int
+]  # (obj, parents, record idx, position, parent row)
+
+
+def run_field(
+    f: CompiledField,
+    entity: str,
+    items: list[Item],
+    parent_cols: dict[str, list[Any]] | None,
+    errors: dict[int, list[Reason]],
+) -> list[Any]:
+    if f.getter is not None:
+        g = f.getter
+        values = [g(obj, parents) for obj, parents, _, _, _ in items]
+    elif f.parent_field is not None:
+        assert parent_cols is not None
+        pcol = parent_cols[f.parent_field]
+        values = [pcol[prow] for _, _, _, _, prow in items]
+    else:
+        off = f.index_offset or 0
+        values = [pos + off for _, _, _, pos, _ in items]
+    for label, fn, on_null in f.steps:
+        for i, v in enumerate(values):
+            if v is None and not on_null:
+                continue
+            try:
+                values[i] = fn(v)
+            except (ValueError, TypeError, ArithmeticError) as e:
+                values[i] = None
+                errors[items[i][2]].append(
+                    Reason(entity, f.name, label, f"{f.where} field {f.name!r}: {e}")
+                )
+    if f.required:
+        for i, v in enumerate(values):
+            if v is None or v == "":
+                errors[items[i][2]].append(
+                    Reason(
+                        entity,
+                        f.name,
+                        "required",
+                        f"{f.where} field {f.name!r}: required value is missing",
+                    )
+                )
+    return values
+
+
+def apply_entity(
+    ce: CompiledEntity,
+    items: list[Item],
+    parent_cols: dict[str, list[Any]] | None,
+    frames: dict[str, list[pd.DataFrame]],
+    errors: dict[int, list[Reason]],
+) -> int:
+    filtered = 0
+    if ce.filter is not None:
+        flt = ce.filter
+        kept = [it for it in items if flt(it[0], it[1])]
+        filtered, items = len(items) - len(kept), kept
+    cols: dict[str, list[Any]] = {
+        f.name: run_field(f, ce.entity, items, parent_cols, errors) for f in ce.fields
+    }
+    key_cols = [cols[k] for k in natural_key(ce.entity) if k in cols]
+    if ce.external_id is not None:
+        ext = run_field(ce.external_id, ce.entity, items, parent_cols, errors)
+    else:
+        ext = [
+            "|".join("" if v is None else str(v) for v in key)
+            for key in zip(*key_cols, strict=True)
+        ]
+    upd = (
+        run_field(ce.updated_at, ce.entity, items, parent_cols, errors)
+        if ce.updated_at is not None
+        else [None] * len(items)
+    )
+    frame = pd.DataFrame(
+        {**cols, RECORD: [it[2] for it in items], EXTERNAL_ID: ext, UPDATED_AT: upd}, dtype=object
+    )
+    frames[ce.entity].append(frame)
+    for child in ce.children:
+        assert child.explode is not None
+        sub: list[Item] = []
+        for row, (obj, parents, rec, _, _) in enumerate(items):
+            arr = child.explode(obj, parents)
+            if arr is None:
+                continue
+            if not isinstance(arr, list):
+                arr = [arr]
+            chain = (*parents, obj)
+            sub.extend((x, chain, rec, j, row) for j, x in enumerate(arr))
+        filtered += apply_entity(child, sub, cols, frames, errors)
+    return filtered
