@@ -6,6 +6,7 @@ import json
 import shutil
 import textwrap
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,6 +49,13 @@ def write_source(home: Path, reject_threshold: float = 0.5, incremental: bool = 
           grand_total: total
         """)
     )
+    return home
+
+
+def use_project(tmp_path: Path, monkeypatch: Any, incremental: bool = False) -> Path:
+    """The tiny project under `tmp_path/proj`, made the current omshub project."""
+    home = write_source(tmp_path / "proj", incremental=incremental)
+    monkeypatch.setenv("OMSHUB_HOME", str(home))
     return home
 
 

@@ -217,6 +217,19 @@ def test_a_second_shops_order_1001_is_a_separate_order(engine: Engine, tmp_path:
     assert parents == {("shopify", shop_id), ("bigcommerce", bc_id)}
 
 
+def wms_shipment(tracking: str, qty: int) -> dict[str, Any]:
+    """One WMS confirmation row: UPS (in the WMS's capitals) shipped line 1 of order 1001."""
+    return {
+        "id": "S1",
+        "carrier": "UPS",
+        "tracking": tracking,
+        "order": "1001",
+        "line": 1,
+        "qty": qty,
+        "at": "2026-11-21T10:00:00Z",
+    }
+
+
 def test_a_shipment_quoting_the_order_updates_the_right_orders_lines(
     engine: Engine, tmp_path: Path
 ) -> None:
@@ -227,17 +240,7 @@ def test_a_shipment_quoting_the_order_updates_the_right_orders_lines(
         tmp_path,
         "wms",
         SHIPMENTS,
-        [
-            {
-                "id": "S1",
-                "carrier": "UPS",
-                "tracking": "1Z9",
-                "order": "1001",
-                "line": 1,
-                "qty": 2,
-                "at": "2026-11-21T10:00:00Z",
-            }
-        ],
+        [wms_shipment("1Z9", qty=2)],
     )
     assert rows(engine, OrderLine, "order_origin", "line_no", "qty_shipped", "status") == [
         ("bigcommerce", 1, None, "open"),
@@ -271,17 +274,7 @@ def test_two_carriers_identical_tracking_numbers_are_two_shipments(
         tmp_path,
         "wms",
         SHIPMENTS,
-        [
-            {
-                "id": "S1",
-                "carrier": "UPS",
-                "tracking": "123456789012",
-                "order": "1001",
-                "line": 1,
-                "qty": 1,
-                "at": "2026-11-21T10:00:00Z",
-            }
-        ],
+        [wms_shipment("123456789012", qty=1)],
     )
     assert rows(engine, Shipment, "carrier", "tracking_number", "status", "order_number") == [
         ("fedex", "123456789012", "in_transit", None),

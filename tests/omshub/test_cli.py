@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from projects import drop, shop_order, write_source
+from projects import drop, shop_order, use_project
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
@@ -33,9 +33,7 @@ def logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str, logs: Path) -> Path:
-    home = write_source(tmp_path / "proj", incremental=True)
-    monkeypatch.setenv("OMSHUB_HOME", str(home))
-    return home
+    return use_project(tmp_path, monkeypatch, incremental=True)
 
 
 def ids_by_file(engine: Engine) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from projects import drop, shop_order, write_source
+from projects import drop, shop_order, use_project
 from sqlalchemy import Engine, select
 
 from oms.errors import ConfigError
@@ -17,9 +17,7 @@ from omshub.mappings import get_mapping
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_store: str) -> Path:
-    home = write_source(tmp_path / "proj")
-    monkeypatch.setenv("OMSHUB_HOME", str(home))
-    return home
+    return use_project(tmp_path, monkeypatch)
 
 
 def test_a_broken_source_file_is_reported_and_the_others_still_run(

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from projects import drop, shop_order, write_source
+from projects import drop, shop_order, use_project
 from sqlalchemy import Engine, func, select
 
 from oms.errors import BatchFailed
@@ -82,9 +82,7 @@ def test_demo_end_to_end_twice(engine: Engine) -> None:
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_store: str) -> Path:
-    home = write_source(tmp_path / "proj")
-    monkeypatch.setenv("OMSHUB_HOME", str(home))
-    return home
+    return use_project(tmp_path, monkeypatch)
 
 
 def test_bad_rows_quarantined_good_rows_load_then_replay_after_fix(

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from projects import drop, shop_order, write_source
+from projects import drop, shop_order, use_project
 from sqlalchemy import Engine, func, insert, select
 
 from oms.models import LandedBatch, RunStat, SalesOrder, SyncRun
@@ -23,9 +23,7 @@ lb, rs, sr, so = LandedBatch.__table__, RunStat.__table__, SyncRun.__table__, Sa
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str) -> Path:
-    home = write_source(tmp_path / "proj", incremental=True)
-    monkeypatch.setenv("OMSHUB_HOME", str(home))
-    return home
+    return use_project(tmp_path, monkeypatch, incremental=True)
 
 
 def orders(engine: Engine) -> list[str]:
