@@ -72,6 +72,10 @@ class LoadResult:
     #: natural keys of inserted/updated rows (for derived values downstream)
     changed_keys: list[tuple[Any, ...]] = field(default_factory=list)
     inserted_rows: list[dict[str, Any]] = field(default_factory=list)
+    #: canonical ids of the rows this load inserted, and of those it inserted or updated
+    #: (what the post-load steps, `oms.load`, recompute from)
+    inserted_ids: list[str] = field(default_factory=list)
+    changed_ids: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -242,6 +246,7 @@ class Loader:
                 )
                 inserts.append(row)
                 result.inserted_rows.append(row)
+                result.inserted_ids.append(cid)
                 log.append(self._log(ctx, entity, cid, "insert", "*", None, None))
             else:
                 changed, claims = self._changes(values, old, owned, ctx)
@@ -263,6 +268,7 @@ class Loader:
                 for c, v in changed.items():
                     log.append(self._log(ctx, entity, cid, "update", c, old.get(c), v))
             result.changed_keys.append(tuple(r[k] for k in spec.natural_key))
+            result.changed_ids.append(cid)
 
         self.writer.insert(conn, tbl, inserts)
         self.writer.update(conn, tbl, sorted(updates, key=lambda x: x["id"]))
