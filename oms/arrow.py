@@ -20,8 +20,7 @@ import pyarrow as pa
 from sqlalchemy import Boolean, Date, Integer, Numeric
 from sqlalchemy.types import TypeEngine
 
-from oms.entities import ENTITIES, SNAPSHOT_COLUMNS, SNAPSHOT_ENTITY
-from oms.models import InventoryPosition, table
+from oms.entities import entity_spec
 from oms.types import UTCDateTime
 
 RECORD, EXTERNAL_ID, UPDATED_AT = "_record", "_external_id", "_updated_at"
@@ -52,15 +51,15 @@ def arrow_type(column_type: TypeEngine[object]) -> pa.DataType:
 
 @cache
 def entity_schema(entity: str) -> pa.Schema:
-    """Every column a mapping may write for `entity`, typed, followed by the meta columns."""
-    if entity == SNAPSHOT_ENTITY:
-        cols = table(InventoryPosition).c
-        fields = [pa.field(c, arrow_type(cols[c].type)) for c in SNAPSHOT_COLUMNS]
-    else:
-        spec = ENTITIES[entity]
-        cols = spec.table.c
-        names = [*spec.data_columns, *spec.implicit_key]
-        fields = [pa.field(c, arrow_type(cols[c].type)) for c in dict.fromkeys(names)]
+    """Every column a mapping may write for `entity`, typed, followed by the meta columns.
+
+    Any kind (`oms.entities.REGISTRY`): a snapshot's columns are typed by the table it
+    writes (inventory_position).
+    """
+    spec = entity_spec(entity)
+    cols = spec.table.c
+    names = [*spec.data_columns, *spec.implicit_key]
+    fields = [pa.field(c, arrow_type(cols[c].type)) for c in dict.fromkeys(names)]
     return pa.schema([*fields, *META_FIELDS])
 
 

@@ -13,7 +13,7 @@ values. Customers are keyed by `customer_key`: the normalised email, else
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Table
 
@@ -63,6 +63,12 @@ class CustomerKey:
         return f"{system}:{str(ext).strip()}"
 
 
+#: how a load applies an entity's rows: `row` upserts them into the entity's own table;
+#: `snapshot` reads them as "the quantity is N as of T" and writes the movements that
+#: explain the difference plus the positions they move (`oms.load.stock`)
+Kind = Literal["row", "snapshot"]
+
+
 @dataclass(frozen=True)
 class EntitySpec:
     name: str
@@ -72,14 +78,25 @@ class EntitySpec:
     derived: tuple[str, ...] = field(default=())
     scopes: tuple[Scope, ...] = ()
     customer_key: CustomerKey | None = None
+    kind: Kind = "row"
+    #: the business table whose columns type this entity (default: its own, same name)
+    target: str | None = None
+    #: the columns a mapping may write, when not all of the target's (a snapshot)
+    columns: tuple[str, ...] | None = None
+    #: validation (transforms.validation): columns that must not be negative / be missing
+    non_negative: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
 
     @property
     def table(self) -> Table:
-        return table(BUSINESS_TABLES[self.name])
+        """The table this entity's columns come from (and a row-kind load writes)."""
+        return table(BUSINESS_TABLES[self.target or self.name])
 
     @property
     def data_columns(self) -> list[str]:
         """Columns a mapping may fill (everything but provenance, ids and derived)."""
+        if self.columns is not None:
+            return list(self.columns)
         skip = set(PROVENANCE_COLUMNS) | {r.id_column for r in self.refs} | set(self.derived)
         if self.customer_key is not None:
             skip.add(self.customer_key.column)
@@ -144,7 +161,7 @@ ENTITIES: dict[str, EntitySpec] = {
         EntitySpec(
             "customer", ("customer_key",), customer_key=CustomerKey("customer_key", "email")
         ),
-        EntitySpec("product", ("sku",)),
+        EntitySpec("product", ("sku",), non_negative=("list_price", "weight")),
         EntitySpec("product_alias", ("system", "alias"), (Ref("product_id", "product", ("sku",)),)),
         EntitySpec("location", ("code",)),
         EntitySpec(
@@ -153,6 +170,7 @@ ENTITIES: dict[str, EntitySpec] = {
             (Ref("customer_id", "customer", ("customer_key",)),),
             scopes=(ORDER_SCOPE,),
             customer_key=CustomerKey("customer_key", "customer_email", "customer_external_id"),
+            non_negative=("subtotal", "tax_total", "shipping_total", "grand_total"),
         ),
         EntitySpec(
             "order_line",
@@ -160,6 +178,8 @@ ENTITIES: dict[str, EntitySpec] = {
             (Ref("order_id", "sales_order", ORDER),),
             derived=("status", "qty_shipped", "qty_returned"),
             scopes=(ORDER_SCOPE,),
+            non_negative=("qty_ordered", "qty_allocated", "qty_cancelled", "unit_price"),
+            required=("sku", "qty_ordered"),
         ),
         EntitySpec("inventory_movement", ("movement_key",)),
         EntitySpec("inventory_position", ("sku", "location_code")),
@@ -168,6 +188,7 @@ ENTITIES: dict[str, EntitySpec] = {
             ("carrier", "tracking_number"),
             (Ref("order_id", "sales_order", ORDER),),
             scopes=(ORDER_SCOPE,),
+            non_negative=("cost",),
         ),
         EntitySpec(
             "shipment_line",
@@ -177,6 +198,8 @@ ENTITIES: dict[str, EntitySpec] = {
                 Ref("order_line_id", "order_line", (*ORDER, "line_no")),
             ),
             scopes=(ORDER_SCOPE,),
+            non_negative=("qty",),
+            required=("qty",),
         ),
         EntitySpec(
             "tracking_event",
@@ -187,6 +210,7 @@ ENTITIES: dict[str, EntitySpec] = {
             "rate_quote",
             ("shipment_carrier", "tracking_number", "carrier", "service"),
             (Ref("shipment_id", "shipment", ("shipment_carrier", "tracking_number")),),
+            non_negative=("amount",),
         ),
         EntitySpec(
             "return_order",
@@ -202,12 +226,38 @@ ENTITIES: dict[str, EntitySpec] = {
                 Ref("order_line_id", "order_line", (*ORDER, "line_no")),
             ),
             scopes=(RMA_SCOPE, ORDER_SCOPE),
+            non_negative=("qty", "refund_amount"),
+            required=("qty",),
         ),
     )
 }
 
-#: pseudo-entity: a WMS/POS stock snapshot, turned into ledger movements by `oms.inventory`
+#: a WMS/POS stock snapshot ("on hand is N at T" per sku x location): loaded by
+#: `oms.load.stock.load_snapshot` into the movements that explain it and the positions
 SNAPSHOT_ENTITY = "inventory_snapshot"
 SNAPSHOT_COLUMNS = ("sku", "location_code", "on_hand", "allocated", "as_of")
+SNAPSHOT = EntitySpec(
+    SNAPSHOT_ENTITY,
+    ("sku", "location_code"),
+    kind="snapshot",
+    target="inventory_position",
+    columns=SNAPSHOT_COLUMNS,
+    non_negative=("on_hand", "allocated"),
+    required=("on_hand",),
+)
 
-CANONICAL_ENTITIES = (*ENTITIES, SNAPSHOT_ENTITY)
+#: every entity a mapping may name, of every kind; `ENTITIES` holds the row kind only
+#: (what the upsert loads), so code that walks it never meets a snapshot by surprise
+REGISTRY: dict[str, EntitySpec] = {**ENTITIES, SNAPSHOT.name: SNAPSHOT}
+
+CANONICAL_ENTITIES = tuple(REGISTRY)
+
+
+def entity_spec(entity: str) -> EntitySpec:
+    """The spec of any canonical entity, of any kind (KeyError names the known ones)."""
+    try:
+        return REGISTRY[entity]
+    except KeyError:
+        raise KeyError(
+            f"unknown canonical entity {entity!r} (known: {', '.join(REGISTRY)})"
+        ) from None

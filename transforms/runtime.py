@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from oms.entities import ENTITIES, SNAPSHOT_ENTITY
+from oms.entities import entity_spec
 from transforms.batch import EXTERNAL_ID, RECORD, UPDATED_AT, Reason
 
 if TYPE_CHECKING:
@@ -19,9 +19,8 @@ if TYPE_CHECKING:
 
 
 def natural_key(entity: str) -> tuple[str, ...]:
-    if entity == SNAPSHOT_ENTITY:
-        return ("sku", "location_code")
-    return ENTITIES[entity].natural_key
+    """The key rows of `entity` are deduplicated by, for any kind (`oms.entities`)."""
+    return entity_spec(entity).natural_key
 
 
 Item = tuple[
