@@ -1,10 +1,16 @@
-"""What applying a mapping produces: canonical frames and the reasons records were rejected."""
+"""What applying a mapping produces: canonical Arrow tables and why records were rejected.
+
+`tables` is the contract with the loader (`oms.arrow`): one table per entity, typed by
+`entity_schema(entity)`. `frames` is the same data as pandas object frames of Python
+values, for callers that have not moved to Arrow yet.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow as pa
 
 RECORD = "_record"  # index of the source record a row came from
 EXTERNAL_ID = "_external_id"
@@ -30,14 +36,27 @@ class Reason:
         }
 
 
+def object_frame(tbl: pa.Table) -> pd.DataFrame:
+    """A table as a frame of Python values (Decimal, aware datetime, str, int, None)."""
+    return pd.DataFrame({c: tbl.column(c).to_pylist() for c in tbl.column_names}, dtype=object)
+
+
 @dataclass
 class MappedBatch:
-    """Canonical frames of one batch plus every reason, keyed by source record index."""
+    """Canonical tables of one batch plus every reason, keyed by source record index."""
 
-    frames: dict[str, pd.DataFrame]
+    tables: dict[str, pa.Table]
     errors: dict[int, list[Reason]]
     record_count: int
     filtered: int = 0
+    _frames: dict[str, pd.DataFrame] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Deprecated view for per-row callers: object frames built once from `tables`."""
+        if self._frames is None:
+            self._frames = {e: object_frame(t) for e, t in self.tables.items()}
+        return self._frames
 
     def bad_records(self) -> set[int]:
         return {i for i, reasons in self.errors.items() if reasons}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
 from pydantic import ValidationError
 from sqlalchemy import Boolean, Date, Integer
 
@@ -24,6 +24,7 @@ from oms.types import Money, UTCDateTime
 
 # what a mapping produces (re-exported: callers import them from here)
 from transforms.batch import EXTERNAL_ID, META, RECORD, UPDATED_AT, MappedBatch, Reason  # noqa: F401
+from transforms.arrowshape import concat
 from transforms.casts import caster
 from transforms.codes import CodeList
 from transforms.errors import MappingError
@@ -274,7 +275,7 @@ class CompiledMapping:
     def apply(self, records: Sequence[Any]) -> MappedBatch:
         """Map a batch; `records[i]` errors are reported under index `i`."""
         errors: dict[int, list[Reason]] = defaultdict(list)
-        frames: dict[str, list[pd.DataFrame]] = defaultdict(list)
+        tables: dict[str, list[pa.Table]] = {}
         if self.root.explode is None:
             items: list[Item] = [(rec, (), i, i, -1) for i, rec in enumerate(records)]
         else:  # root `path`: each array item is a row; the record is its `^` parent
@@ -284,10 +285,8 @@ class CompiledMapping:
                 arr = explode(rec, ())
                 arr = [] if arr is None else arr if isinstance(arr, list) else [arr]
                 items.extend((x, (rec,), i, j, -1) for j, x in enumerate(arr))
-        filtered = apply_entity(self.root, items, None, frames, errors)
-        out = {
-            k: pd.concat(v, ignore_index=True) if len(v) > 1 else v[0] for k, v in frames.items()
-        }
+        filtered = apply_entity(self.root, items, None, tables, errors)
+        out = {k: concat(v, k) for k, v in tables.items()}
         return MappedBatch(out, dict(errors), len(records), filtered)
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import pyarrow as pa
 
 from oms.entities import entity_spec
-from transforms.batch import EXTERNAL_ID, RECORD, UPDATED_AT, Reason
+from oms.arrow import TIMESTAMP, column_type
+from transforms.arrowshape import entity_table, python_column
+from transforms.batch import Reason
 
 if TYPE_CHECKING:
     from transforms.compiler import CompiledEntity, CompiledField
@@ -36,8 +38,7 @@ def run_field(
     errors: dict[int, list[Reason]],
 ) -> list[Any]:
     if f.getter is not None:
-        g = f.getter
-        values = [g(obj, parents) for obj, parents, _, _, _ in items]
+        values = _get_all(f, entity, items, errors)
     elif f.parent_field is not None:
         assert parent_cols is not None
         pcol = parent_cols[f.parent_field]
@@ -70,11 +71,44 @@ def run_field(
     return values
 
 
+def _get_all(
+    f: CompiledField, entity: str, items: list[Item], errors: dict[int, list[Reason]]
+) -> list[Any]:
+    """Read the field of every item; an expression that fails rejects its record only."""
+    g = f.getter
+    assert g is not None
+    values: list[Any] = []
+    for obj, parents, rec, _, _ in items:
+        try:
+            values.append(g(obj, parents))
+        except (ValueError, TypeError, ArithmeticError) as e:
+            values.append(None)
+            errors[rec].append(Reason(entity, f.name, "expr", f"{f.where} field {f.name!r}: {e}"))
+    return values
+
+
+def typed_column(
+    f: CompiledField,
+    entity: str,
+    values: list[Any],
+    t: pa.DataType,
+    records: list[int],
+    errors: dict[int, list[Reason]],
+) -> pa.Array:
+    """The field's values as the column's Arrow type; a value it cannot hold is a reason."""
+    arr, misfits = python_column(values, t)
+    for i, msg in misfits:
+        errors[records[i]].append(
+            Reason(entity, f.name, "column type", f"{f.where} field {f.name!r}: {msg}")
+        )
+    return arr
+
+
 def apply_entity(
     ce: CompiledEntity,
     items: list[Item],
     parent_cols: dict[str, list[Any]] | None,
-    frames: dict[str, list[pd.DataFrame]],
+    tables: dict[str, list[pa.Table]],
     errors: dict[int, list[Reason]],
 ) -> int:
     filtered = 0
@@ -82,9 +116,13 @@ def apply_entity(
         flt = ce.filter
         kept = [it for it in items if flt(it[0], it[1])]
         filtered, items = len(items) - len(kept), kept
-    cols: dict[str, list[Any]] = {
-        f.name: run_field(f, ce.entity, items, parent_cols, errors) for f in ce.fields
-    }
+    records = [it[2] for it in items]
+    cols: dict[str, list[Any]] = {}
+    arrays: dict[str, pa.Array] = {}
+    for f in ce.fields:
+        cols[f.name] = run_field(f, ce.entity, items, parent_cols, errors)
+        t = column_type(ce.entity, f.name)
+        arrays[f.name] = typed_column(f, ce.entity, cols[f.name], t, records, errors)
     key_cols = [cols[k] for k in natural_key(ce.entity) if k in cols]
     if ce.external_id is not None:
         ext = run_field(ce.external_id, ce.entity, items, parent_cols, errors)
@@ -93,15 +131,14 @@ def apply_entity(
             "|".join("" if v is None else str(v) for v in key)
             for key in zip(*key_cols, strict=True)
         ]
-    upd = (
-        run_field(ce.updated_at, ce.entity, items, parent_cols, errors)
-        if ce.updated_at is not None
-        else [None] * len(items)
-    )
-    frame = pd.DataFrame(
-        {**cols, RECORD: [it[2] for it in items], EXTERNAL_ID: ext, UPDATED_AT: upd}, dtype=object
-    )
-    frames[ce.entity].append(frame)
+    if ce.updated_at is not None:
+        upd = run_field(ce.updated_at, ce.entity, items, parent_cols, errors)
+        upd_arr = typed_column(ce.updated_at, ce.entity, upd, TIMESTAMP, records, errors)
+    else:
+        upd_arr = pa.nulls(len(items), TIMESTAMP)
+    ext_arr = pa.array(ext, type=pa.string())
+    tbl = entity_table(ce.entity, arrays, pa.array(records, pa.int64()), ext_arr, upd_arr)
+    tables.setdefault(ce.entity, []).append(tbl)
     for child in ce.children:
         assert child.explode is not None
         sub: list[Item] = []
@@ -113,5 +150,5 @@ def apply_entity(
                 arr = [arr]
             chain = (*parents, obj)
             sub.extend((x, chain, rec, j, row) for j, x in enumerate(arr))
-        filtered += apply_entity(child, sub, cols, frames, errors)
+        filtered += apply_entity(child, sub, cols, tables, errors)
     return filtered

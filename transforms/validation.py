@@ -17,9 +17,13 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from oms.enums import ENUM_COLUMNS
+from oms.types import normalize_decimal
 from transforms.compiler import META, RECORD, Reason, natural_key
 from transforms.spec import Rule
 
@@ -137,42 +141,120 @@ def _for_gx(frame: pd.DataFrame, checks: list[Check]) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def validate(
-    entity: str, frame: pd.DataFrame, rules: list[Rule] | None = None, where: str = ""
-) -> dict[int, list[Reason]]:
-    """Run the suite on `frame`; return reasons keyed by source record (`_record`)."""
-    columns = [c for c in frame.columns if c not in META]
-    checks = model_checks(entity, columns) + rule_checks(rules or [])
-    checks = [c for c in checks if c.column in frame.columns]
-    if frame.empty or not checks:
-        return {}
+def _numpy_view(arr: pa.Array) -> Any:
+    """One column for GX: decimals as float64 (range checks), text as object, nulls kept."""
+    if pa.types.is_decimal(arr.type):
+        arr = pc.cast(arr, pa.float64())
+    if pa.types.is_integer(arr.type) and arr.null_count:
+        arr = pc.cast(arr, pa.float64())
+    if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type):
+        return arr.to_numpy(zero_copy_only=False)
+    return np.array(arr.to_pylist(), dtype=object)
+
+
+@dataclass
+class _View:
+    """Distinct values per checked column, padded to one frame; rows found by code.
+
+    Every check is a per-value test of one column, so GX judges each distinct value once
+    (a flat file repeats its order columns on every line) and a failing value rejects
+    every row that holds it.
+    """
+
+    frame: pd.DataFrame
+    uniques: dict[str, pa.Array]
+    codes: dict[str, pa.Array]
+
+    @classmethod
+    def build(cls, tbl: pa.Table, columns: list[str]) -> _View:
+        uniques, codes, data = {}, {}, {}
+        for c in columns:
+            col = tbl.column(c).combine_chunks()
+            enc = pc.dictionary_encode(col, null_encoding="encode")
+            uniques[c], codes[c] = enc.dictionary, enc.indices
+        width = max((len(u) for u in uniques.values()), default=0)
+        for c, u in uniques.items():
+            pad = width - len(u)
+            full = u if not pad else pa.concat_arrays([u, pa.repeat(u[0], pad)])
+            data[c] = _numpy_view(full)
+        return cls(pd.DataFrame(data), uniques, codes)
+
+    def rows(self, column: str, positions: list[int]) -> list[int]:
+        """Table rows whose value of `column` is one of the distinct `positions`."""
+        wanted = pa.array(sorted({p for p in positions if p < len(self.uniques[column])}))
+        mask = pc.is_in(self.codes[column], value_set=pc.cast(wanted, self.codes[column].type))
+        return pc.indices_nonzero(mask).to_pylist()  # type: ignore[no-any-return]
+
+    def value(self, column: str, row: int) -> Any:
+        v = self.uniques[column][self.codes[column][row].as_py()].as_py()
+        return normalize_decimal(v) if isinstance(v, Decimal) else v
+
+
+def _index(i: Any) -> int:
+    if isinstance(i, int):
+        return i
+    if isinstance(i, dict):
+        return int(next(iter(i.values())))
+    return int(i)
+
+
+def _run_suite(
+    entity: str, checks: list[Check], data: pd.DataFrame
+) -> list[tuple[Check, list[int]]]:
+    """Run the GX suite once; the failing positions of `data` per failed check."""
     gx, batch_def = _gx()
     suite = gx.ExpectationSuite(name=f"omshub.{entity}")
     for check in checks:
         suite.add_expectation(_expectation(gx, check))
-    data = _for_gx(frame, checks)
     batch = batch_def.get_batch(batch_parameters={"dataframe": data})
     result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
-    records = frame[RECORD].tolist()
-    out: dict[int, list[Reason]] = defaultdict(list)
+    out = []
     for check, res in zip(checks, result.results, strict=True):
-        if res.success:
-            continue
-        rows = res.result.get("unexpected_index_list") or []
         if res.exception_info and res.exception_info.get("raised_exception"):
             msg = res.exception_info.get("exception_message")
             raise RuntimeError(f"validation of {entity}.{check.column} failed to run: {msg}")
-        for i in rows:
-            idx = (
-                i
-                if isinstance(i, int)
-                else int(next(iter(i.values())))
-                if isinstance(i, dict)
-                else int(i)
-            )
-            value = frame.iloc[idx][check.column]
-            text = f"{where}{entity}.{_describe(check)}; got {value!r}"
-            out[int(records[idx])].append(
-                Reason(entity, check.column, f"expect {check.kind}", text)
-            )
+        if not res.success:
+            rows = res.result.get("unexpected_index_list") or []
+            out.append((check, [_index(i) for i in rows]))
+    return out
+
+
+def validate(
+    entity: str,
+    data: pa.Table | pd.DataFrame,
+    rules: list[Rule] | None = None,
+    where: str = "",
+) -> dict[int, list[Reason]]:
+    """Run the suite on a mapped table (or, while callers move, an object frame).
+
+    Returns reasons keyed by source record (`_record`).
+    """
+    columns = (
+        [c for c in data.columns if c not in META]
+        if isinstance(data, pd.DataFrame)
+        else [c for c in data.column_names if c not in META]
+    )
+    checks = model_checks(entity, columns) + rule_checks(rules or [])
+    checks = [c for c in checks if c.column in columns]
+    n = len(data) if isinstance(data, pd.DataFrame) else data.num_rows
+    if not n or not checks:
+        return {}
+    out: dict[int, list[Reason]] = defaultdict(list)
+
+    def add(check: Check, row: int, value: Any, record: int) -> None:
+        value = normalize_decimal(value) if isinstance(value, Decimal) else value
+        text = f"{where}{entity}.{_describe(check)}; got {value!r}"
+        out[record].append(Reason(entity, check.column, f"expect {check.kind}", text))
+
+    if isinstance(data, pd.DataFrame):
+        records = data[RECORD].tolist()
+        for check, rows in _run_suite(entity, checks, _for_gx(data, checks)):
+            for i in rows:
+                add(check, i, data.iloc[i][check.column], int(records[i]))
+        return dict(out)
+    view = _View.build(data, sorted({c.column for c in checks}))
+    recs = data.column(RECORD).to_numpy()
+    for check, positions in _run_suite(entity, checks, view.frame):
+        for i in view.rows(check.column, positions):
+            add(check, i, view.value(check.column, i), int(recs[i]))
     return dict(out)
