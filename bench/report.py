@@ -1,0 +1,94 @@
+"""The load bench's result: the flat headline keys issue 10 names, and a readable table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: (label, phase key, staged-upsert pass it compares with)
+PHASES = (
+    ("first load", "first", "new"),
+    ("no-change re-run", "nochange", "unchanged"),
+    ("10%-changed re-run", "changed10", "changed10"),
+)
+
+
+def _rate(d: dict[str, Any] | None) -> int | None:
+    value = (d or {}).get("rows_per_s")
+    return int(value) if isinstance(value, int | float) else None
+
+
+def _ratio(a: int | None, b: int | None) -> float | None:
+    return round(a / b, 3) if a and b else None
+
+
+def summarise(r: dict[str, Any]) -> dict[str, Any]:
+    """``r`` with the headline keys first (rows/s, rows written, baselines, peak RSS)."""
+    base = r.get("baselines", {})
+    upsert, dlt = base.get("upsert", {}), base.get("dlt", {})
+    head: dict[str, Any] = {"db": r["db"], "rows": r["rows"]}
+    for _, phase, _ in PHASES:
+        head[f"{phase}_rows_per_s"] = _rate(r.get(phase))
+    head["rows_written_nochange"] = r["nochange"]["rows_written"]
+    head["rows_written_changed10"] = r["changed10"]["rows_written"]
+    head["copy_rows_per_s"] = _rate(base.get("copy"))
+    head["staged_upsert_rows_per_s"] = _rate(upsert.get("new"))
+    head["staged_upsert_nochange_rows_per_s"] = _rate(upsert.get("unchanged"))
+    head["staged_upsert_changed10_rows_per_s"] = _rate(upsert.get("changed10"))
+    head["dlt_arrow_rows_per_s"] = _rate(dlt)
+    if "error" in dlt:
+        head["dlt_error"] = dlt["error"]
+    head["first_vs_staged_upsert"] = _ratio(
+        head["first_rows_per_s"], head["staged_upsert_rows_per_s"]
+    )
+    head["first_vs_dlt"] = _ratio(head["first_rows_per_s"], head["dlt_arrow_rows_per_s"])
+    head["peak_rss_mb"] = r["peak_rss_mb"]
+    versions = dict(r.get("versions", {}))
+    if dlt.get("dlt_version"):
+        versions["dlt"] = dlt["dlt_version"]
+    return {
+        **head,
+        "versions": versions,
+        **{k: v for k, v in r.items() if k not in head and k != "versions"},
+    }
+
+
+def _fmt(v: float | None, spec: str = ",.0f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def table(r: dict[str, Any]) -> str:
+    """Rows/s of each run and baseline, and each run's ratio to staged upsert and dlt."""
+    base = r["baselines"]
+    upsert = base.get("upsert", {})
+    dlt_rate = r["dlt_arrow_rows_per_s"]
+    store = r.get("store_rows", {})
+    lines = [
+        f"== omshub load bench: {r['rows']:,} order lines, {r['db']} "
+        f"(store after first load: {', '.join(f'{k} {v:,}' for k, v in store.items())}) ==",
+        f"{'run':<34}{'seconds':>9}{'rows/s':>10}{'vs staged upsert':>18}{'vs dlt':>8}"
+        f"{'rows written':>14}",
+    ]
+    for label, phase, upass in PHASES:
+        p = r[phase]
+        up = _rate(upsert.get(upass))
+        lines.append(
+            f"{'omshub ' + label:<34}{p['seconds']:>9.2f}{p['rows_per_s']:>10,}"
+            f"{_fmt(_ratio(p['rows_per_s'], up), '.2f') + 'x':>18}"
+            f"{_fmt(_ratio(p['rows_per_s'], dlt_rate), '.2f') + 'x':>8}{p['rows_written']:>14,}"
+        )
+    lines.append("same-run baselines (CSV parse not timed):")
+    rows: list[tuple[str, dict[str, Any] | None]] = [
+        (f"bare {base.get('copy', {}).get('path', 'copy')}, no key", base.get("copy"))
+    ]
+    for _, _, upass in PHASES:
+        rows.append((f"staged upsert, {upass}", upsert.get(upass)))
+    rows.append(("dlt Arrow merge (first load)", base.get("dlt")))
+    for label, d in rows:
+        rate = _rate(d)
+        sec = (d or {}).get("seconds")
+        lines.append(f"  {label:<32}{_fmt(sec, '.2f'):>9}{_fmt(rate):>10}")
+    if r.get("dlt_error"):
+        lines.append(f"  dlt: {r['dlt_error']}")
+    lines.append(f"peak RSS of the pipeline runs: {r['peak_rss_mb']:,.0f} MB")
+    lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in r["versions"].items()))
+    return "\n".join(lines)
