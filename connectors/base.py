@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+#: items per chunk when the caller does not say (omshub.process's default too)
+DEFAULT_CHUNK = 50_000
 
 
 @dataclass(frozen=True)
@@ -88,3 +94,142 @@ def iter_records(
         yield from records(stream, options, name)
     else:
         yield from fmt.read(stream.read(), options, name)
+
+
+@dataclass
+class RecordChunk:
+    """One chunk of a batch: its good records (as a table or as Python) and its bad ones.
+
+    A chunk covers the batch positions `start .. start + items - 1`; `positions` and `bad`
+    together hold each of them once, so the quarantine names records as before.
+    """
+
+    start: int  # batch position of the chunk's first item
+    positions: list[int]  # batch position of each good record, in order
+    table: pa.Table | None  # the good records as columns, from a columnar reader
+    records: list[Any] | None  # else the good records as Python objects
+    bad: list[tuple[int, BadRecord]]  # batch position + the unreadable item
+    _python: list[Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def items(self) -> int:
+        return len(self.positions) + len(self.bad)
+
+    def python_records(self) -> list[Any]:
+        """The good records as Python objects (for the per-record path); converted once."""
+        if self.records is not None:
+            return self.records
+        if self._python is None:
+            self._python = self.table.to_pylist() if self.table is not None else []
+        return self._python
+
+    def raw(self, j: int) -> Any:
+        """The j-th good record as Python (for quarantine), without converting the rest."""
+        if self.records is not None:
+            return self.records[j]
+        if self._python is not None:
+            return self._python[j]
+        assert self.table is not None
+        return self.table.slice(j, 1).to_pylist()[0]
+
+
+class _Chunker:
+    """Collects pieces into chunks of exactly `size` items; positions count from 0.
+
+    Pieces: a `pa.Table` of consecutive good records (columnar readers; the first table,
+    possibly empty, fixes the schema), a `BadRecord`, or one Python record.
+    """
+
+    def __init__(self, size: int, table_type: type[Any] | None) -> None:
+        self.size = size
+        self.table_type = table_type  # pa.Table for a columnar reader, else None
+        self.schema: pa.Schema | None = None
+        self.position = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self.start = self.position
+        self.tables: list[pa.Table] = []
+        self.records: list[Any] = []
+        self.positions: list[int] = []
+        self.bad: list[tuple[int, BadRecord]] = []
+
+    def add(self, piece: Any) -> Iterator[RecordChunk]:
+        if self.table_type is not None and isinstance(piece, self.table_type):
+            yield from self._add_table(piece)
+            return
+        if isinstance(piece, BadRecord):
+            self.bad.append((self.position, piece))
+        else:
+            self.records.append(piece)
+            self.positions.append(self.position)
+        self.position += 1
+        if self.position - self.start >= self.size:
+            yield self.emit()
+
+    def _add_table(self, table: pa.Table) -> Iterator[RecordChunk]:
+        if self.schema is None:
+            self.schema = table.schema
+        offset = 0
+        while offset < table.num_rows:
+            take = min(self.size - (self.position - self.start), table.num_rows - offset)
+            self.tables.append(table.slice(offset, take))
+            self.positions.extend(range(self.position, self.position + take))
+            self.position += take
+            offset += take
+            if self.position - self.start >= self.size:
+                yield self.emit()
+
+    def emit(self) -> RecordChunk:
+        table = None
+        if self.schema is not None:
+            import pyarrow as pa
+
+            if self.records:
+                raise TypeError("a columnar reader yielded both tables and Python records")
+            tables = self.tables or [self.schema.empty_table()]
+            table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+        records = None if table is not None else self.records
+        chunk = RecordChunk(self.start, self.positions, table, records, self.bad)
+        self._reset()
+        return chunk
+
+    def finish(self) -> RecordChunk | None:
+        return self.emit() if self.position > self.start else None
+
+
+def iter_chunks(
+    fmt: Any, stream: BinaryIO, options: dict[str, Any], name: str = "", size: int = DEFAULT_CHUNK
+) -> Iterator[RecordChunk]:
+    """The items of `stream` through `fmt` in chunks of `size`, one chunk in memory at a time.
+
+    The cut is the one `omshub.process` makes over `iter_records` (every chunk exactly
+    `size` items but the last), so positions are the same. A format with
+    `columnar(stream, options, name)` gives tables (see `_Chunker`); any other is read
+    through `iter_records`. When the file cannot be read any further (FormatError), the
+    items read before the error come as a last chunk, then the error is raised, as
+    `iter_records` yields the records before it.
+    """
+    from connectors.errors import FormatError
+
+    if size < 1:
+        raise ValueError("chunk size must be at least 1")
+    columnar = getattr(fmt, "columnar", None)
+    table_type: type[Any] | None = None
+    pieces: Iterable[Any]
+    if columnar is not None:
+        import pyarrow as pa
+
+        table_type, pieces = pa.Table, columnar(stream, options, name)
+    else:
+        pieces = iter_records(fmt, stream, options, name)
+    chunker = _Chunker(size, table_type)
+    try:
+        for piece in pieces:
+            yield from chunker.add(piece)
+    except FormatError:
+        if (last := chunker.finish()) is not None:
+            yield last
+        raise
+    if (last := chunker.finish()) is not None:
+        yield last

@@ -111,11 +111,16 @@ def decoded_lines(
         try:
             yield n, raw.decode(encoding if n == 1 else rest)  # a BOM only on line 1
         except UnicodeDecodeError as e:
-            reason = f"not {rest}: {e.reason} at byte {e.start + 1} of the line"
+            reason = decode_error_reason(e, rest)
             if not bad_lines:
                 raise FormatError(reason, name=name, line=n) from e
             shown = raw.decode(rest, errors="backslashreplace").rstrip("\r\n")
             yield n, BadRecord(raw=shown, line=n, reason=reason)
+
+
+def decode_error_reason(e: UnicodeDecodeError, encoding: str) -> str:
+    """The reason for a line that is not valid `encoding` (one wording for every reader)."""
+    return f"not {encoding}: {e.reason} at byte {e.start + 1} of the line"
 
 
 def checked(record: Any, line: int | None, index: int | None, raw: Any = None) -> Any:

@@ -9,7 +9,7 @@ file with a FormatError naming the line.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
 from connectors.base import BadRecord
@@ -19,12 +19,16 @@ from connectors.formats.common import DEFAULT_ENCODING, checked, decoded_lines, 
 MAX_FIELD_BYTES = 1 << 20
 
 
+def _limit(options: dict[str, Any]) -> int:
+    return int(options.get("max_field_bytes", MAX_FIELD_BYTES))
+
+
 class _Lines:
     """Feeds csv.reader decoded lines and remembers where the current row started."""
 
-    def __init__(self, stream: BinaryIO, encoding: str, name: str) -> None:
-        self.lines = decoded_lines(stream, encoding, name)
-        self.line = 0  # last line handed to csv
+    def __init__(self, lines: Iterator[tuple[int, str | BadRecord]], line: int = 0) -> None:
+        self.lines = lines
+        self.line = line  # last line handed to csv
         self.row: list[str] = []  # raw text of the row being read
         self.last_text = "\n"
 
@@ -47,25 +51,58 @@ class CsvFormat:
     kind: ClassVar[str] = "csv"
 
     def records(self, stream: BinaryIO, options: dict[str, Any], name: str = "") -> Iterator[Any]:
-        limit = int(options.get("max_field_bytes", MAX_FIELD_BYTES))
-        csv.field_size_limit(limit)  # process-wide in the csv module; set per file
-        lines = _Lines(stream, options.get("encoding", DEFAULT_ENCODING), name)
-        reader = csv.reader(
+        lines = _Lines(decoded_lines(stream, options.get("encoding", DEFAULT_ENCODING), name))
+        reader = self.reader(lines, options)
+        header = self.header(reader, lines, options, name)
+        if header is None:
+            return  # an empty file: zero records
+        yield from self.rows(reader, lines, header, options, name)
+
+    def columnar(self, stream: BinaryIO, options: dict[str, Any], name: str = "") -> Iterator[Any]:
+        """The records as Arrow tables of text columns (see `connectors.formats.csvarrow`)."""
+        from connectors.formats.csvarrow import csv_pieces
+
+        return csv_pieces(self, stream, options, name)
+
+    @staticmethod
+    def reader(lines: _Lines, options: dict[str, Any]) -> Any:
+        csv.field_size_limit(_limit(options))  # process-wide in the csv module; set per file
+        return csv.reader(
             lines,
             delimiter=options.get("delimiter", ","),
             quotechar=options.get("quotechar", '"'),
             strict=True,  # an unterminated quote at the end is a cut-short file, not a value
         )
-        header = self._next(reader, lines, name, limit)
+
+    def header(
+        self, reader: Any, lines: _Lines, options: dict[str, Any], name: str
+    ) -> list[str] | None:
+        """The header row (blank lines before it skipped); None for an empty file."""
+        header = self._next(reader, lines, name, _limit(options))
         while header == []:  # blank lines before the header
-            header = self._next(reader, lines, name, limit)
+            header = self._next(reader, lines, name, _limit(options))
         if isinstance(header, BadRecord):
             raise FormatError(f"bad header row: {header.reason}", name=name, line=header.line)
-        if header is None:
-            return  # an empty file: zero records
+        return header
+
+    def rows(
+        self,
+        reader: Any,
+        lines: _Lines,
+        header: list[str],
+        options: dict[str, Any],
+        name: str,
+        index: int = 0,
+        stop: Callable[[], bool] | None = None,
+    ) -> Iterator[Any]:
+        """Records and BadRecords after the header, `index` counting from the given one.
+
+        `stop` is asked after every row (blank ones too): the columnar reader uses it to
+        read just a segment of the file this way and resume at the row boundary after it.
+        """
+        limit = _limit(options)
         allow_cut = bool(options.get("allow_unterminated_last_row", False))
-        index = 0
-        while True:
+        while stop is None or not stop():
             lines.row = []
             cells = self._next(reader, lines, name, limit)
             if cells is None:
