@@ -241,8 +241,10 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     say(f"generating {args.rows:,} order lines (+ the 10%-changed copy) in {tmp}")
     generate(full, args.rows)
     generate(changed, args.rows, CHANGED_SHARE)
+    result["loadavg_before"] = [round(x, 2) for x in os.getloadavg()]
     try:
         result.update(pipeline_phases(drop, full, changed, args.rows))
+        result["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
         result["peak_rss_mb"] = peak_rss_mb()
         result["versions"] = versions(url)
     finally:

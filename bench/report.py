@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 #: (label, phase key, staged-upsert pass it compares with)
@@ -90,5 +91,10 @@ def table(r: dict[str, Any]) -> str:
     if r.get("dlt_error"):
         lines.append(f"  dlt: {r['dlt_error']}")
     lines.append(f"peak RSS of the pipeline runs: {r['peak_rss_mb']:,.0f} MB")
+    if "loadavg_before" in r:
+        lines.append(
+            f"load average (1/5/15 min) before / after the runs: {r['loadavg_before']} / "
+            f"{r.get('loadavg_after')} on {os.cpu_count()} CPUs (other work skews the rates)"
+        )
     lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in r["versions"].items()))
     return "\n".join(lines)
