@@ -1,0 +1,157 @@
+"""Fixtures of the cluster tests: a Redis broker, PostgreSQL databases, the running cluster.
+
+Redis: `OMSHUB_TEST_REDIS_URL` when set (it must answer), else the local server on 6379
+when it answers, else a private `redis-server` on a free port. Each cluster uses a queue
+of its own, so two test sessions sharing one Redis never take each other's tasks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import clusterdata  # noqa: E402
+import pgserver  # noqa: E402
+from cluster import Cluster, ClusterError, free_port, wait_for  # noqa: E402
+
+ENV_REDIS = "OMSHUB_TEST_REDIS_URL"
+
+
+def _redis_ping(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis broker URL: the one named by the env, the local one, or a private server."""
+    from redis import Redis
+
+    url = os.environ.get(ENV_REDIS, "").strip()
+    if url:
+        try:
+            Redis.from_url(url, socket_connect_timeout=2).ping()
+        except Exception as e:
+            pytest.fail(f"{ENV_REDIS}={url} does not answer PING: {e}")
+        yield url
+        return
+    if _redis_ping("127.0.0.1", 6379):
+        yield "redis://127.0.0.1:6379/0"
+        return
+    binary = shutil.which("redis-server")
+    if not binary:
+        pytest.fail(
+            "no Redis for the cluster tests: nothing answers on 127.0.0.1:6379, "
+            f"{ENV_REDIS} is not set and redis-server is not installed "
+            "(.ci/ensure-system-deps.sh installs it; or apt-get install redis-server)"
+        )
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="omshub-redis-") as tmp:
+        log = Path(tmp) / "redis.log"
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", tmp, "--logfile", str(log)],
+            start_new_session=True, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            try:
+                wait_for(
+                    f"redis-server on port {port}", lambda: _redis_ping("127.0.0.1", port), 15, 0.1
+                )
+            except ClusterError as e:
+                pytest.fail(
+                    f"{e}: {log.read_text(errors='replace')[-2000:] if log.exists() else ''}"
+                )
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(10)
+            if proc.poll() is None:
+                proc.kill()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("cluster") / "proj"
+    return clusterdata.write_project(home, clusterdata.FILES, clusterdata.ORDERS_PER_FILE)
+
+
+@pytest.fixture(scope="module")
+def reference(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The same data loaded in one process (`run_source`) into a store of its own."""
+    from oms.db import get_engine, upgrade
+    from omshub.pipeline import run_source
+
+    url = pgserver.create_database("omshub_ref")
+    env = {
+        "OMSHUB_HOME": str(project),
+        "OMSHUB_DATABASE_URL": url,
+        "OMSHUB_LANDING_DIR": str(tmp_path_factory.mktemp("ref-landing")),
+        "OMSHUB_CHUNK_RECORDS": str(clusterdata.CHUNK_RECORDS),
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        upgrade(url)
+        t0 = time.monotonic()
+        report = run_source(clusterdata.SOURCE, trigger="reference")
+        seconds = time.monotonic() - t0
+        assert report.status == "success", report.errors
+        engine = get_engine(url)
+        yield {
+            "rows": clusterdata.business_rows(engine),
+            "changes": clusterdata.change_log(engine),
+            "batches": clusterdata.batch_states(engine),
+            "seconds": seconds,
+        }
+        engine.dispose()
+    pgserver.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    project: Path, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """The running cluster; its process logs are printed when starting it fails."""
+    from oms.db import upgrade
+
+    meta_url = pgserver.create_database("omshub_airflow")
+    store_url = pgserver.create_database("omshub_store")
+    upgrade(store_url)
+    home = tmp_path_factory.mktemp("airflow-home")
+    c = Cluster(home, project, meta_url, store_url, redis_url, clusterdata.CHUNK_RECORDS)
+    try:
+        try:
+            t0 = time.monotonic()
+            c.start(clusterdata.DAG_ID)
+            print(f"cluster up in {time.monotonic() - t0:.1f} s (home {home})")
+        except (ClusterError, subprocess.TimeoutExpired) as e:
+            pytest.fail(f"the cluster did not start: {e}\n{c.logs()}")
+        yield c
+    finally:
+        c.stop()
+        from oms.db import get_engine
+
+        get_engine(store_url).dispose()
+        for url in (meta_url, store_url):
+            with contextlib.suppress(Exception):
+                pgserver.drop_database(url)
