@@ -21,9 +21,10 @@ from oms.load.steps import post_load
 from oms.load.stock import apply_ledger, load_snapshot
 from oms.loader import LoadContext, Loader, LoadResult
 from oms.models import ChangeLog, InventoryMovement, InventoryPosition
+from oms.models import table as table_of
 
 T0 = dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC)
-M, P, CL = InventoryMovement.__table__, InventoryPosition.__table__, ChangeLog.__table__
+M, P, CL = table_of(InventoryMovement), table_of(InventoryPosition), table_of(ChangeLog)
 
 
 def ctx(system: str = "wms", run: str = "r1", batch: str = "b1") -> LoadContext:
