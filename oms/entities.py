@@ -148,6 +148,8 @@ PROVENANCE_COLUMNS = (
     "field_sources",
     "created_at",
     "updated_at",
+    "created_run_id",
+    "created_batch_id",
 )
 
 ORDER = ("order_origin", "order_number")

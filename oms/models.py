@@ -56,6 +56,9 @@ class Provenance:
     field_sources: Mapped[str | None] = mapped_column(Text)  # JSON {field: system}
     created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: the run and landed batch that inserted the row (inserts write no change-log row)
+    created_run_id: Mapped[str | None] = mapped_column(String(64))
+    created_batch_id: Mapped[str | None] = mapped_column(String(64))
 
 
 # --- master data -----------------------------------------------------------------------
