@@ -1,12 +1,19 @@
-"""The watermark per (source, stream): advanced only inside the batch's load transaction."""
+"""The watermark per (source, stream): advanced only inside the batch's load transaction.
+
+It is the newest `_updated_at` among the rows a batch loaded, as the mapping computed it
+(the mapping's `updated_at:`), so the raw records are never read twice and the watermark
+means exactly what the recency guard compares.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, insert, select, update
 
 from oms.models import Watermark, table
@@ -17,8 +24,20 @@ _wm = table(Watermark)
 _cast = datetime_caster(None, "UTC")
 
 
+def newest_mapped(tables: Mapping[str, pa.Table]) -> dt.datetime | None:
+    """The newest mapped `_updated_at` of the rows about to load (None when none has one)."""
+    best: dt.datetime | None = None
+    for tbl in tables.values():
+        if tbl.num_rows and "_updated_at" in tbl.column_names:
+            value = pc.max(tbl["_updated_at"]).as_py()
+            best = later(best, value)
+    return best
+
+
 def newest(records: Iterable[Any], cursor_field: str | None) -> dt.datetime | None:
-    """The newest cursor value among `records` (ignoring records without a usable one)."""
+    """The newest raw cursor value among `records` (ignoring records without a usable one).
+
+    Kept for callers outside the load path; the load path uses `newest_mapped`."""
     if not cursor_field:
         return None
     best: dt.datetime | None = None
