@@ -74,19 +74,27 @@ def csv_pieces(
 
 
 def as_tables(items: Iterator[Any], schema: pa.Schema) -> Iterator[Any]:
-    """Runs of good records as tables (of at most TABLE_ROWS); BadRecords as they come."""
+    """Runs of good records as tables (of at most TABLE_ROWS); BadRecords as they come.
+
+    When the file cannot be read further, the run read before the error comes first.
+    """
     run: list[Any] = []
-    for item in items:
-        if isinstance(item, BadRecord):
-            if run:
-                yield pa.Table.from_pylist(run, schema=schema)
-                run = []
-            yield item
-        else:
-            run.append(item)
-            if len(run) >= TABLE_ROWS:
-                yield pa.Table.from_pylist(run, schema=schema)
-                run = []
+    try:
+        for item in items:
+            if isinstance(item, BadRecord):
+                if run:
+                    yield pa.Table.from_pylist(run, schema=schema)
+                    run = []
+                yield item
+            else:
+                run.append(item)
+                if len(run) >= TABLE_ROWS:
+                    yield pa.Table.from_pylist(run, schema=schema)
+                    run = []
+    except FormatError:
+        if run:
+            yield pa.Table.from_pylist(run, schema=schema)
+        raise
     if run:
         yield pa.Table.from_pylist(run, schema=schema)
 
