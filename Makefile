@@ -52,8 +52,10 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-bench: install ## end-to-end benchmark (1M order lines, SQLite and PostgreSQL)
-	$(PY) bench/e2e.py $(BENCH_ARGS)
+bench: install ## load-engine benchmark (1M order lines, SQLite and PostgreSQL) and DAG parse time
+	$(PY) bench/load.py --db sqlite $(BENCH_ARGS)
+	$(PY) bench/load.py --db postgresql $(BENCH_ARGS)
+	$(PY) bench/dagparse.py
 
 clean-state: ## forget the local store, landing zone and Airflow DB (keeps .venv)
 	rm -rf .omshub .airflow

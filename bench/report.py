@@ -67,7 +67,7 @@ def table(r: dict[str, Any]) -> str:
         f"== omshub load bench: {r['rows']:,} order lines, {r['db']} "
         f"(store after first load: {', '.join(f'{k} {v:,}' for k, v in store.items())}) ==",
         f"{'run':<34}{'seconds':>9}{'rows/s':>10}{'vs staged upsert':>18}{'vs dlt':>8}"
-        f"{'rows written':>14}",
+        f"{'rows written':>14}{'CPU s':>8}",
     ]
     for label, phase, upass in PHASES:
         p = r[phase]
@@ -76,6 +76,7 @@ def table(r: dict[str, Any]) -> str:
             f"{'omshub ' + label:<34}{p['seconds']:>9.2f}{p['rows_per_s']:>10,}"
             f"{_fmt(_ratio(p['rows_per_s'], up), '.2f') + 'x':>18}"
             f"{_fmt(_ratio(p['rows_per_s'], dlt_rate), '.2f') + 'x':>8}{p['rows_written']:>14,}"
+            f"{_fmt(p.get('cpu_seconds'), '.1f'):>8}"
         )
     lines.append("same-run baselines (CSV parse not timed):")
     rows: list[tuple[str, dict[str, Any] | None]] = [
@@ -90,7 +91,10 @@ def table(r: dict[str, Any]) -> str:
         lines.append(f"  {label:<32}{_fmt(sec, '.2f'):>9}{_fmt(rate):>10}")
     if r.get("dlt_error"):
         lines.append(f"  dlt: {r['dlt_error']}")
-    lines.append(f"peak RSS of the pipeline runs: {r['peak_rss_mb']:,.0f} MB")
+    lines.append(
+        f"peak RSS of the pipeline runs: {r['peak_rss_mb']:,.0f} MB; CPU s = this process's "
+        "user + system time (the database server's is not in it)"
+    )
     if "loadavg_before" in r:
         lines.append(
             f"load average (1/5/15 min) before / after the runs: {r['loadavg_before']} / "
