@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from oms.arrow import EXTERNAL_ID, META_FIELDS, RECORD, TIMESTAMP, UPDATED_AT, entity_schema
+from oms.types import normalize_decimal
 
 Misfit = tuple[int, str]  # (row, message)
 
@@ -26,7 +27,8 @@ def _decimal_value(v: Any, t: pa.Decimal128Type) -> Decimal:
     d = v if isinstance(v, Decimal) else Decimal(str(v))
     out = d.quantize(Decimal(1).scaleb(-t.scale), rounding=ROUND_HALF_EVEN)
     if len(out.as_tuple().digits) > t.precision:
-        raise ValueError(f"{v} does not fit decimal({t.precision},{t.scale})")
+        shown = format(normalize_decimal(d), "f")
+        raise ValueError(f"{shown} does not fit decimal({t.precision},{t.scale})")
     return out
 
 

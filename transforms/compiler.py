@@ -21,10 +21,10 @@ from sqlalchemy import Boolean, Date, Integer
 
 from oms.entities import ENTITIES, SNAPSHOT_COLUMNS, SNAPSHOT_ENTITY
 from oms.types import Money, UTCDateTime
+from transforms.arrowshape import concat
 
 # what a mapping produces (re-exported: callers import them from here)
 from transforms.batch import EXTERNAL_ID, META, RECORD, UPDATED_AT, MappedBatch, Reason  # noqa: F401
-from transforms.arrowshape import concat
 from transforms.casts import caster
 from transforms.codes import CodeList
 from transforms.errors import MappingError
@@ -79,6 +79,7 @@ class CompiledField:
     index_offset: int | None
     steps: list[Step]
     required: bool
+    spec: FieldSpec | None = None  # the YAML the field came from (the columnar path reads it)
 
 
 @dataclass
@@ -91,6 +92,8 @@ class CompiledEntity:
     updated_at: CompiledField | None
     rules: list[Rule]
     children: list[CompiledEntity] = field(default_factory=list)
+    path: str | None = None  # the YAML `path:` and `filter:` (the columnar path reads them)
+    filter_text: str | None = None
 
 
 class _Ctx:
@@ -168,7 +171,7 @@ def _compile_field(
             steps.append((f"type {type_name}", caster(type_name, spec.format, spec.tz), False))
         except ValueError as e:
             raise ctx.error(str(e), loc, name) from e
-    return CompiledField(name, where, getter, spec.parent, spec.index, steps, spec.required)
+    return CompiledField(name, where, getter, spec.parent, spec.index, steps, spec.required, spec)
 
 
 def _compile_entity(
@@ -238,7 +241,9 @@ def _compile_entity(
                 f"rule on unknown column {rule.field!r}", (*loc, "rules", i), rule.field
             )
     children = [_compile_entity(c, ctx, (*loc, "children", i), m) for i, c in enumerate(m.children)]
-    return CompiledEntity(m.entity, explode, flt, fields, ext, upd, list(m.rules), children)
+    return CompiledEntity(
+        m.entity, explode, flt, fields, ext, upd, list(m.rules), children, m.path, m.filter
+    )
 
 
 @dataclass
@@ -288,6 +293,35 @@ class CompiledMapping:
         filtered = apply_entity(self.root, items, None, tables, errors)
         out = {k: concat(v, k) for k, v in tables.items()}
         return MappedBatch(out, dict(errors), len(records), filtered)
+
+    def _columnar_plan(self) -> tuple[Any, list[str]]:
+        """The mapping compiled for columns (once), with what runs per value in it."""
+        plan = self.__dict__.get("_plan")
+        if plan is None:
+            from transforms.columnar.engine import compile_entity
+
+            per_value: list[str] = []
+            plan = (compile_entity(self.root, per_value), per_value)
+            self.__dict__["_plan"] = plan
+        return plan  # type: ignore[no-any-return]
+
+    @property
+    def columnar(self) -> bool:
+        """True when every path, transform and expression of the mapping is vectorised."""
+        return not self._columnar_plan()[1]
+
+    @property
+    def columnar_reason(self) -> str:
+        """Why the mapping is not fully columnar ("" when it is): the per-value parts."""
+        return "; ".join(self._columnar_plan()[1])
+
+    def apply_table(self, records: pa.Table) -> MappedBatch:
+        """Map a batch given as a table of records: the same tables and reasons as
+        `apply(records.to_pylist())`, column-wise (parts listed by `columnar_reason`
+        run per value inside it)."""
+        from transforms.columnar.engine import apply_table
+
+        return apply_table(self._columnar_plan()[0], records)
 
 
 def compile_mapping(

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from oms.entities import entity_spec
 from oms.arrow import TIMESTAMP, column_type
+from oms.entities import entity_spec
 from transforms.arrowshape import entity_table, python_column
 from transforms.batch import Reason
 
