@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from connectors.base import RecordChunk
 from connectors.registry import get_format
 from oms.types import normalize_decimal
 from omshub.config import mappings_dir, sources
@@ -75,7 +76,8 @@ def canonical_output(mapped: MappedBatch) -> dict[str, Any]:
 def run(mapping_path: str, sample: Path) -> tuple[CompiledMapping, dict[str, Any]]:
     mapping = get_mapping(mapping_path)
     records = read_sample(mapping, sample)
-    return mapping, canonical_output(map_records(mapping, records))
+    chunk = RecordChunk(0, list(range(len(records))), None, records, [])
+    return mapping, canonical_output(map_records(mapping, chunk))
 
 
 def dumps(output: dict[str, Any]) -> str:
