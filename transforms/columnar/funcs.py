@@ -185,6 +185,12 @@ def _fold(parts: list[pa.Array], sep: str) -> pa.Array:
 
 
 def concat(*values: Any) -> VResult:
+    arrays = [v for v in values if isinstance(v, pa.Array)]
+    if arrays and all(v.null_count == 0 for v in arrays):
+        if all(isinstance(v, pa.Array | str) for v in values):
+            return pc.binary_join_element_wise(
+                *[_text(v) if isinstance(v, pa.Array) else v for v in values], ""
+            ), None
     return _fold(_columns(values), ""), None
 
 

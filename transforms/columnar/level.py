@@ -76,6 +76,10 @@ def explode(level: Level, arr: Col) -> Level:
     """Each item of `arr` (per row) becomes a row; a single non-null value is one item."""
     parents = [*level.parents, (level.rec, pa.array(np.arange(level.n, dtype=np.int64)))]
     a = arrow(arr, level.n) if not isinstance(arr, pa.Array) else arr
+    if a is not None and not _is_list(a.type) and a.null_count == 0:
+        # one item per row (a flat row that is also its own child): no gather needed
+        rows = parents[-1][1]
+        return Level(a, parents, level.record, pa.array(np.zeros(level.n, np.int64)), rows)
     if a is not None and _is_list(a.type):
         lengths = pc.fill_null(pc.list_value_length(a), 0).to_numpy().astype(np.int64)
         parent = np.repeat(np.arange(level.n, dtype=np.int64), lengths)

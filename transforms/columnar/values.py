@@ -168,5 +168,9 @@ def broadcast(col: Col | Lit, n: int) -> Col:
         return col
     if col.value is None:
         return pa.nulls(n)
+    try:
+        return pa.repeat(pa.scalar(col.value), n)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        pass
     arr = arrow(col, n)
     return arr if arr is not None else [col.value] * n

@@ -31,8 +31,35 @@ def _strip(arr: pa.Array) -> pa.Array:
     return pc.utf8_trim_whitespace(arr)
 
 
+FAST_DECIMALS = (pa.decimal128(18, 4), pa.decimal128(28, 10))
+ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError)
+
+
+def _fast_decimal(arr: pa.Array) -> pa.Array | None:
+    """Arrow's own parse when it takes every value (it takes no form Python refuses,
+    and refuses spaces and commas: those batches go the careful way); narrowed so that
+    products stay within 38 digits."""
+    try:
+        return pc.cast(arr, FAST_DECIMALS[0])  # the common case: money with <= 4 decimals
+    except ARROW_ERRORS:
+        pass
+    try:
+        wide = pc.cast(arr, pa.decimal128(38, 10))
+    except ARROW_ERRORS:
+        return None
+    for t in FAST_DECIMALS:
+        try:
+            return pc.cast(wide, t)  # a safe cast: fails rather than lose a digit
+        except ARROW_ERRORS:
+            continue
+    return wide
+
+
 def parse_decimal(arr: pa.Array, commas: bool) -> VResult:
-    """Plain decimal text -> the narrowest decimal128 that holds every value exactly."""
+    """Decimal text -> decimal128 holding every value exactly; other forms are suspects."""
+    fast = _fast_decimal(arr)
+    if fast is not None:
+        return fast, None
     s = _strip(arr)
     if commas:
         s = pc.replace_substring(s, ",", "")
@@ -84,6 +111,10 @@ def v_int(arr: pa.Array) -> VResult:
         return pc.cast(arr, pa.int64()), None
     if not is_text(t):
         raise NotVectorised
+    try:
+        return pc.cast(arr, pa.int64()), None  # Arrow's parse, when it takes every value
+    except ARROW_ERRORS:
+        pass
     s = _strip(arr)
     ok = pc.fill_null(pc.match_substring_regex(s, INT_TEXT), False)
     good = pc.if_else(ok, pc.replace_substring_regex(s, r"^\+", ""), pa.nulls(len(s), pa.string()))
@@ -122,13 +153,19 @@ def datetime_vector(fmt: str | None, tz: str | None) -> Callable[[pa.Array], VRe
             return pa.nulls(len(arr), UTC), None
         if not is_text(t):
             raise NotVectorised
-        s = _strip(arr)
         if fmt:
+            s = _strip(arr)
             if "%z" in fmt or not utc_naive:
                 raise NotVectorised
             parsed = pc.strptime(s, format=fmt, unit="us", error_is_null=True)
             out = pc.assume_timezone(parsed, "UTC")
             return out, suspects_of(pc.is_valid(parsed), arr)
+        if not utc_naive:
+            try:  # Arrow takes ISO times with an offset only, and parses them as Python
+                return pc.cast(arr, UTC), None
+            except ARROW_ERRORS:
+                pass
+        s = _strip(arr)
         aware = pc.fill_null(pc.match_substring_regex(s, ISO_AWARE), False)
         try:
             out = _timestamps(s, aware, None)
@@ -179,6 +216,9 @@ def code_vector(cl: CodeList) -> Callable[[pa.Array], VResult]:
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         targets = None
 
+    key_set = pa.array(keys, pa.string())
+    exact = all(k == k.strip() for k in keys)
+
     def lookup(arr: pa.Array) -> VResult:
         if targets is None:
             raise NotVectorised
@@ -187,10 +227,14 @@ def code_vector(cl: CodeList) -> Callable[[pa.Array], VResult]:
             arr = pc.cast(arr, pa.string())
         elif not is_text(t):
             raise NotVectorised
+        if exact:  # a value that is a key as it stands needs no strip or lower
+            idx = pc.index_in(arr, value_set=key_set)
+            if not pc.any(pc.and_(pc.is_valid(arr), pc.is_null(idx))).as_py():
+                return pc.take(targets, idx), None
         key = _strip(arr)
         if cl.case_insensitive:
             key = pc.ascii_lower(key)
-        idx = pc.index_in(key, value_set=pa.array(keys, pa.string()))
+        idx = pc.index_in(key, value_set=key_set)
         out = pc.take(targets, idx)
         ok = pc.and_(pc.is_valid(idx), pc.string_is_ascii(arr))
         return out, suspects_of(ok, arr)
