@@ -174,7 +174,13 @@ class _Layout:
     newlines: np.ndarray  # every LF, for line numbers
     starts: np.ndarray  # first byte of each non-blank row
     ends: np.ndarray  # its row-ending LF
-    parity: np.ndarray | None  # inside-quotes parity after each byte (None: no quotes)
+    quotes: np.ndarray | None  # every quote (None: none); the k-th opens when k is even
+
+    def outside(self, at: np.ndarray) -> np.ndarray:
+        """Which of the byte offsets `at` lie outside quoted values (an even count before)."""
+        if self.quotes is None:
+            return np.ones(len(at), bool)
+        return (np.searchsorted(self.quotes, at) & 1) == 0
 
 
 def layout(block: bytes, dialect: _Dialect) -> _Layout | None:
@@ -185,14 +191,13 @@ def layout(block: bytes, dialect: _Dialect) -> _Layout | None:
         cr = np.flatnonzero(data == _CR)
         if cr[-1] == len(data) - 1 or not np.all(data[cr + 1] == _LF):
             return None
-    parity = None
+    quotes = None
     ends = newlines
     if bytes([dialect.quote]) in block:
-        quotes = data == dialect.quote
-        parity = np.bitwise_xor.accumulate(quotes.view(np.uint8))
-        if parity[-1] or not _quotes_agree(data, quotes, parity, dialect):
+        quotes = np.flatnonzero(data == dialect.quote)
+        if len(quotes) % 2 or not _quotes_agree(data, quotes, dialect):
             return None
-        ends = newlines[parity[newlines] == 0]  # a LF inside quotes is part of a value
+        ends = newlines[(np.searchsorted(quotes, newlines) & 1) == 0]  # else inside a value
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1
@@ -201,43 +206,33 @@ def layout(block: bytes, dialect: _Dialect) -> _Layout | None:
         return None
     blank = (lengths == 0) | ((lengths == 1) & (data[ends - 1] == _CR))
     keep = ~blank
-    return _Layout(data, newlines, starts[keep], ends[keep], parity)
+    return _Layout(data, newlines, starts[keep], ends[keep], quotes)
 
 
-def _quotes_agree(
-    data: np.ndarray, quotes: np.ndarray, parity: np.ndarray, dialect: _Dialect
-) -> bool:
+def _quotes_agree(data: np.ndarray, quotes: np.ndarray, dialect: _Dialect) -> bool:
     """Whether counting quotes tells inside from outside exactly as the csv module does.
 
-    It does when every quote that opens (parity 1 after it) starts a field (after a
-    delimiter, a line end, the block start, or a quote that closed: a doubled quote) and
-    every quote that closes is followed by a delimiter, a line end or another quote. A
-    quote inside an unquoted field, or text after a closing quote (an error for the csv
-    module, text for pyarrow), fails the check and sends the block to the row reader.
+    It does when every quote that opens (an even number of quotes before it) starts a
+    field (after a delimiter, a line end, the block start, or a quote that closed: a
+    doubled quote) and every quote that closes is followed by a delimiter, a line end or
+    another quote. A quote inside an unquoted field, or text after a closing quote (an
+    error for the csv module, text for pyarrow), fails the check and sends the block to
+    the row reader. (The block ends with a LF, so no quote is its last byte.)
     """
-    at = np.flatnonzero(quotes)
-    opens = parity[at] == 1
-    before = data[np.maximum(at - 1, 0)]
-    first = at == 0
-    ok_open = first | (before == dialect.delimiter) | (before == _LF) | (before == dialect.quote)
-    after = data[np.minimum(at + 1, len(data) - 1)]
-    last = at == len(data) - 1
-    ok_close = (
-        last
-        | (after == dialect.delimiter)
-        | (after == _LF)
-        | (after == _CR)
-        | (after == dialect.quote)
-    )
-    return bool(np.all(np.where(opens, ok_open, ok_close)))
+    opening, closing = quotes[0::2], quotes[1::2]
+    may_precede = np.zeros(256, bool)
+    may_precede[[dialect.delimiter, _LF, dialect.quote]] = True
+    may_follow = np.zeros(256, bool)
+    may_follow[[dialect.delimiter, _LF, _CR, dialect.quote]] = True
+    if opening[0] == 0:
+        opening = opening[1:]
+    return bool(may_precede[data[opening - 1]].all() and may_follow[data[closing + 1]].all())
 
 
 def cells_per_row(rows: _Layout, delimiter: int) -> np.ndarray:
     """Cells of each non-blank row: delimiters outside quotes, plus one."""
-    outside = rows.data == delimiter
-    if rows.parity is not None:
-        outside &= rows.parity == 0
-    at = np.flatnonzero(outside)
+    at = np.flatnonzero(rows.data == delimiter)
+    at = at[rows.outside(at)]
     return np.searchsorted(at, rows.ends) - np.searchsorted(at, rows.starts) + 1
 
 
@@ -309,7 +304,7 @@ class _BlockReader:
             return None
         self.lines_read = len(rows.newlines)
         try:
-            table, bad = self.dialect.parse(data, rows.parity is not None)
+            table, bad = self.dialect.parse(data, rows.quotes is not None)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
         if not bad:
