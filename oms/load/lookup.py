@@ -11,19 +11,19 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Connection, Table, select
 
 from oms.sqlutil import in_values
 
 EXT_TABLE = "_omshub_ext"
-_COLUMNS = ["ext", "b_cid", "b_upd", "b_hash"]
 
 
 def fetch_bindings(
     conn: Connection, system: str, entity: str, external_ids: Sequence[str]
-) -> pd.DataFrame:
-    """(ext, b_cid, b_upd as UTC datetime64, b_hash) of the bound external ids."""
-    ids = sorted(set(external_ids))
+) -> pa.Table:
+    """(ext, b_cid, b_upd as UTC timestamp, b_hash) of the bound external ids."""
+    ids = list(external_ids)
     dbapi: Any = conn.connection.driver_connection
     if not ids:
         rows: list[Any] = []
@@ -49,11 +49,25 @@ def fetch_bindings(
             (entity, system),
         ).fetchall()
         dbapi.execute(f"DROP TABLE {EXT_TABLE}")
-    frame = pd.DataFrame(rows, columns=_COLUMNS)
-    frame["b_upd"] = pd.to_datetime(frame["b_upd"], utc=True, format="ISO8601").astype(
-        "datetime64[us, UTC]"
+    cols = list(zip(*rows, strict=True)) if rows else [[], [], [], []]
+    upd = pa.array(cols[2]) if conn.dialect.name == "postgresql" else _times(cols[2])
+    return pa.table(
+        {
+            "ext": pa.array(cols[0], pa.string()),
+            "b_cid": pa.array(cols[1], pa.string()),
+            "b_upd": upd.cast(pa.timestamp("us", tz="UTC")) if len(upd) else _TS_EMPTY,
+            "b_hash": pa.array(cols[3], pa.string()),
+        }
     )
-    return frame
+
+
+_TS_EMPTY = pa.array([], pa.timestamp("us", tz="UTC"))
+
+
+def _times(texts: Sequence[str | None]) -> pa.Array:
+    """SQLite's stored UTC text (`oms.types.UTCDateTime`) as Arrow timestamps."""
+    values = pd.to_datetime(pd.Series(texts, dtype=object), utc=True, format="ISO8601")
+    return pa.array(values.astype("datetime64[us, UTC]"))
 
 
 def old_values(

@@ -14,6 +14,7 @@ the walk (it replaces whatever was kept, and the next row replaces it).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +32,6 @@ from oms.ownership import Ownership
 META = (RECORD, EXTERNAL_ID, UPDATED_AT)
 _HEX = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2")
 _DASH = np.frombuffer(b"-", dtype="S1")
-#: two fixed 16-byte keys: a 128-bit siphash pair that no process or version salt changes
-_KEYS = ("omshub-payload-1", "omshub-payload-2")
 #: payload hashes of this loader start with it; an old per-row hash never equals one
 HASH_PREFIX = "a1"
 
@@ -74,21 +73,14 @@ def _key_text(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.fill_null(text, "")
 
 
-def _hex(raw: np.ndarray) -> np.ndarray:
-    """Rows of bytes (n x k uint8) as n hex strings of 2k characters."""
-    n = raw.shape[0]
-    return _HEX[raw].view("S1").reshape(n, -1).view(f"S{raw.shape[1] * 2}").ravel()
-
-
 def canonical_ids(entity: str, keys: list[pa.Array]) -> pa.Array:
-    """`oms.ids.canonical_id` for every row of the key columns, in one pass."""
-    import hashlib
-
+    """`oms.ids.canonical_id` for every row of the key columns, each distinct key once."""
     parts = [_key_text(k) for k in keys]
     joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "\x1f")
+    enc = pc.dictionary_encode(joined)
     prefix = NAMESPACE.bytes + f"{entity}\x1e".encode()
     sha1 = hashlib.sha1
-    values = pc.cast(joined, pa.binary()).to_pylist()
+    values = pc.cast(enc.dictionary, pa.binary()).to_pylist()
     digests = b"".join([sha1(prefix + v).digest()[:16] for v in values])  # noqa: S324
     raw = np.frombuffer(digests, dtype=np.uint8).reshape(len(values), 16).copy()
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50
@@ -98,7 +90,7 @@ def canonical_ids(entity: str, keys: list[pa.Array]) -> pa.Array:
     cols = [hexed[:, :8], dash, hexed[:, 8:12], dash, hexed[:, 12:16], dash]
     cols += [hexed[:, 16:20], dash, hexed[:, 20:]]
     out = np.concatenate(cols, axis=1).view("S36").ravel()
-    return pa.array(out.astype("U36"), pa.string())
+    return pa.array(out).cast(pa.string()).take(enc.indices)
 
 
 def payload_hashes(tbl: pa.Table, columns: list[str]) -> pa.Array:
@@ -106,10 +98,22 @@ def payload_hashes(tbl: pa.Table, columns: list[str]) -> pa.Array:
     texts = [pc.fill_null(pc.cast(tbl.column(c), pa.string()), "\x00") for c in columns]
     texts.append(pa.array(["\x1e".join(columns)] * tbl.num_rows, pa.string()))
     joined = pc.binary_join_element_wise(*texts, "\x1f")
-    values = joined.to_numpy(zero_copy_only=False)
-    halves = [pd.util.hash_array(values, hash_key=k) for k in _KEYS]
-    raw = np.stack(halves, axis=1).astype(">u8").view(np.uint8).reshape(len(values), 16)
-    return pa.array(np.char.add(HASH_PREFIX, _hex(raw).astype("U32")), pa.string())
+    values = pc.cast(joined, pa.binary()).to_pylist()
+    b2 = hashlib.blake2b
+    raw = b"".join([b2(v, digest_size=16).digest() for v in values])
+    raw16 = np.frombuffer(raw, dtype=np.uint8).reshape(len(values), 16)
+    hexed = _HEX[raw16].view("S1").reshape(len(values), 32)
+    prefix = np.broadcast_to(np.frombuffer(HASH_PREFIX.encode(), "S1"), (len(values), 2))
+    out = np.concatenate([prefix, hexed], axis=1).view("S34").ravel()
+    return pa.array(out).cast(pa.string())
+
+
+def codes(keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Integer codes of keys, numbered in the order keys first appear."""
+    enc = pc.dictionary_encode(keys)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _micros(updated: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -121,10 +125,9 @@ def _micros(updated: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return raw.view(np.int64), np.isnat(raw)
 
 
-def fold_winners(keys: np.ndarray, updated: pd.Series, order: np.ndarray) -> np.ndarray:
-    """Positions of the row each key keeps under the loader's fold (see module doc)."""
+def fold_winners(codes: np.ndarray, updated: pd.Series, order: np.ndarray) -> np.ndarray:
+    """Positions of the row each key (`codes`) keeps under the loader's fold (module doc)."""
     micros, null = _micros(updated)
-    codes = pd.factorize(keys, use_na_sentinel=False)[0]
     last_null = np.full(codes.max(initial=-1) + 1, -1, dtype=np.int64)
     np.maximum.at(last_null, codes[null], order[null])
     after = order > last_null[codes]
@@ -219,20 +222,17 @@ def prepare(spec: EntitySpec, tbl: pa.Table, system: str) -> Prepared:
     tbl, added = _identify(spec, tbl, system)
     data_cols += added
     ids = canonical_ids(spec.name, [_column(tbl, k) for k in spec.natural_key])
-    upd = tbl.column(UPDATED_AT).to_pandas() if UPDATED_AT in tbl.column_names else None
     n = tbl.num_rows
-    updated = upd if upd is not None else pd.Series([pd.NaT] * n, dtype="datetime64[us, UTC]")
-    id_np = ids.to_numpy(zero_copy_only=False)
-    keep = fold_winners(id_np, updated, np.arange(n))
-    # the kept rows in the order their keys first appear (the loader's dict order);
-    # factorize numbers keys in that order
-    first = pd.factorize(id_np)[0]
-    keep = keep[np.argsort(first[keep], kind="stable")]
+    updated = pd.Series(_column(tbl, UPDATED_AT).cast(pa.timestamp("us", tz="UTC")).to_pandas())
+    id_codes = codes(ids)
+    keep = fold_winners(id_codes, updated, np.arange(n))
+    # the kept rows in the order their keys first appear (the loader's dict order)
+    keep = keep[np.argsort(id_codes[keep], kind="stable")]
     rows = tbl.take(pa.array(keep))
     ext = _column(rows, EXTERNAL_ID).cast(pa.string())
     ext = pc.fill_null(ext, "None")  # the loader bound str(None)
     kept_upd = updated.iloc[keep].reset_index(drop=True)
-    owners = fold_winners(ext.to_numpy(zero_copy_only=False), kept_upd, np.arange(len(keep)))
+    owners = fold_winners(codes(ext), kept_upd, np.arange(len(keep)))
     own = np.zeros(len(keep), dtype=np.int8)
     own[owners] = 1
     hashes = payload_hashes(rows, data_cols)

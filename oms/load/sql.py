@@ -25,7 +25,7 @@ from sqlalchemy.types import Boolean, Date, Integer
 
 from oms.types import Money, UTCDateTime
 
-STAGE, DIFF = "_omshub_stage", "_omshub_diff"
+STAGE, DIFF, FIELD_SOURCES = "_omshub_stage", "_omshub_diff", "_omshub_fs"
 #: quantities an order line's status follows from (`oms.loader.derive_line_status`)
 LINE_QTYS = ("qty_ordered", "qty_shipped", "qty_cancelled", "qty_returned", "qty_allocated")
 
@@ -61,7 +61,7 @@ class Dialect:
 
     def fs_get(self, fs: str, key: str) -> str:
         if self.pg:
-            return f"(CAST({fs} AS jsonb) ->> {lit(key)})"
+            return f"({fs} ->> {lit(key)})"
         return f"json_extract({fs}, {lit('$.' + key)})"
 
     def pos(self, text: str) -> str:
@@ -139,15 +139,25 @@ def _rank(d: Dialect, setter: str, owners: tuple[str, ...]) -> str:
 
 
 def diff_select(d: Dialect, p: Plan) -> str:
-    """Staged rows that change or claim something in their existing store row."""
+    """Staged rows that change or claim something in their existing store row.
+
+    Levels: l0 joins staged and stored rows (fenced with `OFFSET 0` on PostgreSQL so
+    `field_sources` is parsed once per row, not once per column); l1 compares values
+    and finds each field's setter; l2 applies the rules; l3 derives an order line's
+    status from its merged quantities.
+    """
     t = d.name(p.target.name)
-    l1 = ["s.id AS id", "s._n AS _n", "s._upd AS _upd", "t.field_sources AS _ofs"]
+    fsj = "CAST(t.field_sources AS jsonb)" if d.pg else "t.field_sources"
+    l0 = ["s.id AS id", "s._n AS _n", "s._upd AS _upd", "t.field_sources AS _ofs"]
+    l0 += ["t.source_system AS _src", f"{fsj} AS _fsj"]
+    l1 = ["id", "_n", "_upd", "_ofs"]
     l2 = ["id", "_n", "_upd", "_ofs"]
     anyflag = []
     for i, c in enumerate(p.cols):
         col, n = p.target.c[c], d.name(c)
-        setter = f"COALESCE({d.fs_get('t.field_sources', c)}, t.source_system || '|')"
-        l1 += [f"t.{n} AS o{i}", f"s.{n} AS n{i}", f"{d.eq(col, f't.{n}', f's.{n}')} AS e{i}"]
+        l0 += [f"t.{n} AS o{i}", f"s.{n} AS n{i}"]
+        setter = f"COALESCE({d.fs_get('_fsj', c)}, _src || '|')"
+        l1 += [f"o{i}", f"n{i}", f"{d.eq(col, f'o{i}', f'n{i}')} AS e{i}"]
         l1.append(f"CASE WHEN {d.setter_system(setter)} = :system THEN 1 ELSE 0 END AS m{i}")
         kept = f"n{i} IS NULL AND m{i} = 0"
         l2 += [f"o{i}", f"n{i}"]
@@ -161,28 +171,25 @@ def diff_select(d: Dialect, p: Plan) -> str:
         l2.append(f"CASE WHEN e{i} = 1 OR {kept} THEN 0 ELSE 1 END AS c{i}")
         anyflag.append(f"c{i} = 1")
     l3 = ["x.*"]
+    st = ""
     if p.derive_status:
-        l1 += ["t.status AS _ost"] + [f"t.{k} AS _q_{k}" for k in LINE_QTYS]
-        l2 += ["_ost"] + [f"_q_{k}" for k in LINE_QTYS]
+        extra = ["_ost"] + [f"_q_{k}" for k in LINE_QTYS]
+        l0 += ["t.status AS _ost"] + [f"t.{k} AS _q_{k}" for k in LINE_QTYS]
+        l1 += extra
+        l2 += extra
         merged = {k: f"_q_{k}" for k in LINE_QTYS}
         for i, c in enumerate(p.cols):
             if c in LINE_QTYS:
                 merged[c] = f"CASE WHEN c{i} = 1 THEN n{i} ELSE o{i} END"
         l3.append(f"{line_status(d, merged)} AS _st")
-        anyflag.append(f"{d.distinct('_st', '_ost')}")
-    inner = (
-        f"SELECT {', '.join(l2)} FROM (SELECT {', '.join(l1)} FROM {STAGE} s"
-        f" JOIN {t} t ON t.id = s.id) y"
-    )
-    st = (
-        f", CASE WHEN {d.distinct('_st', '_ost')} THEN 1 ELSE 0 END AS _cst"
-        if p.derive_status
-        else ""
-    )
-    return (
-        f"SELECT z.*{st}, CAST(NULL AS TEXT) AS _nfs, 0 AS _fsx FROM"
-        f" (SELECT {', '.join(l3)} FROM ({inner}) x) z WHERE {' OR '.join(anyflag)}"
-    )
+        anyflag.append(d.distinct("_st", "_ost"))
+        st = f", CASE WHEN {d.distinct('_st', '_ost')} THEN 1 ELSE 0 END AS _cst"
+    fence = " OFFSET 0" if d.pg else ""
+    q0 = f"SELECT {', '.join(l0)} FROM {STAGE} s JOIN {t} t ON t.id = s.id{fence}"
+    q1 = f"SELECT {', '.join(l1)} FROM ({q0}) w"
+    q2 = f"SELECT {', '.join(l2)} FROM ({q1}) y"
+    q3 = f"SELECT {', '.join(l3)} FROM ({q2}) x"
+    return f"SELECT z.*{st} FROM ({q3}) z WHERE {' OR '.join(anyflag)}"
 
 
 def update_target(d: Dialect, p: Plan) -> str:
@@ -200,10 +207,13 @@ def update_target(d: Dialect, p: Plan) -> str:
         "last_run_id = :run_id",
         "last_batch_id = :batch_id",
         "updated_at = :now",
-        "field_sources = CASE WHEN d._fsx = 1 THEN d._nfs ELSE t.field_sources END",
+        "field_sources = CASE WHEN f.id IS NULL THEN t.field_sources ELSE f.fs END",
     ]
     t = d.name(p.target.name)
-    return f"UPDATE {t} AS t SET {', '.join(sets)} FROM {DIFF} d WHERE t.id = d.id"
+    return (
+        f"UPDATE {t} AS t SET {', '.join(sets)} FROM {DIFF} d"
+        f" LEFT JOIN {FIELD_SOURCES} f ON f.id = d.id WHERE t.id = d.id"
+    )
 
 
 def change_log(d: Dialect, p: Plan) -> str:
@@ -267,7 +277,7 @@ def insert_new(d: Dialect, p: Plan) -> str:
     names = ", ".join(d.name(c) for c in cols)
     return (
         f"INSERT INTO {t} ({names}) SELECT {', '.join(values)} FROM {STAGE} s"
-        f" WHERE NOT EXISTS (SELECT 1 FROM {t} e WHERE e.id = s.id) ORDER BY s._n"
+        f" WHERE NOT EXISTS (SELECT 1 FROM {t} e WHERE e.id = s.id)"
         " RETURNING id"
     )
 
@@ -276,7 +286,7 @@ BINDING_INSERT = (
     "INSERT INTO binding (system, entity, external_id, canonical_id, source_updated_at,"
     " payload_hash, last_run_id, bound_at, updated_at)"
     f" SELECT :system, :entity, s._ext, s.id, s._upd, s._hash, :run_id, :now, :now"
-    f" FROM {STAGE} s WHERE s._own = 1 AND s._bound = 0 ORDER BY s._n"
+    f" FROM {STAGE} s WHERE s._own = 1 AND s._bound = 0"
 )
 BINDING_UPDATE = (
     "UPDATE binding AS b SET canonical_id = s.id, source_updated_at = s._upd,"

@@ -34,7 +34,7 @@ from oms.ids import canonical_id
 from oms.load import prepare as prep
 from oms.load import sql
 from oms.load.lookup import fetch_bindings, old_values
-from oms.load.staging import drop, stage
+from oms.load.staging import create, drop, stage
 from oms.loader import LoadContext, LoadResult
 from oms.locks import lock_rows
 from oms.ownership import Ownership
@@ -65,26 +65,22 @@ def _params(conn: Connection, entity: str, ctx: LoadContext) -> dict[str, Any]:
     }
 
 
-def _decide(conn: Connection, entity: str, rows: pa.Table, system: str) -> pd.DataFrame:
-    """Per prepared row: is it unchanged or stale against its binding, is its ext bound."""
-    bound = fetch_bindings(conn, system, entity, rows.column("_ext").to_pylist())
+def _decide(
+    conn: Connection, entity: str, rows: pa.Table, system: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per prepared row: unchanged and stale against its binding; is its external id bound."""
+    ext = rows.column("_ext")
+    bound = fetch_bindings(conn, system, entity, ext.unique().to_pylist())
+    at = pc.index_in(ext, value_set=bound.column("ext"))
+    has = pc.is_valid(at).to_numpy(zero_copy_only=False)
     own = rows.column("_own").to_numpy() == 1
-    frame = pd.DataFrame(
-        {
-            "ext": rows.column("_ext").to_numpy(zero_copy_only=False),
-            "id": rows.column("id").to_numpy(zero_copy_only=False),
-            "hash": rows.column("_hash").to_numpy(zero_copy_only=False),
-            "upd": rows.column("_upd").to_pandas().astype("datetime64[us, UTC]"),
-        }
-    ).merge(bound, on="ext", how="left")
-    has = own & frame["b_cid"].notna().to_numpy()
-    same = ((frame["b_hash"] == frame["hash"]) & (frame["b_cid"] == frame["id"])).to_numpy()
-    upd, b_upd = prep._micros(frame["upd"]), prep._micros(frame["b_upd"])
-    older = ~upd[1] & ~b_upd[1] & (upd[0] < b_upd[0])
-    frame["unchanged"] = has & same
-    frame["stale"] = has & ~same & older
-    frame["bound"] = frame["b_cid"].notna().astype(np.int8)
-    return frame
+    b_cid, b_hash, b_upd = (bound.column(c).take(at) for c in ("b_cid", "b_hash", "b_upd"))
+    same = pc.and_(pc.equal(b_hash, rows.column("_hash")), pc.equal(b_cid, rows.column("id")))
+    same_np = pc.fill_null(same, False).to_numpy(zero_copy_only=False)
+    older = pc.fill_null(pc.less(rows.column("_upd"), b_upd), False)
+    unchanged = own & has & same_np
+    stale = own & has & ~same_np & older.to_numpy(zero_copy_only=False)
+    return unchanged, stale, has.astype(np.int8)
 
 
 def _partial_refs(
@@ -108,7 +104,11 @@ def _partial_refs(
 def _update_field_sources(
     conn: Connection, d: sql.Dialect, plan: sql.Plan, tag: str
 ) -> None:
-    """New `field_sources` JSON of diff rows where an owned field changed or was claimed."""
+    """New `field_sources` JSON of diff rows where an owned field changed or was claimed.
+
+    JSON in Python (the few rows whose owned fields moved): `json.dumps(sort_keys=True)`
+    text exactly as before, which neither backend's JSON functions reproduce.
+    """
     owned = [(i, c) for i, c in enumerate(plan.cols) if c in plan.owners]
     if not owned:
         return
@@ -125,18 +125,18 @@ def _update_field_sources(
                 fs[c] = tag
         ids.append(row[0])
         texts.append(json.dumps(fs, sort_keys=True) if fs else None)
+    pairs = list(zip(ids, texts, strict=True))
     if d.pg:
         conn.execute(
             text(
-                f"UPDATE {sql.DIFF} AS d SET _nfs = v.f, _fsx = 1 FROM unnest("
-                "CAST(:ids AS text[]), CAST(:fs AS text[])) AS v(id, f) WHERE d.id = v.id"
+                f"INSERT INTO {sql.FIELD_SOURCES} (id, fs) SELECT * FROM unnest("
+                "CAST(:ids AS text[]), CAST(:fs AS text[]))"
             ),
             {"ids": ids, "fs": texts},
         )
     else:
-        conn.connection.driver_connection.executemany(  # type: ignore[union-attr]
-            f"UPDATE {sql.DIFF} SET _nfs = ?, _fsx = 1 WHERE id = ?", zip(texts, ids, strict=True)
-        )
+        dbapi: Any = conn.connection.driver_connection
+        dbapi.executemany(f"INSERT INTO {sql.FIELD_SOURCES} (id, fs) VALUES (?, ?)", pairs)
 
 
 def _write(
@@ -149,8 +149,7 @@ def _write(
     conn.execute(
         text(f"CREATE TEMP TABLE {sql.DIFF}{tail} AS {sql.diff_select(d, plan)}"), params
     )
-    if not d.pg:
-        conn.exec_driver_sql(f"CREATE INDEX {sql.DIFF}_id ON {sql.DIFF} (id)")
+    create(conn, sql.FIELD_SOURCES, "id VARCHAR(36) PRIMARY KEY, fs TEXT")
     _update_field_sources(conn, d, plan, tag)
     updated = [r[0] for r in conn.exec_driver_sql(f"SELECT id FROM {sql.DIFF} ORDER BY _n")]
     if updated:
@@ -160,8 +159,8 @@ def _write(
     conn.execute(text(sql.BINDING_INSERT), params)
     conn.execute(text(sql.BINDING_UPDATE), params)
     if not d.pg:
-        drop(conn, sql.DIFF)
-        drop(conn, sql.STAGE)
+        for name in (sql.DIFF, sql.STAGE, sql.FIELD_SOURCES):
+            drop(conn, name)
     return updated, inserted
 
 
@@ -182,11 +181,10 @@ def upsert(
         return result
     p = prep.prepare(spec, tbl, ctx.system)
     result.duplicates = p.duplicates
-    decided = _decide(conn, entity, p.table, ctx.system)
-    result.unchanged = int(decided["unchanged"].sum())
-    result.stale = int(decided["stale"].sum())
-    keep = ~(decided["unchanged"] | decided["stale"]).to_numpy()
-    rows = p.table.append_column("_bound", pa.array(decided["bound"].to_numpy()))
+    unchanged, stale, bound = _decide(conn, entity, p.table, ctx.system)
+    result.unchanged, result.stale = int(unchanged.sum()), int(stale.sum())
+    keep = ~(unchanged | stale)
+    rows = p.table.append_column("_bound", pa.array(bound))
     rows = rows.filter(pa.array(keep))
     if rows.num_rows == 0:
         return result
