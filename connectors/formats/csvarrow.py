@@ -280,7 +280,7 @@ class _BlockReader:
             parts.append(self.stream.readline())
         quote = bytes([self.dialect.quote])
         size = sum(map(len, parts))
-        odd = sum(p.count(quote) for p in parts) % 2 if quote in block else 0
+        odd = sum(p.count(quote) for p in parts if quote in p) % 2
         while odd and size < BLOCK_BYTES + self.dialect.limit:
             more = self.stream.readline()
             if not more:
@@ -292,11 +292,12 @@ class _BlockReader:
 
     def _fast(self, head: bytes) -> list[Any] | None:
         """The block's items through pyarrow, or None when the row reader must read it."""
-        try:
+        try:  # strictly, as the row reader decodes: an invalid byte is its error to name
             text = head.decode(self.dialect.codec)
         except UnicodeDecodeError:
             return None
         data = head if self.dialect.utf8 else text.encode("utf-8")
+        del text
         if b"\x00" in data or data.startswith(codecs.BOM_UTF8):
             return None
         rows = layout(data, self.dialect)
@@ -309,11 +310,9 @@ class _BlockReader:
             return None
         if not bad:
             return [table] if table.num_rows == len(rows.starts) else None
-        return self._with_bad_rows(table, bad, rows, text)
+        return self._with_bad_rows(table, bad, rows)
 
-    def _with_bad_rows(
-        self, table: pa.Table, bad: int, rows: _Layout, text: str
-    ) -> list[Any] | None:
+    def _with_bad_rows(self, table: pa.Table, bad: int, rows: _Layout) -> list[Any] | None:
         """Good rows as table slices, each row with the wrong cell count as a BadRecord."""
         cells = cells_per_row(rows, self.dialect.delimiter)
         wrong = np.flatnonzero(cells != len(self.schema))
@@ -326,12 +325,12 @@ class _BlockReader:
             if good:
                 out.append(table.slice(done, good))
                 done += good
-            out.append(self._bad_row(rows, row, int(cells[row]), text))
+            out.append(self._bad_row(rows, row, int(cells[row])))
         if done < table.num_rows:
             out.append(table.slice(done))
         return out
 
-    def _bad_row(self, rows: _Layout, row: int, cells: int, text: str) -> BadRecord:
+    def _bad_row(self, rows: _Layout, row: int, cells: int) -> BadRecord:
         start, end = int(rows.starts[row]), int(rows.ends[row])
         raw = rows.data[start:end].tobytes().decode("utf-8").rstrip("\r\n")
         line = self.line + int(np.searchsorted(rows.newlines, start))

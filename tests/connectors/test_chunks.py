@@ -76,11 +76,11 @@ def chunked(
             out += [(p, _bad(b)) for p, b in chunk.bad]
     except FormatError as e:
         error = str(e)
-    _check_cut(chunks, size, error is not None)
+    _check_cut(chunks, size)
     return sorted(out, key=lambda item: item[0]), error, chunks
 
 
-def _check_cut(chunks: list[RecordChunk], size: int, failed: bool) -> None:
+def _check_cut(chunks: list[RecordChunk], size: int) -> None:
     """Chunks of exactly `size` items (the last may be short), covering 0..n-1 in order."""
     at = 0
     for k, chunk in enumerate(chunks):
@@ -94,8 +94,6 @@ def _check_cut(chunks: list[RecordChunk], size: int, failed: bool) -> None:
             for j in range(0, len(chunk.positions), max(1, len(chunk.positions) // 3)):
                 assert chunk.raw(j) == chunk.python_records()[j]
         at += chunk.items
-    if failed:
-        return
 
 
 def assert_same(kind: str, data: bytes, options: dict[str, Any], sizes: tuple[int, ...]) -> None:
@@ -290,3 +288,49 @@ def test_generated_files_read_the_same(seed: int, monkeypatch: pytest.MonkeyPatc
     weights = [1.0, 5.0, 2.0, 1.0, 1.0, 0.5, 0.5, 0.5] + [rare] * (len(CELLS) - 8)
     data = _fuzz_file(rng, rng.choice([1, 2, 4]), rng.choice([50, 400, 2000]), weights)
     assert_same("csv", data, {}, (1, 7, 300))
+
+
+def test_formats_without_a_columnar_reader_give_python_records() -> None:
+    """NDJSON (and JSON, XML) stay Python: pyarrow.json would retype values (ISO times to
+    timestamps, absent keys to nulls) and fail a whole block on one bad line."""
+    data = b'{"a": 1.5, "t": "2024-01-01T00:00:00+02:00"}\nNaN\n{"b": [1]}\n'
+    _, error, chunks = chunked("ndjson", data, {}, 2)
+    assert error is None and [c.table for c in chunks] == [None, None]
+    assert chunks[0].records == [{"a": 1.5, "t": "2024-01-01T00:00:00+02:00"}]
+    assert chunks[0].bad[0][0] == 1 and chunks[1].positions == [2]
+    assert chunks[1].raw(0) == {"b": [1]}
+
+
+def test_a_format_with_only_read_is_chunked_from_its_list() -> None:
+    class OnlyRead:
+        kind = "only_read"
+
+        def read(self, content: bytes, options: dict[str, Any], name: str = "") -> list[Any]:
+            return [{"n": i} for i in range(len(content))]
+
+    chunks = list(iter_chunks(OnlyRead(), io.BytesIO(b"abcde"), {}, "f", 2))
+    assert [(c.start, c.positions, c.records) for c in chunks] == [
+        (0, [0, 1], [{"n": 0}, {"n": 1}]),
+        (2, [2, 3], [{"n": 2}, {"n": 3}]),
+        (4, [4], [{"n": 4}]),
+    ]
+    with pytest.raises(ValueError, match="at least 1"):
+        next(iter_chunks(OnlyRead(), io.BytesIO(b"a"), {}, "f", 0))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"a,,b\n1,2,3\n",  # an empty header name
+        b" a , b\n1,2\n",  # spaces are kept
+        b'a\n""\n\n1\n',  # a quoted empty cell is a row (None), a blank line is not
+        b'a,b\n"",""\n',
+        b'a,b\n"x\n\ny",1\n',  # a blank line inside a quoted value
+        b"\xef\xbb\xbfa,b\n\xef\xbb\xbf1,2\n3,4\n",  # a BOM only counts at the start
+        b"a,b\r\n1,2\r\n",
+        b'a,b\n1,"2\r3"\n',  # a lone CR inside quotes
+    ],
+)
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
+def test_edge_cases_read_the_same(data: bytes, encoding: str) -> None:
+    assert_same("csv", data, {"encoding": encoding}, (1, 5))
