@@ -4,7 +4,10 @@ A WMS or POS snapshot says "on hand is N at time T". The store keeps positions a
 of movements, so a snapshot is turned into one `snapshot_adjustment` movement per
 sku x location whose quantity differs, and the position moves with it. A snapshot older
 than the position it would change is stale and changes nothing; the same snapshot twice
-finds no difference and writes nothing.
+finds no difference and writes nothing. Inserts write no change-log row
+(`created_run_id` / `created_batch_id` name their batch), as in `oms.load`.
+
+This per-row version is the reference the set-based `oms.load.stock` is tested against.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, insert, select, tuple_
+from sqlalchemy import Connection, select, tuple_
 
 from oms.ids import canonical_id
 from oms.loader import EXTERNAL_ID, UPDATED_AT, LoadContext, LoadResult, frame_records
-from oms.models import ChangeLog, InventoryMovement, InventoryPosition, table
+from oms.models import InventoryMovement, InventoryPosition, table
 from oms.writer import SqlWriter
 
 ZERO = Decimal(0)
@@ -61,6 +64,8 @@ def _movement(
         **ctx.provenance(at),
         "field_sources": None,
         "created_at": ctx.now,
+        "created_run_id": ctx.run_id,
+        "created_batch_id": ctx.batch_id,
     }
 
 
@@ -128,30 +133,14 @@ def apply_snapshot(
             "field_sources": None,
         }
         if pos is None:
-            inserts.append({**row, "created_at": ctx.now})
+            created = {"created_run_id": ctx.run_id, "created_batch_id": ctx.batch_id}
+            inserts.append({**row, "created_at": ctx.now, **created})
         else:
-            updates.append({**row, "created_at": pos["created_at"]})
+            updates.append({**pos, **row})
         result.changed_keys.append(key)
     writer.insert(conn, table(InventoryMovement), movements)
     writer.insert(conn, table(InventoryPosition), inserts)
     writer.update(conn, table(InventoryPosition), sorted(updates, key=lambda x: x["id"]))
-    log = [
-        {
-            "run_id": ctx.run_id,
-            "batch_id": ctx.batch_id,
-            "entity": "inventory_movement",
-            "canonical_id": m["id"],
-            "system": ctx.system,
-            "operation": "insert",
-            "field": "*",
-            "old_value": None,
-            "new_value": format(m["delta_on_hand"], "f"),
-            "changed_at": ctx.now,
-        }
-        for m in movements
-    ]
-    if log:
-        conn.execute(insert(table(ChangeLog)), log)
     result.inserted, result.updated = len(inserts), len(movements) - len(inserts)
     result.inserted_rows = movements
     return result
@@ -184,6 +173,8 @@ def apply_movements(
                 "as_of": None,
                 "created_at": ctx.now,
                 "field_sources": None,
+                "created_run_id": ctx.run_id,
+                "created_batch_id": ctx.batch_id,
             }
             new.add(key)
         pos = dict(pos)

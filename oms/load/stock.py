@@ -35,7 +35,8 @@ from oms.load._stepsql import ColKind, StepSql
 from oms.loader import LoadContext, LoadResult
 
 REASON = "snapshot_adjustment"
-_STAGE, _PLAN, _IDS = "_omshub_snap", "_omshub_snap_plan", "_omshub_snap_ids"
+_STAGE, _JOIN, _PLAN = "_omshub_snap", "_omshub_snap_join", "_omshub_snap_plan"
+_IDS = "_omshub_snap_ids"
 _MV, _AGG, _NEWPOS, _MOVE = "_omshub_mv", "_omshub_mv_agg", "_omshub_mv_new", "_omshub_mv_move"
 _STAGE_COLS: list[tuple[str, ColKind]] = [
     ("n", "int"),
@@ -117,17 +118,22 @@ def _last_of_runs(a: pa.ChunkedArray, b: pa.ChunkedArray) -> pa.Array:
     return pa.concat_arrays([pc.fill_null(differs, True), pa.array([True])])
 
 
-def _plan_sql(q: StepSql) -> str:
-    """Per staged row: the position's new quantities, the deltas and what to do."""
+def _join_sql(q: StepSql) -> str:
+    """Per staged row: its position, old and new quantities as exact numbers."""
     new_on = f"coalesce({q.num('s.on_hand')}, {q.num('p.on_hand')}, 0)"
     new_al = f"coalesce({q.num('s.allocated')}, {q.num('p.allocated')}, 0)"
     old_on, old_al = f"coalesce({q.num('p.on_hand')}, 0)", f"coalesce({q.num('p.allocated')}, 0)"
-    inner = (
+    return (
         f"SELECT s.n, s.sku, s.location_code, s.as_of, s.ref, p.id AS p_id, p.as_of AS p_as_of,"
         f" {new_on} AS new_on, {new_al} AS new_al, {old_on} AS old_on, {old_al} AS old_al"
         f" FROM {_STAGE} s LEFT JOIN inventory_position p"
         " ON p.sku = s.sku AND p.location_code = s.location_code"
     )
+
+
+def _plan_sql() -> str:
+    """Per staged row: the deltas and what to do (from the materialised join: SQLite
+    would otherwise evaluate each number's conversion once per use)."""
     seen = "x.p_id IS NOT NULL AND x.p_as_of IS NOT NULL AND x.as_of IS NOT NULL"
     return (
         "SELECT x.n, x.sku, x.location_code, x.as_of, x.ref, x.p_id, x.new_on, x.new_al,"
@@ -138,7 +144,7 @@ def _plan_sql(q: StepSql) -> str:
         " WHEN x.new_on = x.old_on AND x.new_al = x.old_al"
         " THEN (CASE WHEN x.as_of IS NULL THEN 'same' ELSE 'touch' END)"
         " ELSE 'move' END AS action"
-        f" FROM ({inner}) x"
+        f" FROM {_JOIN} x"
     )
 
 
@@ -153,10 +159,16 @@ def load_snapshot(conn: Connection, tbl: pa.Table, ctx: LoadContext) -> LoadResu
     if tbl.num_rows == 0:
         return result
     q = StepSql(conn)
-    staged = newest_per_position(tbl)
-    result.duplicates = tbl.num_rows - staged.num_rows
+    with q.tuned():
+        _snapshot(q, newest_per_position(tbl), ctx, result)
+    return result
+
+
+def _snapshot(q: StepSql, staged: pa.Table, ctx: LoadContext, result: LoadResult) -> None:
+    result.duplicates = result.received - staged.num_rows
     q.stage_table(_STAGE, _STAGE_COLS, staged)
-    q.temp_as(_PLAN, _plan_sql(q))
+    q.temp_as(_JOIN, _join_sql(q))
+    q.temp_as(_PLAN, _plan_sql())
     counts = dict(q.run(f"SELECT action, count(*) FROM {_PLAN} GROUP BY action").all())
     result.stale = counts.get("stale", 0)
     result.unchanged = counts.get("same", 0) + counts.get("touch", 0)
@@ -170,12 +182,16 @@ def load_snapshot(conn: Connection, tbl: pa.Table, ctx: LoadContext) -> LoadResu
             " WHERE inventory_position.id = x.p_id AND x.action = 'touch'",
             {"run_id": ctx.run_id, "batch_id": ctx.batch_id},
         )
-    q.drop(_IDS, _PLAN, _STAGE)
-    return result
+    q.drop(_IDS, _PLAN, _JOIN, _STAGE)
 
 
 def _write_movements(q: StepSql, ctx: LoadContext, result: LoadResult) -> None:
-    """Movements, new and moved positions and their change log, for the plan's changes."""
+    """Movements, new and moved positions, for the plan's changes.
+
+    Like every insert of the set-based loader (`oms.load.upsert`), a new movement or
+    position writes no change-log row: its `created_run_id` / `created_batch_id` say
+    which batch created it (and a movement is itself the record of a change).
+    """
     rows = q.run(
         f"SELECT n, sku, location_code, as_of, action FROM {_PLAN}"
         " WHERE action IN ('new', 'move') ORDER BY n"
@@ -200,19 +216,20 @@ def _write_movements(q: StepSql, ctx: LoadContext, result: LoadResult) -> None:
         "INSERT INTO inventory_movement (id, movement_key, sku, location_code, delta_on_hand,"
         " delta_allocated, reason, reference, occurred_at, source_system, source_updated_at,"
         " mapping_name, mapping_version, last_run_id, last_batch_id, field_sources,"
-        " created_at, updated_at)"
+        " created_at, updated_at, created_run_id, created_batch_id)"
         f" SELECT i.mov_id, i.mkey, x.sku, x.location_code, {q.out('x.d_on')}, {q.out('x.d_al')},"
         f" '{REASON}', x.ref, x.as_of, :system, x.as_of, :mapping_name, :mapping_version,"
-        f" :run_id, :batch_id, NULL, :now, :now {src} ORDER BY x.n",
+        f" :run_id, :batch_id, NULL, :now, :now, :run_id, :batch_id {src} ORDER BY x.n",
         p,
     )
     q.run(
         "INSERT INTO inventory_position (id, sku, location_code, on_hand, allocated, as_of,"
         " source_system, source_updated_at, mapping_name, mapping_version, last_run_id,"
-        " last_batch_id, field_sources, created_at, updated_at)"
+        " last_batch_id, field_sources, created_at, updated_at, created_run_id,"
+        " created_batch_id)"
         f" SELECT i.pos_id, x.sku, x.location_code, {q.out('x.new_on')}, {q.out('x.new_al')},"
         " x.as_of, :system, x.as_of, :mapping_name, :mapping_version, :run_id, :batch_id,"
-        f" NULL, :now, :now {src} WHERE x.action = 'new' ORDER BY x.n",
+        f" NULL, :now, :now, :run_id, :batch_id {src} WHERE x.action = 'new' ORDER BY x.n",
         p,
     )
     q.run(
@@ -222,13 +239,6 @@ def _write_movements(q: StepSql, ctx: LoadContext, result: LoadResult) -> None:
         " mapping_version = :mapping_version, last_run_id = :run_id,"
         " last_batch_id = :batch_id, field_sources = NULL, updated_at = :now"
         f" FROM {_PLAN} x WHERE inventory_position.id = x.p_id AND x.action = 'move'",
-        p,
-    )
-    q.run(
-        "INSERT INTO change_log (run_id, batch_id, entity, canonical_id, system, operation,"
-        " field, old_value, new_value, changed_at)"
-        " SELECT :run_id, :batch_id, 'inventory_movement', i.mov_id, :system, 'insert', '*',"
-        f" NULL, {q.text('x.d_on')}, :now {src} ORDER BY x.n",
         p,
     )
 
@@ -252,6 +262,11 @@ def apply_ledger(conn: Connection, movement_ids: Sequence[str], ctx: LoadContext
     if not movement_ids:
         return 0
     q = StepSql(conn)
+    with q.tuned():
+        return _ledger(q, movement_ids, ctx)
+
+
+def _ledger(q: StepSql, movement_ids: Sequence[str], ctx: LoadContext) -> int:
     q.stage_rows(_MV, [("id", "text")], ((i,) for i in dict.fromkeys(movement_ids)))
     on, al = q.num("m.delta_on_hand"), q.num("m.delta_allocated")
     q.temp_as(
@@ -274,10 +289,10 @@ def apply_ledger(conn: Connection, movement_ids: Sequence[str], ctx: LoadContext
         zero = "0" if q.pg else "'0'"
         q.run(
             "INSERT INTO inventory_position (id, sku, location_code, on_hand, allocated, as_of,"
-            " field_sources, created_at)"
-            f" SELECT id, sku, location_code, {zero}, {zero}, NULL, NULL, :now FROM {_NEWPOS}"
-            " ORDER BY id",
-            {"now": p["now"]},
+            " field_sources, created_at, created_run_id, created_batch_id)"
+            f" SELECT id, sku, location_code, {zero}, {zero}, NULL, NULL, :now, :run_id,"
+            f" :batch_id FROM {_NEWPOS} ORDER BY id",
+            p,
         )
     q.temp_as(
         _MOVE,
