@@ -311,6 +311,11 @@ class CompiledMapping:
         return not self._columnar_plan()[1]
 
     @property
+    def columnar_parts(self) -> list[str]:
+        """Each part that runs per value on the columnar path, naming file, line, field."""
+        return list(self._columnar_plan()[1])
+
+    @property
     def columnar_reason(self) -> str:
         """Why the mapping is not fully columnar ("" when it is): the per-value parts."""
         return "; ".join(self._columnar_plan()[1])

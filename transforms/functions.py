@@ -246,7 +246,7 @@ def equals(value: Any, other: Any) -> bool:
     return bool(value == other)
 
 
-@transform("if_else", null_passthrough=False)
+@transform("if_else", null_passthrough=False, vectorised=V + "if_else")
 def if_else(condition: Any, then: Any, otherwise: Any = None) -> Any:
     """`then` when the condition is truthy, else `otherwise` (expression form only)."""
     return then if condition else otherwise

@@ -166,10 +166,17 @@ class _View:
     codes: dict[str, pa.Array]
 
     @classmethod
-    def build(cls, tbl: pa.Table, columns: list[str]) -> _View:
+    def build(cls, tbl: pa.Table, columns: list[str], null_only: set[str]) -> _View:
+        """`null_only`: columns checked for nulls alone, judged by one value and a null."""
         uniques, codes, data = {}, {}, {}
         for c in columns:
             col = tbl.column(c).combine_chunks()
+            if c in null_only:
+                valid = pc.drop_null(col)
+                sample = valid[:1] if len(valid) else pa.nulls(0, col.type)
+                uniques[c] = pa.concat_arrays([sample, pa.nulls(1, col.type)])
+                codes[c] = pc.if_else(pc.is_null(col), len(sample), 0).cast(pa.int32())
+                continue
             enc = pc.dictionary_encode(col, null_encoding="encode")
             uniques[c], codes[c] = enc.dictionary, enc.indices
         width = max((len(u) for u in uniques.values()), default=0)
@@ -252,7 +259,9 @@ def validate(
             for i in rows:
                 add(check, i, data.iloc[i][check.column], int(records[i]))
         return dict(out)
-    view = _View.build(data, sorted({c.column for c in checks}))
+    cols = sorted({c.column for c in checks})
+    null_only = {c for c in cols if all(k.kind == "not_null" for k in checks if k.column == c)}
+    view = _View.build(data, cols, null_only)
     recs = data.column(RECORD).to_numpy()
     for check, positions in _run_suite(entity, checks, view.frame):
         for i in view.rows(check.column, positions):

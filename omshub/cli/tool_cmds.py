@@ -33,8 +33,17 @@ def db_upgrade(revision: str = "head") -> None:
 
 
 @mapping_app.command("check")
-def mapping_check(files: Annotated[list[Path] | None, typer.Argument()] = None) -> None:
-    """Compile mappings (default: all of mappings/) and the source configs that use them."""
+def mapping_check(
+    files: Annotated[list[Path] | None, typer.Argument()] = None,
+    columnar: Annotated[
+        bool, typer.Option("--columnar", help="fail when a part of a mapping runs per value")
+    ] = False,
+) -> None:
+    """Compile mappings (default: all of mappings/) and the source configs that use them.
+
+    Parts that run per value on the columnar path (a transform without a vectorised form,
+    a `[KEY=VALUE]` selector) are flagged; `--columnar` makes them failures.
+    """
     from omshub.config import broken_sources, sources
     from omshub.mappings import all_mapping_files, get_mapping
 
@@ -44,6 +53,9 @@ def mapping_check(files: Annotated[list[Path] | None, typer.Argument()] = None) 
             m = get_mapping(str(path.resolve()))
             entities = ", ".join(dict.fromkeys(m.entities))
             out.print(f"[green]ok[/]  {m.file}  {m.name} v{m.version} -> {entities}")
+            for part in m.columnar_parts:
+                problems += columnar
+                err.print(f"[yellow]per value[/] {escape(part)}", highlight=False)
         except OmshubError as e:
             problems += 1
             err.print(f"[red]bad[/] {escape(str(e))}", highlight=False)

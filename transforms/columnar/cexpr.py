@@ -181,7 +181,7 @@ class Compiled:
                 b, bnull = pa.nulls(len(a), pa.string()), pa.scalar(True)
             else:
                 raise NotVectorised
-            res = pc.fill_null(kernel(a, b), False)
+            res = pc.fill_null(kernel(a, b), op is ast.NotEq)  # None != 'x' is True
             if op in (ast.Eq, ast.NotEq):  # None == None is True in Python
                 both = pc.and_(pc.is_null(a), bnull)
                 res = pc.or_(res, both) if op is ast.Eq else pc.and_(res, pc.invert(both))

@@ -186,11 +186,11 @@ def _fold(parts: list[pa.Array], sep: str) -> pa.Array:
 
 def concat(*values: Any) -> VResult:
     arrays = [v for v in values if isinstance(v, pa.Array)]
-    if arrays and all(v.null_count == 0 for v in arrays):
-        if all(isinstance(v, pa.Array | str) for v in values):
-            return pc.binary_join_element_wise(
-                *[_text(v) if isinstance(v, pa.Array) else v for v in values], ""
-            ), None
+    no_nulls = arrays and all(v.null_count == 0 for v in arrays)
+    if no_nulls and all(isinstance(v, pa.Array | str) for v in values):
+        return pc.binary_join_element_wise(
+            *[_text(v) if isinstance(v, pa.Array) else v for v in values], ""
+        ), None
     return _fold(_columns(values), ""), None
 
 
@@ -288,3 +288,26 @@ def equals(value: Any, other: Any) -> VResult:
     if not isinstance(value, pa.Array) or not is_text(value.type) or not isinstance(other, str):
         raise NotVectorised
     return pc.fill_null(pc.equal(value, other), False), None
+
+
+def if_else(condition: Any, then: Any, otherwise: Any = None) -> VResult:
+    if not isinstance(condition, pa.Array):
+        raise NotVectorised
+    t = condition.type
+    if pa.types.is_boolean(t):
+        mask = pc.fill_null(condition, False)
+    elif is_text(t):
+        mask = pc.fill_null(pc.greater(pc.utf8_length(condition), 0), False)
+    else:
+        raise NotVectorised  # Python truthiness of other types: per value
+    n = len(condition)
+    sides = [s if isinstance(s, pa.Array) else None for s in (then, otherwise)]
+    typed = next((s.type for s in sides if s is not None), None)
+    try:
+        a, b = (
+            s if isinstance(s, pa.Array) else pa.repeat(pa.scalar(s, typed), n)
+            for s in (then, otherwise)
+        )
+        return pc.if_else(mask, a, b), None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
+        raise NotVectorised from e
