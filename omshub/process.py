@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, BinaryIO
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, update
 
-from connectors.base import BadRecord, iter_records
+from connectors.base import RecordChunk, iter_chunks
 from connectors.registry import get_format
-from oms.derive import refresh_order_lines, touched_lines
-from oms.entities import SNAPSHOT_ENTITY
-from oms.inventory import apply_movements, apply_snapshot
-from oms.loader import LoadContext, Loader
+from oms.load import LoadContext, load_batch
 from oms.models import LandedBatch, table
 from oms.ownership import Ownership
 from omshub import failures, quarantine, stats, watermark
@@ -75,13 +74,19 @@ class Progress:
         return self.counts.setdefault(name, Counts())
 
 
-def map_records(mapping: CompiledMapping, records: list[Any]) -> MappedBatch:
-    """Apply the mapping and every validation; reasons end up in `mapped.errors`."""
-    mapped = mapping.apply(records)
+def map_records(mapping: CompiledMapping, chunk: RecordChunk) -> MappedBatch:
+    """Map a chunk (columnar when the mapping and the reader allow it) and validate it.
+
+    Reasons, from the mapping and from every validation, end up in `mapped.errors`.
+    """
+    if chunk.table is not None and mapping.columnar:
+        mapped = mapping.apply_table(chunk.table)
+    else:
+        mapped = mapping.apply(chunk.python_records())
     rules = mapping.rules()
     where = f"{mapping.file} (validation): "
-    for entity, frame in mapped.frames.items():
-        for rec, reasons in validate(entity, frame, rules.get(entity), where).items():
+    for entity, tbl in mapped.tables.items():
+        for rec, reasons in validate(entity, tbl, rules.get(entity), where).items():
             mapped.errors.setdefault(rec, []).extend(reasons)
     return mapped
 
@@ -143,8 +148,8 @@ def _process(
     with open_landed(row["uri"], row["checksum"]) as fh, write_transaction(engine) as conn:
         source_xact_lock(conn, source.name)
         name = row["original_name"] or row["batch_id"]
-        for chunk in _locked_chunks(conn, _records(stream, fh, name), mapping):
-            _load_chunk(conn, chunk, mapping, ctx, stream, name, progress)
+        for chunk in _locked_chunks(conn, _chunks(stream, fh, name), mapping):
+            _load_chunk(conn, chunk, mapping, ctx, name, progress)
         failures.check_threshold(source, row, progress)
         quarantine.record(conn, source, stream.name, ctx.batch_id, run_id, mapping, progress.bad)
         watermark.advance(conn, source.name, stream.name, progress.cursor, run_id)
@@ -168,29 +173,22 @@ def _process(
     outcome.entities = {e: c.as_dict() for e, c in progress.counts.items()}
 
 
-def _records(stream: StreamSpec, fh: BinaryIO, name: str) -> Iterator[Any]:
+def _chunks(stream: StreamSpec, fh: BinaryIO, name: str) -> Iterator[RecordChunk]:
     options = stream.format.model_dump(exclude={"type"})
-    return iter_records(get_format(stream.format.type), fh, options, name)
-
-
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[tuple[int, Any]]]:
-    numbered = enumerate(items)
-    while chunk := list(islice(numbered, size)):
-        yield chunk
+    return iter_chunks(get_format(stream.format.type), fh, options, name, chunk_records())
 
 
 def _locked_chunks(
-    conn: Connection, items: Iterable[Any], mapping: CompiledMapping
-) -> Iterator[list[tuple[int, Any]]]:
-    """Chunks of (position, record); a batch of several chunks locks its entities first.
+    conn: Connection, chunks: Iterator[RecordChunk], mapping: CompiledMapping
+) -> Iterator[RecordChunk]:
+    """The chunks of a batch; a batch of several chunks locks its entities first.
 
-    A one-chunk batch locks just the rows it writes (`lock_rows`, per chunk); a longer one
+    A one-chunk batch locks just the rows it writes (`oms.load`, per chunk); a longer one
     takes every row bucket of its entities up front, so no later chunk takes a lock out
     of the global order and deadlocks with a concurrent batch.
     """
     from oms.locks import lock_entities
 
-    chunks = _chunks(items, chunk_records())
     head = list(islice(chunks, 2))
     if len(head) > 1:
         lock_entities(conn, mapping.entities)
@@ -200,67 +198,36 @@ def _locked_chunks(
 
 def _load_chunk(
     conn: Connection,
-    chunk: list[tuple[int, Any]],
+    chunk: RecordChunk,
     mapping: CompiledMapping,
     ctx: LoadContext,
-    stream: StreamSpec,
     name: str,
     progress: Progress,
 ) -> None:
     """Map, validate and load one chunk of records inside the batch's transaction."""
-    from oms.locks import batch_row_ids, lock_rows
-
-    positions: list[int] = []
-    records: list[Any] = []
-    for i, item in chunk:
-        if isinstance(item, BadRecord):
-            reason = format_reason(item.where(name), None, item.reason)
-            progress.bad.append(BadEntry(i, item.raw, [reason]))
-            continue
-        positions.append(i)
-        records.append(item)
-    progress.records += len(chunk)
-    if not records:
+    for i, item in chunk.bad:
+        reason = format_reason(item.where(name), None, item.reason)
+        progress.bad.append(BadEntry(i, item.raw, [reason]))
+    progress.records += chunk.items
+    if not chunk.positions:
         return
-    mapped = map_records(mapping, records)
+    mapped = map_records(mapping, chunk)
     bad = mapped.bad_records()
     for j in sorted(bad):
-        progress.bad.append(BadEntry(positions[j], records[j], mapped.errors[j]))
-    progress.cursor = watermark.later(
-        progress.cursor,
-        watermark.newest((r for j, r in enumerate(records) if j not in bad), stream.cursor_field),
-    )
-    good = {e: f[~f[RECORD].isin(bad)] for e, f in mapped.frames.items()}
-    lock_rows(conn, batch_row_ids(good, ctx.system))
-    _load_frames(conn, mapping, mapped, bad, ctx, progress)
-
-
-def _load_frames(
-    conn: Connection,
-    mapping: CompiledMapping,
-    mapped: MappedBatch,
-    bad: set[int],
-    ctx: LoadContext,
-    progress: Progress,
-) -> None:
-    loader = Loader(ownership())
-    line_keys: set[tuple[Any, ...]] = set()
+        progress.bad.append(BadEntry(chunk.positions[j], chunk.raw(j), mapped.errors[j]))
+    rejected = pa.array(sorted(bad), pa.int64())
+    good: dict[str, pa.Table] = {}
     for entity in dict.fromkeys(mapping.entities):
-        frame = mapped.frames.get(entity)
-        if frame is None:
+        tbl = mapped.tables.get(entity)
+        if tbl is None:
             continue
-        is_bad = frame[RECORD].isin(bad)
-        good = frame[~is_bad]
-        if entity == SNAPSHOT_ENTITY:
-            result = apply_snapshot(conn, good, ctx)
-        else:
-            result = loader.load(conn, entity, good, ctx)
-        if entity == "inventory_movement":
-            apply_movements(conn, result.inserted_rows, ctx)
-        line_keys |= touched_lines(entity, good, result.changed_keys)
-        progress.entity(entity).add(len(frame), result, int(is_bad.sum()))
-    if line_keys:
-        refresh_order_lines(conn, line_keys, ctx)
+        keep = pc.invert(pc.is_in(tbl[RECORD], value_set=rejected))
+        good[entity] = tbl.filter(keep)
+        progress.entity(entity).quarantined += tbl.num_rows - good[entity].num_rows
+        progress.entity(entity).extracted += tbl.num_rows
+    progress.cursor = watermark.later(progress.cursor, watermark.newest_mapped(good))
+    for entity, result in load_batch(conn, good, ctx, ownership()).items():
+        progress.entity(entity).add(0, result, 0)
 
 
 def _log_done(row: dict[str, Any], outcome: BatchOutcome) -> None:
