@@ -271,13 +271,17 @@ class Cluster:
         """The end of every process's log, for a failure message."""
         return "\n".join(f"===== {p.name} =====\n{p.tail(lines)}" for p in self.procs.values())
 
-    def task_logs(self, dag_id: str, run_id: str, lines: int = 30) -> str:
-        """The end of every task log of one DAG run (written by the workers)."""
+    def task_logs(self, dag_id: str, run_id: str, lines: int = 8) -> str:
+        """Warnings, errors and the last lines of every task log of one DAG run."""
         parts = []
         for path in sorted((self.home / "logs").rglob("*.log")):
             if f"dag_id={dag_id}" in str(path) and f"run_id={run_id}" in str(path):
-                text = path.read_text(errors="replace").splitlines()[-lines:]
-                parts.append(f"----- {path.relative_to(self.home)}\n" + "\n".join(text))
+                text = path.read_text(errors="replace").splitlines()
+                bad = [
+                    t for t in text[:-lines] if '"level":"error"' in t or '"level":"warning"' in t
+                ]
+                keep = [t[:1500] for t in bad[-20:] + text[-lines:]]
+                parts.append(f"----- {path.relative_to(self.home)}\n" + "\n".join(keep))
         return "\n".join(parts) or "(no task logs)"
 
     # ------------------------------------------------------------------ metadata DB
@@ -318,7 +322,7 @@ class Cluster:
 
     def tries(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         """Every try of every task of a run: the current ones and those in the history."""
-        cols = "task_id, map_index, rendered_map_index, try_number, state, hostname, start_date"
+        cols = "task_id, map_index, rendered_map_index, try_number, state, hostname, start_date, end_date"
         sql = (
             f"select {cols} from task_instance where dag_id = %s and run_id = %s union all "
             f"select {cols} from task_instance_history where dag_id = %s and run_id = %s "
