@@ -39,6 +39,7 @@ from oms.errors import SourceBusy
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 #: row-lock buckets per entity: bounded, so a batch holds at most this many locks per
 #: entity it writes, and PostgreSQL's shared lock table (max_locks_per_transaction 64 x
@@ -221,6 +222,36 @@ def batch_row_ids(frames: Mapping[str, pd.DataFrame], system: str) -> dict[str, 
             ids = out.setdefault(target, set())
             ids.update(canonical_id(target, [r.get(k) for k in key]) for r in rows)
     return {e: sorted(ids) for e, ids in out.items()}
+
+
+def table_row_ids(tables: Mapping[str, pa.Table], system: str) -> dict[str, list[str]]:
+    """`batch_row_ids` of a mapped chunk's Arrow tables (`oms.arrow`), computed column-wise.
+
+    Every target a table writes is covered: the entity's own rows, the positions its
+    movements or snapshots move, the order lines its shipment and return lines derive.
+    """
+    from oms.load.prepare import target_ids
+
+    out: dict[str, set[str]] = {}
+    for entity, tbl in tables.items():
+        targets = _targets(entity)
+        if tbl.num_rows == 0 or not targets:
+            continue
+        for target, ids in target_ids(entity, tbl, system, targets).items():
+            out.setdefault(target, set()).update(ids)
+    return {e: sorted(ids) for e, ids in out.items()}
+
+
+def lock_tables(conn: Connection, tables: Mapping[str, pa.Table], system: str) -> int:
+    """Lock, before any write, every row bucket a mapped chunk may write (`lock_rows`).
+
+    Call it once per chunk right after the batch's transaction opens (instead of
+    `lock_rows(conn, batch_row_ids(...))`): one statement, one global order, so two
+    batches never deadlock. SQLite: a no-op (and no ids computed).
+    """
+    if conn.dialect.name != "postgresql":
+        return 0
+    return lock_rows(conn, table_row_ids(tables, system))
 
 
 # --- run locks -----------------------------------------------------------------------------

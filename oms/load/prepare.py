@@ -154,17 +154,16 @@ def _identify(spec: EntitySpec, tbl: pa.Table, system: str) -> tuple[pa.Table, l
         and ck.column not in cols
         and (ck.external_id is None or ck.email in cols or ck.external_id in cols)
     ):
+        # CustomerKey.value itself, over plain lists (pandas would turn None into NaN)
         n = tbl.num_rows
-        email = pd.Series(tbl.column(ck.email).to_pylist() if ck.email in cols else [None] * n)
+        email = tbl.column(ck.email).to_pylist() if ck.email in cols else [None] * n
         src = EXTERNAL_ID if ck.external_id is None else ck.external_id
-        ext = pd.Series(tbl.column(src).to_pylist() if src in tbl.column_names else [None] * n)
-        strip = email.where(email.map(lambda v: isinstance(v, str))).str.strip()
-        by_email = strip.where(strip.str.len() > 0).str.lower()
-        ext_text = ext.map(lambda v: None if v is None else str(v).strip())
-        by_ext = (system + ":" + ext_text.where(ext_text.str.len() > 0)).astype(object)
-        value = by_email.where(by_email.notna(), by_ext)
-        value = value.astype(object).where(value.notna(), None)
-        tbl = tbl.append_column(ck.column, pa.array(value.tolist(), pa.string()))
+        ext = tbl.column(src).to_pylist() if src in tbl.column_names else [None] * n
+        field = ck.external_id or ""
+        value = [
+            ck.value({ck.email: e, field: x}, system, x) for e, x in zip(email, ext, strict=True)
+        ]
+        tbl = tbl.append_column(ck.column, pa.array(value, pa.string()))
         added.append(ck.column)
     return tbl, added
 
@@ -255,6 +254,22 @@ def _column(tbl: pa.Table, name: str) -> Any:
     if name in tbl.column_names:
         return tbl.column(name).combine_chunks()
     return pa.nulls(tbl.num_rows, pa.string())
+
+
+def target_ids(
+    entity: str, tbl: pa.Table, system: str, targets: list[tuple[str, tuple[str, ...]]]
+) -> dict[str, set[str]]:
+    """Canonical ids of the rows of each target kind a mapped table writes (row locks)."""
+    from oms.entities import ENTITIES
+
+    tbl = conform(entity, tbl)
+    spec = ENTITIES.get(entity)
+    if spec is not None:
+        tbl, _ = _identify(spec, tbl, system)
+    return {
+        target: set(canonical_ids(target, [_column(tbl, k) for k in key]).unique().to_pylist())
+        for target, key in targets
+    }
 
 
 def owner_rank(owned: dict[str, tuple[str, ...]], system: str, kind: str | None) -> dict[str, int]:

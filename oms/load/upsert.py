@@ -34,7 +34,7 @@ from oms.ids import canonical_id
 from oms.load import prepare as prep
 from oms.load import sql
 from oms.load.lookup import fetch_bindings, old_values
-from oms.load.staging import create, drop, stage
+from oms.load.staging import copy_csv, create, drop, stage
 from oms.loader import LoadContext, LoadResult
 from oms.locks import lock_rows
 from oms.ownership import Ownership
@@ -127,13 +127,8 @@ def _update_field_sources(
         texts.append(json.dumps(fs, sort_keys=True) if fs else None)
     pairs = list(zip(ids, texts, strict=True))
     if d.pg:
-        conn.execute(
-            text(
-                f"INSERT INTO {sql.FIELD_SOURCES} (id, fs) SELECT * FROM unnest("
-                "CAST(:ids AS text[]), CAST(:fs AS text[]))"
-            ),
-            {"ids": ids, "fs": texts},
-        )
+        tbl = pa.table({"id": pa.array(ids, pa.string()), "fs": pa.array(texts, pa.string())})
+        copy_csv(conn, sql.FIELD_SOURCES, tbl)
     else:
         dbapi: Any = conn.connection.driver_connection
         dbapi.executemany(f"INSERT INTO {sql.FIELD_SOURCES} (id, fs) VALUES (?, ?)", pairs)
