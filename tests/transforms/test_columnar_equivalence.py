@@ -249,3 +249,38 @@ def test_every_transform_and_expression_form_agrees(tmp_path: Path) -> None:
     m = compile_mapping(path, {})
     assert m.columnar, m.columnar_reason
     assert_same(m, SINK_RECORDS, pa.Table.from_pylist(SINK_RECORDS))
+
+
+LOCAL_TIMES = """\
+mapping: t.local
+version: 1
+entity: sales_order
+external_id: no
+updated_at: {path: upd, format: "%Y%m%d%H%M%S", tz: America/New_York}
+fields:
+  order_number: no
+  ordered_at: {path: at, tz: Europe/Berlin}
+  promised_date: {path: day, format: "%d.%m.%Y"}
+"""
+LOCAL_RECORDS = [
+    # DST gap (NY 2024-03-10 02:30) and fold (NY 2024-11-03 01:30), Berlin gap and fold
+    {"no": "1", "upd": "20240310023000", "at": "2024-03-31T02:30:00", "day": "05.03.2024"},
+    {"no": "2", "upd": "20241103013000", "at": "2024-10-27T02:30:00", "day": "31.02.2024"},
+    {"no": "3", "upd": "20240615120000", "at": "2024-06-15T12:00:00+02:00", "day": " 1.1.2024"},
+    {"no": "4", "upd": "2024061512", "at": "2024-06-15 12:00", "day": ""},
+    {"no": "5", "upd": " 20240615120000 ", "at": "2024-06-15", "day": "2024-06-15"},
+]
+
+
+def test_local_times_and_formats_agree(tmp_path: Path) -> None:
+    from transforms.compiler import compile_mapping
+
+    path = tmp_path / "local.yaml"
+    path.write_text(LOCAL_TIMES)
+    m = compile_mapping(path, {})
+    assert_same(m, LOCAL_RECORDS, _all_strings(LOCAL_RECORDS))
+    assert_same(m, LOCAL_RECORDS, pa.Table.from_pylist(LOCAL_RECORDS))
+    text = LOCAL_TIMES.replace("America/New_York", "UTC").replace("Europe/Berlin", "UTC")
+    path.write_text(text)
+    utc = compile_mapping(path, {})
+    assert_same(utc, LOCAL_RECORDS, _all_strings(LOCAL_RECORDS))

@@ -19,6 +19,7 @@ Col: TypeAlias = pa.Array | list[Any]
 Errs: TypeAlias = dict[int, str]  # row -> message of the first error of that row
 VResult: TypeAlias = tuple[pa.Array, pa.Array | None]  # (values, suspect mask or None)
 CAUGHT = (ValueError, TypeError, ArithmeticError)
+ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
 
 class NotVectorised(Exception):
@@ -130,8 +131,8 @@ def run_op(
             if all(v is not None for v in vargs[1:]):
                 try:
                     out, sus = vector(*vargs)
-                except NotVectorised:
-                    pass
+                except (NotVectorised, *ARROW_ERRORS):
+                    pass  # no Arrow form for these values: each goes through Python
                 else:
                     if sus is None:
                         return out, {}

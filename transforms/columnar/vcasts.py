@@ -135,16 +135,42 @@ def v_bool(arr: pa.Array) -> VResult:
     return out, suspects_of(ok, arr)
 
 
-def _timestamps(s: pa.Array, ok: pa.Array, tz_naive: str | None) -> pa.Array:
-    good = pc.if_else(ok, s, pa.nulls(len(s), pa.string()))
-    if tz_naive is None:
-        return pc.cast(good, UTC)
-    return pc.assume_timezone(pc.cast(good, pa.timestamp("us")), tz_naive)
+def _localize(naive: pa.Array, tz: str) -> VResult:
+    """Naive local times -> UTC as `datetime.replace(tzinfo=zone)` does: an ambiguous time
+    takes its first occurrence; a time in a DST gap (Python keeps the earlier offset,
+    Arrow cannot) is a suspect, found by a round trip."""
+    if tz.upper() == "UTC":
+        return pc.assume_timezone(naive, "UTC"), None
+    out = pc.assume_timezone(naive, tz, ambiguous="earliest", nonexistent="earliest")
+    same = pc.equal(pc.local_timestamp(out), naive)
+    return out, suspects_of(same, naive)
+
+
+def _careful_iso(s: pa.Array, tz: str | None) -> VResult:
+    """The ISO forms this module knows, by pattern; everything else goes to Python."""
+    aware = pc.fill_null(pc.match_substring_regex(s, ISO_AWARE), False)
+    out = pc.cast(pc.if_else(aware, s, pa.nulls(len(s), pa.string())), UTC)
+    if tz is None:
+        return out, suspects_of(aware, s)
+    naive = pc.fill_null(pc.match_substring_regex(s, ISO_NAIVE), False)
+    text = pc.if_else(naive, s, pa.nulls(len(s), pa.string()))
+    local, gap = _localize(pc.cast(text, pa.timestamp("us")), tz)
+    ok = pc.or_(aware, naive) if gap is None else pc.and_(pc.or_(aware, naive), pc.invert(gap))
+    return pc.if_else(naive, local, out), suspects_of(ok, s)
+
+
+def strptime(arr: pa.Array, fmt: str) -> tuple[pa.Array, pa.Array]:
+    """Arrow's strptime, trusted only where formatting the result gives the text back:
+    it rolls 31.02 over to 02.03 and takes a 2-digit %Y, which Python refuses."""
+    text = _strip(arr)
+    if "%f" in fmt:
+        raise NotVectorised  # Arrow formats seconds with their fraction: no round trip
+    parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
+    same = pc.fill_null(pc.equal(pc.strftime(parsed, format=fmt), text), False)
+    return pc.cast(parsed, pa.timestamp("us")), same
 
 
 def datetime_vector(fmt: str | None, tz: str | None) -> Callable[[pa.Array], VResult]:
-    utc_naive = tz is not None and tz.upper() == "UTC"
-
     def cast(arr: pa.Array) -> VResult:
         t = arr.type
         if pa.types.is_timestamp(t) and t.tz:
@@ -154,28 +180,20 @@ def datetime_vector(fmt: str | None, tz: str | None) -> Callable[[pa.Array], VRe
         if not is_text(t):
             raise NotVectorised
         if fmt:
-            s = _strip(arr)
-            if "%z" in fmt or not utc_naive:
-                raise NotVectorised
-            parsed = pc.strptime(s, format=fmt, unit="us", error_is_null=True)
-            out = pc.assume_timezone(parsed, "UTC")
-            return out, suspects_of(pc.is_valid(parsed), arr)
-        if not utc_naive:
+            if "%z" in fmt or tz is None:
+                raise NotVectorised  # offsets by format, or every value an error: per value
+            parsed, ok = strptime(arr, fmt)
+            out, gap = _localize(parsed, tz)
+            return out, or_masks(suspects_of(ok, arr), gap)
+        if tz is None:
             try:  # Arrow takes ISO times with an offset only, and parses them as Python
                 return pc.cast(arr, UTC), None
             except ARROW_ERRORS:
                 pass
-        s = _strip(arr)
-        aware = pc.fill_null(pc.match_substring_regex(s, ISO_AWARE), False)
         try:
-            out = _timestamps(s, aware, None)
-            if utc_naive:
-                naive = pc.fill_null(pc.match_substring_regex(s, ISO_NAIVE), False)
-                out = pc.if_else(naive, _timestamps(s, naive, "UTC"), out)
-                aware = pc.or_(aware, naive)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+            return _careful_iso(_strip(arr), tz)
+        except ARROW_ERRORS as e:
             raise NotVectorised from e  # e.g. 2024-02-30: let each value say why
-        return out, suspects_of(aware, arr)
 
     return cast
 
@@ -187,8 +205,11 @@ def date_vector(fmt: str | None) -> Callable[[pa.Array], VResult]:
             return pa.nulls(len(arr), pa.date32()), None
         if pa.types.is_timestamp(t) and t.tz:
             return pc.cast(pc.cast(arr, UTC), pa.date32()), None
-        if not is_text(t) or fmt:
+        if not is_text(t):
             raise NotVectorised
+        if fmt:
+            parsed, ok = strptime(arr, fmt)
+            return pc.cast(parsed, pa.date32()), suspects_of(ok, arr)
         head = pc.utf8_slice_codeunits(_strip(arr), 0, 10)
         ok = pc.fill_null(pc.match_substring_regex(head, r"^\d{4}-\d{2}-\d{2}$"), False)
         try:
