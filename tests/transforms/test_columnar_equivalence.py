@@ -284,3 +284,42 @@ def test_local_times_and_formats_agree(tmp_path: Path) -> None:
     path.write_text(text)
     utc = compile_mapping(path, {})
     assert_same(utc, LOCAL_RECORDS, _all_strings(LOCAL_RECORDS))
+
+
+SELECTORS = """\
+mapping: t.sel
+version: 1
+entity: shipment
+external_id: id
+fields:
+  carrier: {path: "events[kind=carrier].name"}
+  tracking_number: {path: "events[seq=2].name", required: true}
+  service: {path: "box[kind=svc].name"}
+  status: {path: "events[kind=missing].name"}
+  origin_location: {expr: "at('events[seq=1].name')"}
+"""
+SELECTOR_RECORDS: list[dict[str, Any]] = [
+    {
+        "id": "1",
+        "events": [
+            {"kind": "x", "seq": 1, "name": "first"},
+            None,
+            {"kind": "carrier", "seq": 2, "name": "ups"},
+            {"kind": "carrier", "seq": 3, "name": "later"},
+        ],
+        "box": {"kind": "svc", "name": "ground"},
+    },
+    {"id": "2", "events": [], "box": {"kind": "other", "name": "air"}},
+    {"id": "3", "events": None, "box": None},
+    {"id": "4", "events": [{"kind": None, "seq": None, "name": None}], "box": None},
+]
+
+
+def test_selectors_agree(tmp_path: Path) -> None:
+    from transforms.compiler import compile_mapping
+
+    path = tmp_path / "sel.yaml"
+    path.write_text(SELECTORS)
+    m = compile_mapping(path, {})
+    assert m.columnar, m.columnar_reason
+    assert_same(m, SELECTOR_RECORDS, pa.Table.from_pylist(SELECTOR_RECORDS))

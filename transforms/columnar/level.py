@@ -123,7 +123,7 @@ class PathEval:
         self.itself = body in (".", "$") and not up
         self.steps = [] if self.itself or not body else _parse(body)
         self.flat = len(self.steps) == 1 and self.steps[0][0] == "key" and not up
-        self.vectorised = all(kind != "where" for kind, _ in self.steps)
+        self.vectorised = True  # every step has an Arrow form (types decide at run time)
 
     def __call__(self, level: Level) -> Col:
         n = level.n
@@ -187,4 +187,34 @@ def _arrow_step(cur: pa.Array, kind: str, arg: Any, flat: bool) -> pa.Array | No
             at = pc.if_else(inside, pc.add(starts, pos), pa.nulls(n, starts.type))
             return pc.take(pc.list_flatten(cur), at)
         return cur if arg in (0, -1) else pa.nulls(n)
-    return None
+    return _where(cur, arg)
+
+
+def _where(cur: pa.Array, cond: tuple[str, str]) -> pa.Array | None:
+    """`[KEY=VALUE]`: the first item (of a list, or the value itself) whose KEY, as text,
+    is VALUE; None (Python) for key types whose text Arrow does not write as `str()`."""
+    key, expected = cond
+    t, n = cur.type, len(cur)
+    listed = _is_list(t)
+    items = pc.list_flatten(cur) if listed else cur
+    it = items.type
+    if not pa.types.is_struct(it) or expected == "None":
+        return None
+    names = [it.field(i).name for i in range(it.num_fields)]
+    if key not in names:
+        return pa.nulls(n, it)
+    value = pc.struct_field(items, [names.index(key)])
+    if not (pa.types.is_string(value.type) or pa.types.is_integer(value.type)):
+        return None
+    hit = pc.and_(
+        pc.is_valid(items), pc.fill_null(pc.equal(pc.cast(value, pa.string()), expected), False)
+    )
+    if not listed:
+        return pc.if_else(hit, cur, pa.nulls(n, it))
+    lengths = pc.fill_null(pc.list_value_length(cur), 0).to_numpy().astype(np.int64)
+    owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    at = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+    first_owner, first = np.unique(owner[at], return_index=True)
+    pick = np.full(n, -1, dtype=np.int64)
+    pick[first_owner] = at[first]
+    return pc.take(items, pa.array(pick, mask=pick < 0))
