@@ -102,10 +102,12 @@ def run_phase(label: str, rows: int) -> dict[str, Any]:
     engine = get_engine()
     since = dt.datetime.now(dt.UTC)
     say(f"{label}: running {rows:,} lines through run_source({loadproject.SOURCE!r})")
+    server = loadproject.server_cpu(engine)
     with ticking(label):
         started, cpu = time.perf_counter(), cpu_seconds()
         rep = run_source(loadproject.SOURCE, engine=engine, trigger="cli")
         seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    server_s = loadproject.cpu_delta(server, loadproject.server_cpu(engine))
     if not rep.ok or rep.summary is None:
         raise RunFailed(f"{label}: run {rep.run_id} is {rep.status}: {'; '.join(rep.errors)}")
     written = loadproject.rows_written(engine, rep.run_id, since)
@@ -117,6 +119,9 @@ def run_phase(label: str, rows: int) -> dict[str, Any]:
         "seconds": round(seconds, 3),
         "rows_per_s": round(rows / seconds),
         "cpu_seconds": round(cpu, 3),
+        "server_cpu_seconds": server_s,
+        # a cost, not a throughput: lines per CPU second of this process + the PG backends
+        "rows_per_cpu_s": round(rows / (cpu + (server_s or 0.0))) if cpu > 0 else None,
         "run_id": rep.run_id,
         "batches": len(rep.batches),
         "entities": entities,
@@ -124,7 +129,8 @@ def run_phase(label: str, rows: int) -> dict[str, Any]:
         "rows_written_by_table": written,
     }
     say(
-        f"{label}: {seconds:,.1f} s ({cpu:,.1f} s CPU here), {result['rows_per_s']:,} lines/s, "
+        f"{label}: {seconds:,.1f} s (CPU: {cpu:,.1f} s here, {server_s or 0:,.1f} s in PG), "
+        f"{result['rows_per_s']:,} lines/s, "
         f"wrote {written or 0}"
     )
     return result

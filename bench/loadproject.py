@@ -13,6 +13,7 @@ skipping them, so every line goes through map, validate and load again.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -105,3 +106,38 @@ def table_rows(engine: Any, names: tuple[str, ...]) -> dict[str, int]:
 
     with engine.connect() as conn:
         return {n: int(conn.execute(text(f"select count(*) from {n}")).scalar_one()) for n in names}
+
+
+def server_cpu(engine: Any) -> dict[int, float] | None:
+    """CPU seconds so far (user + system) of each PostgreSQL backend on the store's database.
+
+    Read from /proc, so only when the server runs on this machine (each pid is checked to
+    be a postgres process); None for SQLite or a remote server. Two snapshots around a run
+    give the server's share of its cost, which wall time on a shared machine hides. A
+    backend that exits during the run takes its CPU with it (the engine's pool keeps
+    its connections, so the run's own backends stay).
+    """
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        pids = conn.exec_driver_sql(
+            "select pid from pg_stat_activity where datname = current_database()"
+        ).scalars()
+        tick = os.sysconf("SC_CLK_TCK")
+        out: dict[int, float] = {}
+        for pid in pids:
+            try:
+                if b"postgres" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return None
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return None
+            out[int(pid)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def cpu_delta(before: dict[int, float] | None, after: dict[int, float] | None) -> float | None:
+    """Server CPU seconds spent between two `server_cpu` snapshots."""
+    if before is None or after is None:
+        return None
+    return round(sum(v - before.get(pid, 0.0) for pid, v in after.items()), 3)

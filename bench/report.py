@@ -29,6 +29,8 @@ def summarise(r: dict[str, Any]) -> dict[str, Any]:
     head: dict[str, Any] = {"db": r["db"], "rows": r["rows"]}
     for _, phase, _ in PHASES:
         head[f"{phase}_rows_per_s"] = _rate(r.get(phase))
+    for _, phase, _ in PHASES:
+        head[f"{phase}_rows_per_cpu_s"] = (r.get(phase) or {}).get("rows_per_cpu_s")
     head["rows_written_nochange"] = r["nochange"]["rows_written"]
     head["rows_written_changed10"] = r["changed10"]["rows_written"]
     head["copy_rows_per_s"] = _rate(base.get("copy"))
@@ -67,7 +69,7 @@ def table(r: dict[str, Any]) -> str:
         f"== omshub load bench: {r['rows']:,} order lines, {r['db']} "
         f"(store after first load: {', '.join(f'{k} {v:,}' for k, v in store.items())}) ==",
         f"{'run':<34}{'seconds':>9}{'rows/s':>10}{'vs staged upsert':>18}{'vs dlt':>8}"
-        f"{'rows written':>14}{'CPU s':>8}",
+        f"{'rows written':>14}{'CPU s':>8}{'PG CPU s':>10}",
     ]
     for label, phase, upass in PHASES:
         p = r[phase]
@@ -76,7 +78,7 @@ def table(r: dict[str, Any]) -> str:
             f"{'omshub ' + label:<34}{p['seconds']:>9.2f}{p['rows_per_s']:>10,}"
             f"{_fmt(_ratio(p['rows_per_s'], up), '.2f') + 'x':>18}"
             f"{_fmt(_ratio(p['rows_per_s'], dlt_rate), '.2f') + 'x':>8}{p['rows_written']:>14,}"
-            f"{_fmt(p.get('cpu_seconds'), '.1f'):>8}"
+            f"{_fmt(p.get('cpu_seconds'), '.1f'):>8}{_fmt(p.get('server_cpu_seconds'), '.1f'):>10}"
         )
     lines.append("same-run baselines (CSV parse not timed):")
     rows: list[tuple[str, dict[str, Any] | None]] = [
@@ -93,7 +95,7 @@ def table(r: dict[str, Any]) -> str:
         lines.append(f"  dlt: {r['dlt_error']}")
     lines.append(
         f"peak RSS of the pipeline runs: {r['peak_rss_mb']:,.0f} MB; CPU s = this process's "
-        "user + system time (the database server's is not in it)"
+        "user + system time, PG CPU s = the server backends' on the store database"
     )
     if "loadavg_before" in r:
         lines.append(
