@@ -30,10 +30,19 @@ from cluster import (
     tree,
     wait_for,
 )
-from clusterdata import DAG_ID, FILES, SOURCE, batch_states, business_rows, change_log
+from clusterdata import (
+    DAG_ID,
+    FILES,
+    ORDERS_PER_FILE,
+    SOURCE,
+    batch_states,
+    business_rows,
+    change_log,
+)
 
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres]
-RUN_TIMEOUT_S = 150
+#: a ceiling for a loaded CI machine; a quiet 2-core machine needs about a third
+RUN_TIMEOUT_S = 300
 
 
 def fresh_store(url: str) -> None:
@@ -56,7 +65,7 @@ def explained(cluster: Cluster, run_id: str) -> Iterator[None]:
         tries = "\n".join(str(t) for t in cluster.tries(DAG_ID, run_id))
         raise AssertionError(
             f"{e}\n--- tries\n{tries}\n--- processes\n{cluster.logs()}\n"
-            f"--- task logs\n{cluster.task_logs(DAG_ID, run_id)}\n--- so: {e}"
+            f"--- task logs\n{cluster.task_logs(DAG_ID, run_id)}\n--- failure: {e}"
         ) from e
 
 
@@ -73,7 +82,7 @@ def assert_same_store(cluster: Cluster, reference: dict[str, Any]) -> None:
                 f"{table}: {len(rows[table])} rows on the cluster, {len(expected)} in one "
                 f"process; only on the cluster: {only_here}; only in one process: {only_there}"
             )
-    assert sum(map(len, rows.values())) > 2 * FILES, "nothing was loaded"
+    assert len(rows["sales_order"]) == FILES * ORDERS_PER_FILE, "not every order was loaded"
     assert change_log(engine) == reference["changes"], "the change logs differ"
     assert batch_states(engine) == reference["batches"]
     assert {s for s, _ in reference["batches"].values()} == {"loaded"}
