@@ -8,9 +8,15 @@ fresh database on the PostgreSQL of tests/pgserver.py, dropped at the end):
 - snapshot: first load (every position new), the same snapshot again (no change), a
   later snapshot with 10% of the quantities changed (90% confirmed, 10% moved);
 - ledger: `apply_ledger` of one movement per position (existing positions) + 10% new;
-- lines: `refresh_lines` after every line got a shipment line (all lines change), the
-  same again (nothing changes), then 10% of the lines get a return line.
-Test data is written with plain bulk inserts (oms.writer.SqlWriter), not timed.
+- lines: `refresh_lines` for new order lines none of which is shipped (a first load),
+  after every line got a shipment line (all lines change), the same again (nothing
+  changes), 10% of the lines get a return line, every line touched again (none differs);
+- baselines of the same run: a bare bulk insert of the movements (COPY / executemany)
+  and a bare staged UPDATE of every order line (the write cost alone).
+Test data is written with plain bulk inserts (oms.writer.SqlWriter), not timed. Each line
+also shows this process's CPU time: on SQLite that is nearly all the work (the database
+runs in-process), so it stays comparable on a busy machine; on PostgreSQL it leaves out
+the server's share. The load average is printed first.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import tempfile
 import time
@@ -34,6 +41,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from oms.arrow import entity_schema  # noqa: E402
 from oms.db import get_engine, upgrade  # noqa: E402
 from oms.ids import canonical_id  # noqa: E402
+from oms.load._stepsql import StepSql  # noqa: E402
 from oms.load.lines import refresh_lines  # noqa: E402
 from oms.load.stock import apply_ledger, load_snapshot  # noqa: E402
 from oms.loader import LoadContext  # noqa: E402
@@ -66,11 +74,15 @@ def snapshot(n: int, at: dt.datetime, changed_every: int = 0) -> pa.Table:
 
 
 def timed(label: str, n: int, fn: Callable[[], Any], out: dict[str, float]) -> Any:
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     value = fn()
-    s = time.perf_counter() - t
+    s, cpu = time.perf_counter() - t, time.process_time() - c
     out[label] = round(n / s)
-    print(f"{label:<28} {n:>8} rows {s:7.2f} s {n / s:>10,.0f} rows/s  -> {value}")
+    out[f"{label} cpu"] = round(n / max(cpu, 1e-9))
+    print(
+        f"{label:<28} {n:>8} rows {s:7.2f} s {n / s:>10,.0f} rows/s"
+        f"  (this process's CPU {cpu:6.2f} s: {n / max(cpu, 1e-9):>10,.0f} rows/s)  -> {value}"
+    )
     return value
 
 
@@ -103,8 +115,13 @@ def bench_stock(engine: Any, n: int, out: dict[str, float]) -> None:
         }
         for i, (sku, loc) in enumerate(keys)
     ]
-    with engine.begin() as conn:
-        SqlWriter().insert(conn, table(InventoryMovement), rows)
+
+    def bare_insert() -> int:
+        with engine.begin() as conn:
+            SqlWriter().insert(conn, table(InventoryMovement), rows)
+        return len(rows)
+
+    timed("baseline: bare insert", len(rows), bare_insert, out)
 
     def ledger() -> int:
         with engine.begin() as conn:
@@ -155,12 +172,15 @@ def bench_lines(engine: Any, n: int, out: dict[str, float]) -> None:
     w = SqlWriter()
     with engine.begin() as conn:
         w.insert(conn, table(OrderLine), lines)
-        w.insert(conn, table(ShipmentLine), ships)
 
     def refresh(changed: dict[str, list[str]], run: str) -> int:
         with engine.begin() as conn:
             return refresh_lines(conn, changed, ctx(run))
 
+    line_ids = {"order_line": [r["id"] for r in lines]}
+    timed("lines: new, none shipped", n, lambda: refresh(line_ids, "l0"), out)
+    with engine.begin() as conn:
+        w.insert(conn, table(ShipmentLine), ships)
     ship_ids = {"shipment_line": [s["id"] for s in ships]}
     timed("lines: all shipped", n, lambda: refresh(ship_ids, "l1"), out)
     timed("lines: no change", n, lambda: refresh(ship_ids, "l2"), out)
@@ -168,8 +188,19 @@ def bench_lines(engine: Any, n: int, out: dict[str, float]) -> None:
         w.insert(conn, table(ReturnLine), rets)
     ret_ids = {"return_line": [r["id"] for r in rets]}
     timed("lines: 10% returned", len(rets), lambda: refresh(ret_ids, "l3"), out)
-    line_ids = {"order_line": [r["id"] for r in lines]}
     timed("lines: all touched, same", n, lambda: refresh(line_ids, "l4"), out)
+
+    def bare_update() -> int:
+        """The same number of order lines written by id from a staged table, nothing
+        decided: what the database charges for the writes alone."""
+        with engine.begin() as conn:
+            q = StepSql(conn)
+            q.stage_rows("_bare", [("id", "text")], [(i,) for i in line_ids["order_line"]])
+            now = q.time(T0)
+            sql = "UPDATE order_line SET updated_at = :now FROM _bare b WHERE order_line.id = b.id"
+            return int(q.run(sql, {"now": now}).rowcount)
+
+    timed("baseline: bare staged update", n, bare_update, out)
 
 
 def main() -> None:
@@ -190,7 +221,8 @@ def main() -> None:
         upgrade(url)
         engine = get_engine(url)
         out: dict[str, float] = {}
-        print(f"{args.db}: {args.positions} positions, {args.lines} order lines")
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"{args.db}: {args.positions} positions, {args.lines} order lines; load {load}")
         bench_stock(engine, args.positions, out)
         bench_lines(engine, args.lines, out)
         engine.dispose()

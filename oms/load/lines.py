@@ -10,7 +10,8 @@ written, each changed field with a `change_log` row (operation `derive`, system
 
 A shipment line may arrive before its order line (nothing to derive yet: the line does
 not exist) or after it; either way the line's values end the same, since the order
-line's own load touches it too.
+line's own load touches it too. A changed order line that no shipment or return line
+names is left as the loader wrote it (see `_touched_sql`).
 """
 
 from __future__ import annotations
@@ -43,8 +44,18 @@ def _status_sql(o: str, a: str, s: str, c: str, r: str) -> str:
 
 
 def _touched_sql() -> str:
-    """Ids of the order lines the staged (entity, id) pairs touch."""
-    parts = [f"SELECT id FROM {_SRC} WHERE entity = 'order_line'"]
+    """Ids of the order lines the staged (entity, id) pairs touch and that may differ.
+
+    A changed order line needs recomputing only when shipment or return lines point at
+    it: without any, its sums are null and the loader already derived its status from
+    its own quantities (`oms.load.upsert`, the same CASE). Skipping those keeps the
+    first load of new orders (every line changed, none shipped) to one index probe per
+    line. Shipment and return lines touch the order line they name.
+    """
+    has = " OR ".join(
+        f"EXISTS (SELECT 1 FROM {t} c WHERE c.order_line_id = x.id)" for t in LINE_SOURCES[1:]
+    )
+    parts = [f"SELECT x.id FROM {_SRC} x WHERE x.entity = 'order_line' AND ({has})"]
     for child in LINE_SOURCES[1:]:
         parts.append(
             f"SELECT c.order_line_id FROM {child} c JOIN {_SRC} x"

@@ -193,15 +193,18 @@ def _write_movements(q: StepSql, ctx: LoadContext, result: LoadResult) -> None:
     which batch created it (and a movement is itself the record of a change).
     """
     rows = q.run(
-        f"SELECT n, sku, location_code, as_of, action FROM {_PLAN}"
+        f"SELECT n, sku, location_code, as_of, action, p_id FROM {_PLAN}"
         " WHERE action IN ('new', 'move') ORDER BY n"
     ).all()
     ids = []
-    for n, sku, loc, as_of, action in rows:
-        at = q.read_time(as_of)
-        stamp = at.isoformat() if at else ctx.batch_id
+    stamps: dict[Any, str] = {}  # a snapshot has few distinct times: parse each once
+    for n, sku, loc, as_of, action, p_id in rows:
+        stamp = stamps.get(as_of)
+        if stamp is None:
+            at = q.read_time(as_of)
+            stamp = stamps[as_of] = at.isoformat() if at else ctx.batch_id
         key = f"snapshot:{ctx.system}:{loc}:{sku}:{stamp}"
-        pos_id = canonical_id("inventory_position", [sku, loc])
+        pos_id = p_id or canonical_id("inventory_position", [sku, loc])
         ids.append((n, key, canonical_id("inventory_movement", [key]), pos_id))
         result.changed_keys.append((sku, loc))
         result.changed_ids.append(pos_id)
