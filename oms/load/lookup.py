@@ -49,7 +49,7 @@ def fetch_bindings(
             (entity, system),
         ).fetchall()
         dbapi.execute(f"DROP TABLE {EXT_TABLE}")
-    cols = list(zip(*rows, strict=True)) if rows else [[], [], [], []]
+    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[], [], [], []]
     upd = pa.array(cols[2]) if conn.dialect.name == "postgresql" else _times(cols[2])
     return pa.table(
         {
@@ -78,6 +78,8 @@ def old_values(
     cols = [target.c[c] for c in columns]
     for i in range(0, len(ids), 900):
         chunk = ids[i : i + 900]
-        for row in conn.execute(select(target.c.id, *cols).where(in_values(conn, target.c.id, chunk))):
+        for row in conn.execute(
+            select(target.c.id, *cols).where(in_values(conn, target.c.id, chunk))
+        ):
             out[row[0]] = tuple(row[1:])
     return out

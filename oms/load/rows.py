@@ -26,9 +26,7 @@ def arrow_rows(entity: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
     cols: dict[str, pa.Array] = {}
     for f in schema:
         if f.name == RECORD:
-            cols[f.name] = pa.array(
-                [r.get(RECORD, i) for i, r in enumerate(rows)], pa.int64()
-            )
+            cols[f.name] = pa.array([r.get(RECORD, i) for i, r in enumerate(rows)], pa.int64())
         elif f.name in names:
             cols[f.name] = pa.array([r.get(f.name) for r in rows], f.type)
     return pa.table(cols)
@@ -37,8 +35,10 @@ def arrow_rows(entity: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
 def arrow_frame(entity: str, frame: pd.DataFrame) -> pa.Table:
     """An object frame of Python values (the per-row loader's input) as a mapped table."""
     records = [
-        {k: (None if v is None or v is pd.NaT or (isinstance(v, float) and v != v) else v)
-         for k, v in r.items()}
+        {
+            k: (None if v is None or v is pd.NaT or (isinstance(v, float) and v != v) else v)
+            for k, v in r.items()
+        }
         for r in frame.to_dict("records")
     ]
     return arrow_rows(entity, records)

@@ -121,5 +121,5 @@ def insert_many(conn: Connection, name: str, tbl: pa.Table) -> None:
     cols = ", ".join(quote(conn, c) for c in tbl.column_names)
     marks = ", ".join("?" * tbl.num_columns)
     values: Sequence[list[Any]] = [sqlite_values(c).to_pylist() for c in tbl.columns]
-    dbapi = conn.connection.driver_connection
+    dbapi: Any = conn.connection.driver_connection
     dbapi.executemany(f"INSERT INTO {name} ({cols}) VALUES ({marks})", zip(*values, strict=True))

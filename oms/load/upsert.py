@@ -24,7 +24,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, text
@@ -83,9 +82,7 @@ def _decide(
     return unchanged, stale, has.astype(np.int8)
 
 
-def _partial_refs(
-    conn: Connection, spec: EntitySpec, rows: pa.Table, refs: list[Ref]
-) -> pa.Table:
+def _partial_refs(conn: Connection, spec: EntitySpec, rows: pa.Table, refs: list[Ref]) -> pa.Table:
     """References whose key is partly in the batch, partly in the stored row (rare)."""
     missing = sorted({k for r in refs for k in r.key_columns if k not in rows.column_names})
     ids = rows.column("id").to_pylist()
@@ -101,9 +98,7 @@ def _partial_refs(
     return rows
 
 
-def _update_field_sources(
-    conn: Connection, d: sql.Dialect, plan: sql.Plan, tag: str
-) -> None:
+def _update_field_sources(conn: Connection, d: sql.Dialect, plan: sql.Plan, tag: str) -> None:
     """New `field_sources` JSON of diff rows where an owned field changed or was claimed.
 
     JSON in Python (the few rows whose owned fields moved): `json.dumps(sort_keys=True)`
@@ -141,9 +136,7 @@ def _write(
     d = sql.Dialect.of(conn)
     tail = " ON COMMIT DROP" if d.pg else ""
     drop(conn, sql.DIFF)
-    conn.execute(
-        text(f"CREATE TEMP TABLE {sql.DIFF}{tail} AS {sql.diff_select(d, plan)}"), params
-    )
+    conn.execute(text(f"CREATE TEMP TABLE {sql.DIFF}{tail} AS {sql.diff_select(d, plan)}"), params)
     create(conn, sql.FIELD_SOURCES, "id VARCHAR(36) PRIMARY KEY, fs TEXT")
     _update_field_sources(conn, d, plan, tag)
     updated = [r[0] for r in conn.exec_driver_sql(f"SELECT id FROM {sql.DIFF} ORDER BY _n")]
@@ -221,7 +214,5 @@ def _fill(
     ]
     result.changed_keys = list(zip(*keys, strict=True))
     if spec.name == "inventory_movement":
-        new = rows.filter(is_new).drop_columns(
-            [c for c in rows.column_names if c.startswith("_")]
-        )
+        new = rows.filter(is_new).drop_columns([c for c in rows.column_names if c.startswith("_")])
         result.inserted_rows = new.to_pylist()

@@ -36,6 +36,8 @@ RUN_COLUMNS = {
     "created_at",
     "updated_at",
     "mapping_version",
+    "created_run_id",
+    "created_batch_id",
 }
 #: which system and mapping wrote a row last (a rerun re-stamps what it changes)
 WRITER_COLUMNS = {"source_system", "source_updated_at", "mapping_name"}

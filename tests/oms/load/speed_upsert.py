@@ -56,7 +56,9 @@ def lines(n: int, changed_every: int = 0) -> pa.Table:
             "line_total": pa.array([Decimal(k % 1000) / 10 for k in ks], money),
             "fulfilment_location": pa.array(["WH1"] * n),
             "_record": pa.array(i, pa.int64()),
-            "_external_id": pa.array([f"{o}/{k % 5 + 1}" for o, k in zip(order.tolist(), ks, strict=True)]),
+            "_external_id": pa.array(
+                [f"{o}/{k % 5 + 1}" for o, k in zip(order.tolist(), ks, strict=True)]
+            ),
             "_updated_at": upd,
         }
     )

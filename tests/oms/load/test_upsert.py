@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pgserver
 import pytest
 from sqlalchemy import Engine, event, select
 
-import pgserver
 from oms.db import make_engine, upgrade
 from oms.ids import canonical_id
 from oms.load.rows import arrow_rows
@@ -195,18 +195,28 @@ def test_generated_batches_match_the_per_row_loader(
 def test_rerun_writes_nothing(stores: tuple[Engine, Engine]) -> None:
     _, new = stores
     rows = [
-        {"order_number": f"{i}", "line_no": 1, "sku": "A", "qty_ordered": Decimal(i % 3 + 1),
-         "_updated_at": T0, "_external_id": f"l{i}"}
+        {
+            "order_number": f"{i}",
+            "line_no": 1,
+            "sku": "A",
+            "qty_ordered": Decimal(i % 3 + 1),
+            "_updated_at": T0,
+            "_external_id": f"l{i}",
+        }
         for i in range(50)
     ]
     with new.begin() as conn:
-        first = upsert(conn, "order_line", arrow_rows("order_line", rows), ctx("shop", "channel", 1), OWN)
+        first = upsert(
+            conn, "order_line", arrow_rows("order_line", rows), ctx("shop", "channel", 1), OWN
+        )
     assert first.inserted == 50
     before = store(new)
     statements: list[str] = []
     event.listen(new, "before_cursor_execute", lambda *a: statements.append(a[2]))
     with new.begin() as conn:
-        again = upsert(conn, "order_line", arrow_rows("order_line", rows), ctx("shop", "channel", 2), OWN)
+        again = upsert(
+            conn, "order_line", arrow_rows("order_line", rows), ctx("shop", "channel", 2), OWN
+        )
     assert (again.unchanged, again.changed) == (50, 0)
     assert store(new) == before
     writes = [s for s in statements if s.split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
@@ -216,8 +226,14 @@ def test_rerun_writes_nothing(stores: tuple[Engine, Engine]) -> None:
 def test_ten_percent_changed(stores: tuple[Engine, Engine]) -> None:
     ref, new = stores
     rows = [
-        {"order_number": f"{i // 4}", "line_no": i % 4 + 1, "sku": "A", "qty_ordered": Decimal(2),
-         "_updated_at": T0, "_external_id": f"l{i}"}
+        {
+            "order_number": f"{i // 4}",
+            "line_no": i % 4 + 1,
+            "sku": "A",
+            "qty_ordered": Decimal(2),
+            "_updated_at": T0,
+            "_external_id": f"l{i}",
+        }
         for i in range(200)
     ]
     both(ref, new, "order_line", [dict(r) for r in rows], ctx("shop", "channel", 1))
@@ -230,8 +246,13 @@ def test_ten_percent_changed(stores: tuple[Engine, Engine]) -> None:
 def test_shipment_line_keeps_its_order_line_reference(stores: tuple[Engine, Engine]) -> None:
     """A reference keyed partly by the stored row: a later mapping without the order."""
     ref, new = stores
-    line = {"carrier": "ups", "tracking_number": "1Z", "line_no": 1, "_external_id": "s1",
-            "_updated_at": T0}
+    line = {
+        "carrier": "ups",
+        "tracking_number": "1Z",
+        "line_no": 1,
+        "_external_id": "s1",
+        "_updated_at": T0,
+    }
     first = {**line, "order_origin": "shopify", "order_number": "9", "qty": Decimal(1)}
     both(ref, new, "shipment_line", [first], ctx("wms", "wms", 1))
     later = {**line, "qty": Decimal(2), "_updated_at": T0 + dt.timedelta(hours=1)}
@@ -246,29 +267,62 @@ def test_shipment_line_keeps_its_order_line_reference(stores: tuple[Engine, Engi
 
 def test_movements_report_inserted_rows(stores: tuple[Engine, Engine]) -> None:
     _, new = stores
-    rows = [{"movement_key": "m1", "sku": "A", "location_code": "WH", "delta_on_hand": Decimal(5),
-             "delta_allocated": Decimal(0), "reason": "receipt", "occurred_at": T0,
-             "_updated_at": T0, "_external_id": "m1"}]
+    rows = [
+        {
+            "movement_key": "m1",
+            "sku": "A",
+            "location_code": "WH",
+            "delta_on_hand": Decimal(5),
+            "delta_allocated": Decimal(0),
+            "reason": "receipt",
+            "occurred_at": T0,
+            "_updated_at": T0,
+            "_external_id": "m1",
+        }
+    ]
     with new.begin() as conn:
-        res = upsert(conn, "inventory_movement", arrow_rows("inventory_movement", rows),
-                     ctx("wms", "wms", 1), OWN)
+        res = upsert(
+            conn,
+            "inventory_movement",
+            arrow_rows("inventory_movement", rows),
+            ctx("wms", "wms", 1),
+            OWN,
+        )
     [row] = res.inserted_rows
     assert (row["sku"], row["location_code"], row["delta_on_hand"], row["occurred_at"]) == (
-        "A", "WH", Decimal(5), T0)
+        "A",
+        "WH",
+        Decimal(5),
+        T0,
+    )
     assert res.inserted_ids == [canonical_id("inventory_movement", ["m1"])]
 
 
 def test_row_ids_of_arrow_tables_match_the_frames() -> None:
     tables = {
-        "sales_order": arrow_rows("sales_order", [
-            {"order_number": "1", "customer_email": " A@x.com", "_external_id": "1"},
-            {"order_number": "2", "customer_external_id": "c9", "_external_id": "2"},
-        ]),
-        "shipment_line": arrow_rows("shipment_line", [
-            {"carrier": "ups", "tracking_number": "1Z", "line_no": 1, "order_number": "1",
-             "_external_id": "s"}]),
-        "inventory_movement": arrow_rows("inventory_movement", [
-            {"movement_key": "m", "sku": "A", "location_code": "WH", "_external_id": "m"}]),
+        "sales_order": arrow_rows(
+            "sales_order",
+            [
+                {"order_number": "1", "customer_email": " A@x.com", "_external_id": "1"},
+                {"order_number": "2", "customer_external_id": "c9", "_external_id": "2"},
+            ],
+        ),
+        "shipment_line": arrow_rows(
+            "shipment_line",
+            [
+                {
+                    "carrier": "ups",
+                    "tracking_number": "1Z",
+                    "line_no": 1,
+                    "order_number": "1",
+                    "_external_id": "s",
+                }
+            ],
+        ),
+        "inventory_movement": arrow_rows(
+            "inventory_movement",
+            [{"movement_key": "m", "sku": "A", "location_code": "WH", "_external_id": "m"}],
+        ),
     }
     frames = {e: pd.DataFrame(t.to_pylist(), dtype=object) for e, t in tables.items()}
     assert table_row_ids(tables, "shopify") == batch_row_ids(frames, "shopify")
