@@ -30,11 +30,17 @@ def load_batch(
     ctx: LoadContext,
     ownership: Ownership,
 ) -> dict[str, LoadResult]:
-    """Load every entity of a mapped chunk in order, then run the post-load steps."""
+    """Lock, load every entity of a mapped chunk in order, then run the post-load steps.
+
+    Every row bucket the chunk may write is locked first, in one global order
+    (`oms.locks.lock_tables`), so concurrent batches of other sources never deadlock.
+    """
     from oms.load.steps import post_load
     from oms.load.stock import load_snapshot
     from oms.load.upsert import upsert
+    from oms.locks import lock_tables
 
+    lock_tables(conn, tables, ctx.system)
     results: dict[str, LoadResult] = {}
     for entity, tbl in tables.items():
         if entity_spec(entity).kind == "snapshot":
