@@ -13,6 +13,7 @@ Timeouts are shortened so a dead worker is noticed in seconds: tasks heartbeat e
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import secrets
@@ -211,6 +212,7 @@ class Cluster:
     def start(self, dag_id: str, timeout: float = 150) -> None:
         """Migrate, start every process, wait until workers are ready and `dag_id` is parsed."""
         deadline = time.monotonic() + timeout
+        atexit.register(self.stop)  # also when the caller never reaches its own teardown
         self.airflow("db", "migrate", timeout=timeout)
         self.spawn("api-server", [AIRFLOW, "api-server", "--port", str(self.api_port)])
         self.spawn("scheduler", [AIRFLOW, "scheduler"])
@@ -251,19 +253,22 @@ class Cluster:
                 )
 
     def stop(self) -> None:
-        """TERM every process tree, then KILL what is left after 15 s."""
-        pids = {name: [p.pid for p in tree(proc.popen.pid)] for name, proc in self.procs.items()}
-        for proc in self.procs.values():
+        """TERM every live process tree, then KILL what is left after 15 s (idempotent).
+
+        An exited process is skipped: its pid may already belong to someone else.
+        """
+        live = [p for p in self.procs.values() if p.popen.poll() is None]
+        procs = [q for proc in live for q in tree(proc.popen.pid)]
+        for proc in live:
             kill_tree(proc.popen.pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
-        for proc in self.procs.values():
+        for proc in live:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.popen.wait(max(deadline - time.monotonic(), 0.1))
-        for group in pids.values():
-            for pid in group:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-        for proc in self.procs.values():
+        for q in procs:  # psutil checks it is still the same process (pid and start time)
+            with contextlib.suppress(psutil.Error):
+                q.kill()
+        for proc in live:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.popen.wait(5)
 
