@@ -17,10 +17,8 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from oms.enums import ENUM_COLUMNS
 from oms.types import normalize_decimal
@@ -141,62 +139,6 @@ def _for_gx(frame: pd.DataFrame, checks: list[Check]) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _numpy_view(arr: pa.Array) -> Any:
-    """One column for GX: decimals as float64 (range checks), text as object, nulls kept."""
-    if pa.types.is_decimal(arr.type):
-        arr = pc.cast(arr, pa.float64())
-    if pa.types.is_integer(arr.type) and arr.null_count:
-        arr = pc.cast(arr, pa.float64())
-    if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type):
-        return arr.to_numpy(zero_copy_only=False)
-    return np.array(arr.to_pylist(), dtype=object)
-
-
-@dataclass
-class _View:
-    """Distinct values per checked column, padded to one frame; rows found by code.
-
-    Every check is a per-value test of one column, so GX judges each distinct value once
-    (a flat file repeats its order columns on every line) and a failing value rejects
-    every row that holds it.
-    """
-
-    frame: pd.DataFrame
-    uniques: dict[str, pa.Array]
-    codes: dict[str, pa.Array]
-
-    @classmethod
-    def build(cls, tbl: pa.Table, columns: list[str], null_only: set[str]) -> _View:
-        """`null_only`: columns checked for nulls alone, judged by one value and a null."""
-        uniques, codes, data = {}, {}, {}
-        for c in columns:
-            col = tbl.column(c).combine_chunks()
-            if c in null_only:
-                valid = pc.drop_null(col)
-                sample = valid[:1] if len(valid) else pa.nulls(0, col.type)
-                uniques[c] = pa.concat_arrays([sample, pa.nulls(1, col.type)])
-                codes[c] = pc.if_else(pc.is_null(col), len(sample), 0).cast(pa.int32())
-                continue
-            enc = pc.dictionary_encode(col, null_encoding="encode")
-            uniques[c], codes[c] = enc.dictionary, enc.indices
-        width = max((len(u) for u in uniques.values()), default=0)
-        for c, u in uniques.items():
-            pad = width - len(u)
-            full = u if not pad else pa.concat_arrays([u, pa.repeat(u[0], pad)])
-            data[c] = _numpy_view(full)
-        return cls(pd.DataFrame(data), uniques, codes)
-
-    def rows(self, column: str, positions: list[int]) -> list[int]:
-        """Table rows whose value of `column` is one of the distinct `positions`."""
-        wanted = pa.array(sorted({p for p in positions if p < len(self.uniques[column])}))
-        mask = pc.is_in(self.codes[column], value_set=pc.cast(wanted, self.codes[column].type))
-        return pc.indices_nonzero(mask).to_pylist()  # type: ignore[no-any-return]
-
-    def value(self, column: str, row: int) -> Any:
-        v = self.uniques[column][self.codes[column][row].as_py()].as_py()
-        return normalize_decimal(v) if isinstance(v, Decimal) else v
-
-
 def _index(i: Any) -> int:
     if isinstance(i, int):
         return i
@@ -259,11 +201,10 @@ def validate(
             for i in rows:
                 add(check, i, data.iloc[i][check.column], int(records[i]))
         return dict(out)
-    cols = sorted({c.column for c in checks})
-    null_only = {c for c in cols if all(k.kind == "not_null" for k in checks if k.column == c)}
-    view = _View.build(data, cols, null_only)
+    from transforms.judged import judge
+
     recs = data.column(RECORD).to_numpy()
-    for check, positions in _run_suite(entity, checks, view.frame):
-        for i in view.rows(check.column, positions):
-            add(check, i, view.value(check.column, i), int(recs[i]))
+    for check, rows, value in judge(entity, checks, data, _run_suite):
+        for i in rows:
+            add(check, i, value(i), int(recs[i]))
     return dict(out)

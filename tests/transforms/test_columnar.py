@@ -133,3 +133,30 @@ def test_validation_of_a_table_equals_the_frame_path() -> None:
     assert validate("order_line", tbl) == want
     assert set(want) == {11, 12, 13}
     assert "got Decimal('-1.5')" in want[11][-1].message
+
+
+def test_verdicts_are_kept_across_chunks_and_gx_asked_only_about_new_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from transforms import judged, validation
+
+    monkeypatch.setattr(judged, "_MEMO", {})
+    asked: list[int] = []
+    real = validation._run_suite
+
+    def counting(entity: str, checks: list[Any], data: Any) -> Any:
+        asked.append(len(data))
+        return real(entity, checks, data)
+
+    def line(no: str | None, sku: str | None, qty: str) -> dict[str, Any]:
+        return {"order_number": no, "line_no": 1, "sku": sku, "qty_ordered": Decimal(qty)}
+
+    first = [line("1", "A", "1"), line("1", None, "-1"), line("2", "B", "2")]
+    second = [line("3", "B", "-1"), line(None, "A", "2"), line("4", None, "-3")]
+    for rows in (first, second, first):
+        frame, tbl = _frame_and_table(rows, "order_line")
+        want = validation.validate("order_line", frame)
+        monkeypatch.setattr(validation, "_run_suite", counting)
+        assert validation.validate("order_line", tbl) == want
+        monkeypatch.setattr(validation, "_run_suite", real)
+    assert len(asked) == 2  # the first chunk again: every value already judged
