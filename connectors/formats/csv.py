@@ -4,6 +4,10 @@ A row with fewer or more cells than the header, or a last row without its line e
 file was cut short while being written), is a BadRecord for that line, never a row with
 shifted or truncated values. A field over `max_field_bytes` (default 1 MiB) stops the
 file with a FormatError naming the line.
+
+`records` (the csv module, line by line) is the reference; `columnar` gives the same
+items as Arrow tables of text columns, parsed by pyarrow wherever the two agree
+(`connectors.formats.csvarrow`), for `connectors.base.iter_chunks`.
 """
 
 from __future__ import annotations

@@ -39,8 +39,11 @@ from connectors.formats.common import (
 if TYPE_CHECKING:
     from connectors.formats.csv import CsvFormat
 
-#: bytes per block read (rounded up to a row end): ~70k order lines; pyarrow parses a
-#: block in parallel pieces of PARSE_BLOCK bytes
+#: bytes per block read (rounded up to a row end): ~70k order lines, parsed by pyarrow
+#: in pieces of PARSE_BLOCK bytes on the calling thread. Not in pyarrow's thread pool: on
+#: two busy cores it cost more CPU for no gain, and a process that used the pool can
+#: abort at exit ("terminate called without an active exception", apache/arrow#34314;
+#: seen twice here), which a task runner would take for a failed task.
 BLOCK_BYTES = 8 << 20
 PARSE_BLOCK = 1 << 20
 #: rows per table when the row reader builds one (a slow block, or a whole slow file)
@@ -148,7 +151,7 @@ def _parser(header: list[str], delimiter: str, quote: str) -> Callable[[bytes, b
         table = pacsv.read_csv(
             pa.BufferReader(data),
             read_options=pacsv.ReadOptions(
-                column_names=header, block_size=PARSE_BLOCK, use_threads=True
+                column_names=header, block_size=PARSE_BLOCK, use_threads=False
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
