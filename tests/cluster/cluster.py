@@ -209,7 +209,7 @@ class Cluster:
             worker=name,
         )  # fmt: skip
 
-    def start(self, dag_id: str, timeout: float = 150) -> None:
+    def start(self, dag_id: str, timeout: float = 240) -> None:
         """Migrate, start every process, wait until workers are ready and `dag_id` is parsed."""
         deadline = time.monotonic() + timeout
         atexit.register(self.stop)  # also when the caller never reaches its own teardown

@@ -1,19 +1,15 @@
 """Fixtures of the cluster tests: a Redis broker, PostgreSQL databases, the running cluster.
 
-Redis: `OMSHUB_TEST_REDIS_URL` when set (it must answer), else the local server on 6379
-when it answers, else a private `redis-server` on a free port. Each cluster uses a queue
-of its own, so two test sessions sharing one Redis never take each other's tasks.
+Redis comes from `redisserver` (the env's, the local one, or a private server); each
+cluster uses a queue of its own, so two test sessions sharing one Redis never take each
+other's tasks.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,67 +22,18 @@ sys.path.insert(0, str(HERE))
 
 import clusterdata  # noqa: E402
 import pgserver  # noqa: E402
-from cluster import Cluster, ClusterError, free_port, wait_for  # noqa: E402
-
-ENV_REDIS = "OMSHUB_TEST_REDIS_URL"
-
-
-def _redis_ping(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
+import redisserver  # noqa: E402
+from cluster import Cluster, ClusterError  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """A Redis broker URL: the one named by the env, the local one, or a private server."""
-    from redis import Redis
-
-    url = os.environ.get(ENV_REDIS, "").strip()
-    if url:
-        try:
-            Redis.from_url(url, socket_connect_timeout=2).ping()
-        except Exception as e:
-            pytest.fail(f"{ENV_REDIS}={url} does not answer PING: {e}")
-        yield url
-        return
-    if _redis_ping("127.0.0.1", 6379):
-        yield "redis://127.0.0.1:6379/0"
-        return
-    binary = shutil.which("redis-server")
-    if not binary:
-        pytest.fail(
-            "no Redis for the cluster tests: nothing answers on 127.0.0.1:6379, "
-            f"{ENV_REDIS} is not set and redis-server is not installed "
-            "(.ci/ensure-system-deps.sh installs it; or apt-get install redis-server)"
-        )
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="omshub-redis-") as tmp:
-        log = Path(tmp) / "redis.log"
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", tmp, "--logfile", str(log)],
-            start_new_session=True, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            try:
-                wait_for(
-                    f"redis-server on port {port}", lambda: _redis_ping("127.0.0.1", port), 15, 0.1
-                )
-            except ClusterError as e:
-                pytest.fail(
-                    f"{e}: {log.read_text(errors='replace')[-2000:] if log.exists() else ''}"
-                )
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            proc.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(10)
-            if proc.poll() is None:
-                proc.kill()
+    """A Redis broker URL (`redisserver.redis_url`); fails, never skips, when there is none."""
+    try:
+        with redisserver.redis_url() as url:
+            yield url
+    except ClusterError as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture(scope="module")
