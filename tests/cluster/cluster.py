@@ -44,15 +44,23 @@ class ClusterError(RuntimeError):
     """A cluster process failed or a wait ran out of time (the message names which)."""
 
 
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float, every: float = 0.5) -> T:
-    """Poll `probe` until it returns something truthy; raise naming `what` on timeout."""
+def wait_for(
+    what: str,
+    probe: Callable[[], T | None],
+    timeout: float,
+    every: float = 0.5,
+    explain: Callable[[], str] | None = None,
+) -> T:
+    """Poll `probe` until it returns something truthy; on timeout raise naming `what`, with
+    what `explain` says about the state things were left in."""
     deadline = time.monotonic() + timeout
     while True:
         got = probe()
         if got:
             return got
         if time.monotonic() > deadline:
-            raise ClusterError(f"timed out after {timeout:.0f} s waiting for {what}")
+            detail = f"\n{explain()}" if explain else ""
+            raise ClusterError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
         time.sleep(every)
 
 

@@ -2,11 +2,13 @@
 
 1. An undisturbed DAG run spreads its tasks over both workers and leaves the store exactly
    as the same data loaded in one process (`run_source`) leaves a store of its own.
-2. `kill -9` of the worker that is in the middle of a batch (its transaction holds the
-   source's lock and has written rows): Airflow notices the silent task within the
-   shortened heartbeat timeout, retries it on the surviving worker, the run succeeds, and
-   the store is again the one-process store: the killed transaction left nothing behind,
-   the retry loaded the batch once.
+2. `kill -9` of the worker (every process of it) that is in the middle of a batch: its
+   transaction holds the source's lock and has written rows, and cannot commit because
+   the test holds the landed batches' rows locked (as any other transaction might), so
+   the kill lands before the commit however fast loading gets. Airflow notices the silent
+   task within the shortened heartbeat timeout, retries it on the surviving worker, the
+   run succeeds, and the store is again the one-process store: the killed transaction
+   left nothing behind, the retry loaded the batch once.
 """
 
 from __future__ import annotations
@@ -131,8 +133,9 @@ def test_kill_9_of_a_worker_mid_batch_is_retried_elsewhere_and_loses_nothing(
             victim, batch_id, where = wait_for(
                 "a worker in the middle of a batch",
                 lambda: in_the_middle(cluster, run_id),
-                120,
+                RUN_TIMEOUT_S,
                 0.05,
+                explain=lambda: store_activity(cluster),
             )
             pids = kill_tree(cluster.procs[victim].popen.pid)
             killed_at = time.monotonic()
@@ -229,6 +232,17 @@ def in_the_middle(cluster: Cluster, run_id: str) -> tuple[str, str, str] | None:
                     where = "waiting to commit" if row[1] == "Lock" else "loading chunks"
                     return name, running[0]["rendered_map_index"], where
     return None
+
+
+def store_activity(cluster: Cluster) -> str:
+    """The store's sessions: state, wait, transaction id and query (why no batch was seen)."""
+    with psycopg.connect(driver_url(cluster.store_url, "postgresql"), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid, client_port, state, wait_event_type, wait_event, backend_xid,"
+            " left(query, 120) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return "store sessions:\n" + "\n".join(map(str, rows))
 
 
 def alive(pids: list[int]) -> list[int]:
