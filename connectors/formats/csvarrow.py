@@ -1,19 +1,20 @@
 """CSV as Arrow tables of text columns: pyarrow's parser where it agrees with the row reader.
 
-`CsvFormat.records` (Python's csv module, line by line) defines what a CSV means here:
-its records, its BadRecords and their wording, its line numbers. This reader gives the
-same items, much faster, as `pyarrow.Table`s: the file is read in blocks of whole rows;
-a block that passes a few byte-level checks (numpy, no Python loop per row) is parsed
-by pyarrow. Any block where the two parsers could disagree (a lone CR, a NUL byte, a
-BOM, a quote where the csv module would not open or close a field, an invalid byte, a
-row longer than `max_field_bytes`, a missing last line end) is read by the row reader
-itself, from the block's first row to the first row boundary after it, so it is exact
-by construction; the next block is fast again. Rows with the wrong number of cells are
-found by counting delimiters outside quotes, so they do not slow a block down.
+`CsvFormat.records` (the csv module, line by line) defines what a CSV means here: its
+records, BadRecords and their wording, line numbers. This reader gives the same items
+as `pyarrow.Table`s, much faster: the file is read in blocks of whole rows, and a block
+that passes byte-level checks (numpy, no Python loop per row) is parsed by pyarrow.
+A block where the two parsers could disagree (a lone CR, a NUL byte, a BOM, a quote
+the csv module would read differently, an invalid byte, a row over `max_field_bytes`,
+no line end at the end) is read by the row reader itself, from its first row to the
+first row boundary after it: exact by construction; the next block is fast again.
+Rows with the wrong number of cells are found by counting delimiters outside quotes,
+so they do not slow a block down; quotes that only occur inside unquoted fields (inch
+marks) are text to both parsers.
 
-The header is always read by the row reader (blank lines, BOM, a bad header). A header
-with a repeated or NUL-holding name cannot be a table: such a file yields Python
-records, as an encoding that is not ASCII-compatible (UTF-16) does row by row.
+The header is always read by the row reader. A header with a repeated or NUL-holding
+name cannot be a table: such a file yields Python records; an encoding that is not
+ASCII-compatible (UTF-16) is read row by row into tables.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ class _Dialect:
     codec: str  # the encoding of every line after the first
     utf8: bool
     limit: int
-    parse: Callable[[bytes, bool], tuple[pa.Table, int]]
+    parse: Callable[[bytes, str], tuple[pa.Table, int]]
 
     @classmethod
     def of(cls, options: dict[str, Any], encoding: str, header: list[str]) -> _Dialect | None:
@@ -130,8 +131,13 @@ class _Dialect:
         return cls(ord(delimiter), ord(quote), codec, codec == "utf-8", _limit(options), parse)
 
 
-def _parser(header: list[str], delimiter: str, quote: str) -> Callable[[bytes, bool], Any]:
-    """pyarrow's CSV parse of a block of whole rows: (table, rows it found bad)."""
+def _parser(header: list[str], delimiter: str, quote: str) -> Callable[[bytes, str], Any]:
+    """pyarrow's CSV parse of a block of whole rows: (table, rows it found bad).
+
+    `quoting` is the block's `_Layout.quoting`: "none" (no quote at all), "fields"
+    (quoted fields, maybe holding line ends) or "text" (quotes only inside unquoted
+    fields: text, as the csv module reads them).
+    """
     types = {h: pa.string() for h in header}
     convert = pacsv.ConvertOptions(
         column_types=types,
@@ -141,7 +147,7 @@ def _parser(header: list[str], delimiter: str, quote: str) -> Callable[[bytes, b
         check_utf8=False,  # the block was decoded strictly before
     )
 
-    def parse(data: bytes, quoted: bool) -> tuple[pa.Table, int]:
+    def parse(data: bytes, quoting: str) -> tuple[pa.Table, int]:
         bad: list[Any] = []
 
         def skip(row: Any) -> str:
@@ -155,10 +161,10 @@ def _parser(header: list[str], delimiter: str, quote: str) -> Callable[[bytes, b
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
-                quote_char=quote,
+                quote_char=False if quoting == "text" else quote,
                 double_quote=True,
                 escape_char=False,
-                newlines_in_values=quoted,
+                newlines_in_values=quoting == "fields",
                 ignore_empty_lines=True,
                 invalid_row_handler=skip,
             ),
@@ -177,7 +183,8 @@ class _Layout:
     newlines: np.ndarray  # every LF, for line numbers
     starts: np.ndarray  # first byte of each non-blank row
     ends: np.ndarray  # its row-ending LF
-    quotes: np.ndarray | None  # every quote (None: none); the k-th opens when k is even
+    quotes: np.ndarray | None  # every quote of quoted fields; the k-th opens when k is even
+    quoting: str = "none"  # "fields": quoted fields; "text": quotes only as text
 
     def outside(self, at: np.ndarray) -> np.ndarray:
         """Which of the byte offsets `at` lie outside quoted values (an even count before)."""
@@ -195,12 +202,17 @@ def layout(block: bytes, dialect: _Dialect) -> _Layout | None:
         if cr[-1] == len(data) - 1 or not np.all(data[cr + 1] == _LF):
             return None
     quotes = None
+    quoting = "none"
     ends = newlines
     if bytes([dialect.quote]) in block:
         quotes = np.flatnonzero(data == dialect.quote)
-        if len(quotes) % 2 or not _quotes_agree(data, quotes, dialect):
+        if not _opens_a_field(data, quotes, dialect):
+            quotes, quoting = None, "text"  # inch marks and the like: text to the csv module
+        elif len(quotes) % 2 or not _quotes_agree(data, quotes, dialect):
             return None
-        ends = newlines[(np.searchsorted(quotes, newlines) & 1) == 0]  # else inside a value
+        else:
+            quoting = "fields"
+            ends = newlines[(np.searchsorted(quotes, newlines) & 1) == 0]  # else in a value
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1
@@ -209,7 +221,15 @@ def layout(block: bytes, dialect: _Dialect) -> _Layout | None:
         return None
     blank = (lengths == 0) | ((lengths == 1) & (data[ends - 1] == _CR))
     keep = ~blank
-    return _Layout(data, newlines, starts[keep], ends[keep], quotes)
+    return _Layout(data, newlines, starts[keep], ends[keep], quotes, quoting)
+
+
+def _opens_a_field(data: np.ndarray, quotes: np.ndarray, dialect: _Dialect) -> bool:
+    """Whether any quote starts a field (the block start, or after a delimiter or LF)."""
+    if quotes[0] == 0:
+        return True
+    before = data[quotes - 1]
+    return bool(np.any((before == dialect.delimiter) | (before == _LF)))
 
 
 def _quotes_agree(data: np.ndarray, quotes: np.ndarray, dialect: _Dialect) -> bool:
@@ -308,7 +328,7 @@ class _BlockReader:
             return None
         self.lines_read = len(rows.newlines)
         try:
-            table, bad = self.dialect.parse(data, rows.quotes is not None)
+            table, bad = self.dialect.parse(data, rows.quoting)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
         if not bad:

@@ -334,3 +334,27 @@ def test_a_format_with_only_read_is_chunked_from_its_list() -> None:
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
 def test_edge_cases_read_the_same(data: bytes, encoding: str) -> None:
     assert_same("csv", data, {"encoding": encoding}, (1, 5))
+
+
+def test_quotes_inside_unquoted_fields_are_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inch marks (`12" pipe`) are text to the csv module; pyarrow reads them with quoting
+    off, so such a file stays fast. Mixed with quoted fields, the row reader decides."""
+    rows = b"".join(b'P-%d,%d" pipe,%d,ab""c"\n' % (i, i % 30, i) for i in range(3_000))
+    data = HEADER + rows
+    assert_same("csv", data, {}, (1_000,))
+    monkeypatch.setattr(csvarrow, "BLOCK_BYTES", 8_000)
+
+    def refuse(*_: Any) -> Any:
+        raise AssertionError("row reader used")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(csvarrow._BlockReader, "_slow", refuse)
+        got, error, _ = chunked("csv", data, {}, 1_000)
+    assert error is None and got[7][1] == {
+        "order": "P-7",
+        "sku": '7" pipe',
+        "qty": "7",
+        "note": 'ab""c"',
+    }
+    mixed = data + b'Q,"a, b",1,x" y\n' + rows
+    assert_same("csv", mixed, {}, (1_000, 50_000))
