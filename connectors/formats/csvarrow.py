@@ -36,6 +36,7 @@ from connectors.formats.common import (
     decoded_lines,
     is_ascii_compatible,
 )
+from connectors.formats.csvlayout import Layout, cells_per_row, layout
 
 if TYPE_CHECKING:
     from connectors.formats.csv import CsvFormat
@@ -49,7 +50,6 @@ BLOCK_BYTES = 8 << 20
 PARSE_BLOCK = 1 << 20
 #: rows per table when the row reader builds one (a slow block, or a whole slow file)
 TABLE_ROWS = 10_000
-_LF, _CR = 10, 13
 
 
 def csv_pieces(
@@ -134,7 +134,7 @@ class _Dialect:
 def _parser(header: list[str], delimiter: str, quote: str) -> Callable[[bytes, str], Any]:
     """pyarrow's CSV parse of a block of whole rows: (table, rows it found bad).
 
-    `quoting` is the block's `_Layout.quoting`: "none" (no quote at all), "fields"
+    `quoting` is the block's `Layout.quoting`: "none" (no quote at all), "fields"
     (quoted fields, maybe holding line ends) or "text" (quotes only inside unquoted
     fields: text, as the csv module reads them).
     """
@@ -173,90 +173,6 @@ def _parser(header: list[str], delimiter: str, quote: str) -> Callable[[bytes, s
         return table, len(bad)
 
     return parse
-
-
-@dataclass
-class _Layout:
-    """Where the rows of a block are: byte spans of its non-blank rows, and lines."""
-
-    data: np.ndarray  # the block's bytes
-    newlines: np.ndarray  # every LF, for line numbers
-    starts: np.ndarray  # first byte of each non-blank row
-    ends: np.ndarray  # its row-ending LF
-    quotes: np.ndarray | None  # every quote of quoted fields; the k-th opens when k is even
-    quoting: str = "none"  # "fields": quoted fields; "text": quotes only as text
-
-    def outside(self, at: np.ndarray) -> np.ndarray:
-        """Which of the byte offsets `at` lie outside quoted values (an even count before)."""
-        if self.quotes is None:
-            return np.ones(len(at), bool)
-        return (np.searchsorted(self.quotes, at) & 1) == 0
-
-
-def layout(block: bytes, dialect: _Dialect) -> _Layout | None:
-    """The rows of `block` as the row reader splits them, or None when unsure."""
-    data = np.frombuffer(block, np.uint8)
-    newlines = np.flatnonzero(data == _LF)
-    if b"\r" in block:  # only as part of CRLF: the csv module and pyarrow split a lone CR apart
-        cr = np.flatnonzero(data == _CR)
-        if cr[-1] == len(data) - 1 or not np.all(data[cr + 1] == _LF):
-            return None
-    quotes = None
-    quoting = "none"
-    ends = newlines
-    if bytes([dialect.quote]) in block:
-        quotes = np.flatnonzero(data == dialect.quote)
-        if not _opens_a_field(data, quotes, dialect):
-            quotes, quoting = None, "text"  # inch marks and the like: text to the csv module
-        elif len(quotes) % 2 or not _quotes_agree(data, quotes, dialect):
-            return None
-        else:
-            quoting = "fields"
-            ends = newlines[(np.searchsorted(quotes, newlines) & 1) == 0]  # else in a value
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    lengths = ends - starts
-    if int(lengths.max()) > dialect.limit:  # a field may be over the limit: row reader
-        return None
-    blank = (lengths == 0) | ((lengths == 1) & (data[ends - 1] == _CR))
-    keep = ~blank
-    return _Layout(data, newlines, starts[keep], ends[keep], quotes, quoting)
-
-
-def _opens_a_field(data: np.ndarray, quotes: np.ndarray, dialect: _Dialect) -> bool:
-    """Whether any quote starts a field (the block start, or after a delimiter or LF)."""
-    if quotes[0] == 0:
-        return True
-    before = data[quotes - 1]
-    return bool(np.any((before == dialect.delimiter) | (before == _LF)))
-
-
-def _quotes_agree(data: np.ndarray, quotes: np.ndarray, dialect: _Dialect) -> bool:
-    """Whether counting quotes tells inside from outside exactly as the csv module does.
-
-    It does when every quote that opens (an even number of quotes before it) starts a
-    field (after a delimiter, a line end, the block start, or a quote that closed: a
-    doubled quote) and every quote that closes is followed by a delimiter, a line end or
-    another quote. A quote inside an unquoted field, or text after a closing quote (an
-    error for the csv module, text for pyarrow), fails the check and sends the block to
-    the row reader. (The block ends with a LF, so no quote is its last byte.)
-    """
-    opening, closing = quotes[0::2], quotes[1::2]
-    may_precede = np.zeros(256, bool)
-    may_precede[[dialect.delimiter, _LF, dialect.quote]] = True
-    may_follow = np.zeros(256, bool)
-    may_follow[[dialect.delimiter, _LF, _CR, dialect.quote]] = True
-    if opening[0] == 0:
-        opening = opening[1:]
-    return bool(may_precede[data[opening - 1]].all() and may_follow[data[closing + 1]].all())
-
-
-def cells_per_row(rows: _Layout, delimiter: int) -> np.ndarray:
-    """Cells of each non-blank row: delimiters outside quotes, plus one."""
-    at = np.flatnonzero(rows.data == delimiter)
-    at = at[rows.outside(at)]
-    return np.searchsorted(at, rows.ends) - np.searchsorted(at, rows.starts) + 1
 
 
 class _BlockReader:
@@ -335,7 +251,7 @@ class _BlockReader:
             return [table] if table.num_rows == len(rows.starts) else None
         return self._with_bad_rows(table, bad, rows)
 
-    def _with_bad_rows(self, table: pa.Table, bad: int, rows: _Layout) -> list[Any] | None:
+    def _with_bad_rows(self, table: pa.Table, bad: int, rows: Layout) -> list[Any] | None:
         """Good rows as table slices, each row with the wrong cell count as a BadRecord."""
         cells = cells_per_row(rows, self.dialect.delimiter)
         wrong = np.flatnonzero(cells != len(self.schema))
@@ -353,7 +269,7 @@ class _BlockReader:
             out.append(table.slice(done))
         return out
 
-    def _bad_row(self, rows: _Layout, row: int, cells: int) -> BadRecord:
+    def _bad_row(self, rows: Layout, row: int, cells: int) -> BadRecord:
         start, end = int(rows.starts[row]), int(rows.ends[row])
         raw = rows.data[start:end].tobytes().decode("utf-8").rstrip("\r\n")
         line = self.line + int(np.searchsorted(rows.newlines, start))
