@@ -20,7 +20,17 @@ from transforms.arrowshape import arrow_column, concat, entity_table, python_col
 from transforms.batch import MappedBatch, Reason
 from transforms.columnar.cexpr import Compiled, truthy
 from transforms.columnar.level import Level, PathEval, explode, root_level, take
-from transforms.columnar.values import Col, Errs, Lit, broadcast, null_where, py, run_op
+from transforms.columnar.values import (
+    Col,
+    Errs,
+    Lit,
+    broadcast,
+    cached,
+    caching,
+    null_where,
+    py,
+    run_op,
+)
 from transforms.columnar.vcasts import cast_vector, code_vector, default_vector
 from transforms.functions import registry
 from transforms.runtime import natural_key
@@ -75,6 +85,10 @@ def _vstep(label: str, fn: Callable[[Any], Any], on_null: bool, f: CompiledField
     elif kind == "type":
         fmt, tz = (spec.format, spec.tz) if spec is not None else (None, None)
         vector = cast_vector(arg, fmt if f.name != "external_id" else None, tz)
+    if vector is not None:  # a step is a pure function of its column: once per column
+        extra = (spec.format, spec.tz, repr(spec.default)) if spec is not None else ()
+        inner, tag = vector, (label, repr(fn.__defaults__), f.name == "external_id", *extra)
+        vector = lambda a: cached(a, tag, lambda: inner(a))  # noqa: E731
     return VStep(label, vector, fn, on_null)
 
 
@@ -223,10 +237,11 @@ def _key_text(cols: list[Col], n: int) -> pa.Array:
 def apply_table(root: CEntity, table: pa.Table) -> MappedBatch:
     """Map a batch given as a table of records (row `i` reports under index `i`)."""
     run = _Run()
-    lv = root_level(table)
-    if root.explode is not None:
-        lv = explode(lv, root.explode(lv))
-        lv.prow = pa.array(np.full(lv.n, -1, dtype=np.int64))
-    run.entity(root, lv, None)
+    with caching():
+        lv = root_level(table)
+        if root.explode is not None:
+            lv = explode(lv, root.explode(lv))
+            lv.prow = pa.array(np.full(lv.n, -1, dtype=np.int64))
+        run.entity(root, lv, None)
     tables = {k: concat(v, k) for k, v in run.tables.items()}
     return MappedBatch(tables, run.errors, table.num_rows, run.filtered)

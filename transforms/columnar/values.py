@@ -22,6 +22,35 @@ CAUGHT = (ValueError, TypeError, ArithmeticError)
 ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
 
+_CACHE: dict[tuple[int, Any], tuple[Any, Any]] | None = None
+
+
+def cached(key_obj: Any, tag: Any, compute: Callable[[], Any]) -> Any:
+    """`compute()` once per (object, tag) while a mapping runs (`caching`): the same source
+    column read by two entities, or parsed by a field and an expression, is parsed once."""
+    if _CACHE is None:
+        return compute()
+    key = (id(key_obj), tag)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is key_obj:
+        return hit[1]
+    value = compute()
+    _CACHE[key] = (key_obj, value)  # keeps key_obj alive, so its id is not reused
+    return value
+
+
+class caching:  # a context manager, used as `with caching():`
+    """The scope of `cached`: one application of a mapping."""
+
+    def __enter__(self) -> None:
+        global _CACHE
+        _CACHE = {}
+
+    def __exit__(self, *exc: object) -> None:
+        global _CACHE
+        _CACHE = None
+
+
 class NotVectorised(Exception):
     """This operation has no Arrow form for these input types: run it per value."""
 

@@ -15,7 +15,14 @@ import pyarrow.compute as pc
 
 from transforms.casts import _FALSE, _TRUE
 from transforms.codes import CodeList
-from transforms.columnar.values import NotVectorised, VResult, is_text, or_masks, suspects_of
+from transforms.columnar.values import (
+    NotVectorised,
+    VResult,
+    cached,
+    is_text,
+    or_masks,
+    suspects_of,
+)
 
 DECIMAL_TEXT = r"^[+-]?\d{1,18}(\.\d{1,12})?$"
 INT_TEXT = r"^[+-]?\d{1,18}$"
@@ -77,6 +84,10 @@ def parse_decimal(arr: pa.Array, commas: bool) -> VResult:
 
 def as_decimal(arr: pa.Array, commas: bool) -> VResult:
     """Decimal of text, ints, decimals; floats through their shortest text (as str())."""
+    return cached(arr, ("decimal", commas), lambda: _as_decimal(arr, commas))  # type: ignore[no-any-return]
+
+
+def _as_decimal(arr: pa.Array, commas: bool) -> VResult:
     t = arr.type
     if pa.types.is_decimal(t):
         return arr, None
