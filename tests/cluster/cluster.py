@@ -261,7 +261,7 @@ class Cluster:
                 )
 
     def stop(self) -> None:
-        """TERM every live process tree, then KILL what is left after 15 s (idempotent).
+        """TERM every live process tree, then KILL what is left after 8 s (idempotent).
 
         An exited process is skipped: its pid may already belong to someone else.
         """
@@ -269,7 +269,7 @@ class Cluster:
         procs = [q for proc in live for q in tree(proc.popen.pid)]
         for proc in live:
             kill_tree(proc.popen.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 8
         for proc in live:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.popen.wait(max(deadline - time.monotonic(), 0.1))

@@ -24,9 +24,9 @@ DAG_ID = f"omshub_source_{SOURCE}"
 #: load, not the data: they differ between two loads of the same data by design
 LOAD_TIMES = frozenset({"created_at", "updated_at"})
 SKUS = ("NW-JKT-RED-M", "NW-SOCK-GRY-L", "NW-TENT-2P", "NW-BOOT-BRN-42", "NW-CAP-BLK")
-#: the data every cluster test loads: 4 batches of 1,000 orders (~2,000 lines) each, in
-#: chunks of 100 records, so a batch has many chunks to die in
-FILES, ORDERS_PER_FILE, CHUNK_RECORDS = 4, 1000, 100
+#: the data every cluster test loads: 4 batches (two per worker) of 600 orders (~1,200
+#: lines) each, in chunks of 100 records, so a batch has several chunks to die in
+FILES, ORDERS_PER_FILE, CHUNK_RECORDS = 4, 600, 100
 FIN = ("paid", "pending", "refunded", "partially_refunded", "authorized")
 
 
