@@ -1,17 +1,19 @@
 """Set-based reads the upsert decides on: a batch's bindings, and old reference keys.
 
-Bindings are read for every external id of a batch in one statement (PostgreSQL:
-`external_id = ANY(array)`; SQLite: a temp table of the ids joined to `binding`), so an
-unchanged row is recognised by its payload hash before anything is staged or written.
+Bindings are read for every external id of a batch in one statement (a temp table of
+the ids joined to `binding`; on PostgreSQL ids in and rows out by COPY), so an unchanged
+row is recognised by its payload hash before anything is staged or written.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 from sqlalchemy import Connection, Table, select
 
 from oms.sqlutil import in_values
@@ -28,16 +30,7 @@ def fetch_bindings(
     if not ids:
         rows: list[Any] = []
     elif conn.dialect.name == "postgresql":
-        cur = dbapi.cursor()
-        try:
-            cur.execute(
-                "SELECT external_id, canonical_id, source_updated_at, payload_hash FROM binding"
-                " WHERE system = %s AND entity = %s AND external_id = ANY(%s)",
-                (system, entity, ids),
-            )
-            rows = cur.fetchall()
-        finally:
-            cur.close()
+        return _pg_bindings(conn, system, entity, ids)
     else:
         dbapi.execute(f"DROP TABLE IF EXISTS {EXT_TABLE}")
         dbapi.execute(f"CREATE TEMP TABLE {EXT_TABLE} (e TEXT PRIMARY KEY)")
@@ -68,6 +61,54 @@ def _times(texts: Sequence[str | None]) -> pa.Array:
     """SQLite's stored UTC text (`oms.types.UTCDateTime`) as Arrow timestamps."""
     values = pd.to_datetime(pd.Series(texts, dtype=object), utc=True, format="ISO8601")
     return pa.array(values.astype("datetime64[us, UTC]"))
+
+
+def _pg_bindings(conn: Connection, system: str, entity: str, ids: list[str]) -> pa.Table:
+    """PostgreSQL: ids in and bound rows out by COPY (CSV parsed by Arrow, no row objects).
+
+    Times travel as epoch microseconds, whatever the session's time zone and DateStyle.
+    """
+    from oms.load.staging import copy_csv, create
+
+    create(conn, EXT_TABLE, "e TEXT")
+    copy_csv(conn, EXT_TABLE, pa.table({"e": pa.array(ids, pa.string())}))
+    query = (
+        "SELECT b.external_id, b.canonical_id,"
+        " CAST(extract(epoch FROM b.source_updated_at) * 1000000 AS bigint), b.payload_hash"
+        f" FROM {EXT_TABLE} x JOIN binding b ON b.external_id = x.e"
+        f" AND b.entity = {_lit(entity)} AND b.system = {_lit(system)}"
+    )
+    buf = io.BytesIO()
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.driver == "psycopg2":
+            cur.copy_expert(f"COPY ({query}) TO STDOUT (FORMAT csv)", buf)
+        else:
+            with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
+                for chunk in copy:
+                    buf.write(chunk)
+    finally:
+        cur.close()
+    conn.exec_driver_sql(f"DROP TABLE {EXT_TABLE}")
+    names = ["ext", "b_cid", "b_upd", "b_hash"]
+    types = [pa.string(), pa.string(), pa.int64(), pa.string()]
+    read = pacsv.ReadOptions(column_names=names)
+    convert = pacsv.ConvertOptions(
+        column_types=dict(zip(names, types, strict=True)),
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,  # COPY writes NULL bare and '' quoted
+    )
+    if buf.tell() == 0:
+        out = pa.table({n: pa.array([], t) for n, t in zip(names, types, strict=True)})
+    else:
+        buf.seek(0)
+        out = pacsv.read_csv(buf, read_options=read, convert_options=convert)
+    upd = out.column("b_upd").cast(pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
+    return out.set_column(2, "b_upd", upd)
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def old_values(

@@ -207,11 +207,12 @@ def new_field_sources(
         else:
             setmask = np.full(n, extra[c])
         bits |= setmask.astype(np.int64) << i
-    texts: dict[int, str | None] = {}
-    for b in np.unique(bits).tolist():
+    combos, inverse = np.unique(bits, return_inverse=True)
+    texts: list[str | None] = []
+    for b in combos.tolist():
         fs = {c: tag for i, c in enumerate(names) if b >> i & 1}
-        texts[b] = json.dumps(fs, sort_keys=True) if fs else None
-    return pa.array([texts[b] for b in bits.tolist()], pa.string())
+        texts.append(json.dumps(fs, sort_keys=True) if fs else None)
+    return pa.array(texts, pa.string()).take(pa.array(inverse.ravel()))
 
 
 def prepare(spec: EntitySpec, tbl: pa.Table, system: str) -> Prepared:
