@@ -345,3 +345,23 @@ def test_selectors_agree(tmp_path: Path) -> None:
     m = compile_mapping(path, {})
     assert m.columnar, m.columnar_reason
     assert_same(m, SELECTOR_RECORDS, pa.Table.from_pylist(SELECTOR_RECORDS))
+
+
+def test_keys_over_lists_of_one_agree(tmp_path: Path) -> None:
+    """XML elements that may repeat: a list of one steps into its item, others map."""
+    from transforms.compiler import compile_mapping
+
+    path = tmp_path / "one.yaml"
+    path.write_text(
+        "mapping: t.one\nversion: 1\nentity: location\nexternal_id: id\n"
+        "fields:\n  code: {path: head.code, required: true}\n  name: head.name\n"
+    )
+    m = compile_mapping(path, {})
+    ones = [
+        {"id": "1", "head": [{"code": "A", "name": "n"}]},
+        {"id": "2", "head": None},
+        {"id": "3", "head": [{"code": "C", "name": None}]},
+    ]
+    assert_same(m, ones, pa.Table.from_pylist(ones))
+    many = [*ones, {"id": "4", "head": [{"code": "D"}, {"code": "E"}]}, {"id": "5", "head": []}]
+    assert_same(m, many, pa.Table.from_pylist(many))

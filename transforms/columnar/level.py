@@ -179,7 +179,7 @@ def _arrow_step(cur: pa.Array, kind: str, arg: Any, flat: bool) -> pa.Array | No
             names = [t.field(i).name for i in range(t.num_fields)]
             return pc.struct_field(cur, [names.index(arg)]) if arg in names else pa.nulls(n)
         if _is_list(t) and not flat:
-            return None
+            return _key_of_single(cur, arg)
         if pa.types.is_map(t):
             return None
         return pa.nulls(n)
@@ -193,6 +193,20 @@ def _arrow_step(cur: pa.Array, kind: str, arg: Any, flat: bool) -> pa.Array | No
             return pc.take(pc.list_flatten(cur), at)
         return cur if arg in (0, -1) else pa.nulls(n)
     return _where(cur, arg)
+
+
+def _key_of_single(cur: pa.Array, key: str) -> pa.Array | None:
+    """A key applied to lists (repeatable XML elements): a list of one item steps into it;
+    any other length maps over the items (Python, as the per-record path does)."""
+    lengths = pc.list_value_length(cur)
+    if not pc.all(pc.equal(pc.fill_null(lengths, 1), 1)).as_py():
+        return None
+    items = pc.list_flatten(cur)
+    valid = pc.is_valid(cur)
+    if valid.false_count:
+        at = np.cumsum(valid.to_numpy(zero_copy_only=False)) - 1
+        items = pc.take(items, pa.array(at, mask=~valid.to_numpy(zero_copy_only=False)))
+    return _arrow_step(items, "key", key, False)
 
 
 def _where(cur: pa.Array, cond: tuple[str, str]) -> pa.Array | None:
