@@ -10,6 +10,7 @@ rejected. A column checked only for nulls is judged by one value and a null.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -36,6 +37,7 @@ class _Memo:
 
 
 _MEMO: dict[tuple[Any, ...], _Memo] = {}
+_LOCK = threading.Lock()
 
 
 def _numpy_view(arr: pa.Array) -> Any:
@@ -92,8 +94,18 @@ def _rows_holding(uniques: pa.Array, codes: pa.Array, values: pa.Array) -> list[
 
 def judge(
     entity: str, checks: list[Check], tbl: pa.Table, run_suite: RunSuite
+) -> list[tuple[Check, list[int], Callable[[int], Any]]]:
+    """(check, failing rows, value of a row) per failing check, in suite order.
+
+    Verdicts are read and written under a lock: a value marked seen must have its
+    verdict stored with it, whatever the threads."""
+    with _LOCK:
+        return list(_judge(entity, checks, tbl, run_suite))
+
+
+def _judge(
+    entity: str, checks: list[Check], tbl: pa.Table, run_suite: RunSuite
 ) -> Iterator[tuple[Check, list[int], Callable[[int], Any]]]:
-    """(check, failing rows, value of a row) per check, in suite order."""
     by_col: dict[str, list[Check]] = {}
     for k in checks:
         by_col.setdefault(k.column, []).append(k)

@@ -8,6 +8,7 @@ run again through the per-record function, which gives the value or the exact er
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -22,33 +23,34 @@ CAUGHT = (ValueError, TypeError, ArithmeticError)
 ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
 
-_CACHE: dict[tuple[int, Any], tuple[Any, Any]] | None = None
+_CACHE: ContextVar[dict[tuple[int, Any], tuple[Any, Any]] | None] = ContextVar(
+    "omshub_columnar_cache", default=None
+)
 
 
 def cached(key_obj: Any, tag: Any, compute: Callable[[], Any]) -> Any:
     """`compute()` once per (object, tag) while a mapping runs (`caching`): the same source
     column read by two entities, or parsed by a field and an expression, is parsed once."""
-    if _CACHE is None:
+    cache = _CACHE.get()
+    if cache is None:
         return compute()
     key = (id(key_obj), tag)
-    hit = _CACHE.get(key)
+    hit = cache.get(key)
     if hit is not None and hit[0] is key_obj:
         return hit[1]
     value = compute()
-    _CACHE[key] = (key_obj, value)  # keeps key_obj alive, so its id is not reused
+    cache[key] = (key_obj, value)  # keeps key_obj alive, so its id is not reused
     return value
 
 
 class caching:  # a context manager, used as `with caching():`
-    """The scope of `cached`: one application of a mapping."""
+    """The scope of `cached`: one application of a mapping (per thread or task)."""
 
     def __enter__(self) -> None:
-        global _CACHE
-        _CACHE = {}
+        self.token = _CACHE.set({})
 
     def __exit__(self, *exc: object) -> None:
-        global _CACHE
-        _CACHE = None
+        _CACHE.reset(self.token)
 
 
 class NotVectorised(Exception):
