@@ -5,6 +5,11 @@ column, transform, code list, bad path or expression) into a `MappingError` nami
 file, line and field. Application works column by column over a batch; a value that
 cannot be converted is recorded as a `Reason` against its source record (which will be
 quarantined) and never stops the batch.
+
+Two ways to apply, same tables and reasons (tests/transforms/test_columnar_equivalence.py):
+`apply(records)` walks Python records (the reference, and the path for shapes no Arrow
+table holds), `apply_table(table)` runs the same mapping as pyarrow.compute operations
+(`transforms/columnar/`). Both return Arrow tables shaped by `oms.arrow.entity_schema`.
 """
 
 from __future__ import annotations
