@@ -1,13 +1,15 @@
 """Set-based reads the upsert decides on: a batch's bindings, and old reference keys.
 
-Bindings are read for every external id of a batch in one statement (a temp table of
-the ids joined to `binding`; on PostgreSQL ids in and rows out by COPY), so an unchanged
-row is recognised by its payload hash before anything is staged or written.
+Bindings are read for every external id of a batch in one statement (PostgreSQL: a temp
+table of the ids joined to `binding`, ids in and rows out by COPY; SQLite: `json_each`
+of one JSON array), so an unchanged row is recognised by its payload hash before
+anything is staged or written.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,17 +33,13 @@ def fetch_bindings(
         rows: list[Any] = []
     elif conn.dialect.name == "postgresql":
         return _pg_bindings(conn, system, entity, ids)
-    else:
-        dbapi.execute(f"DROP TABLE IF EXISTS {EXT_TABLE}")
-        dbapi.execute(f"CREATE TEMP TABLE {EXT_TABLE} (e TEXT PRIMARY KEY)")
-        dbapi.executemany(f"INSERT INTO {EXT_TABLE} VALUES (?)", [(e,) for e in ids])
+    else:  # the ids as one JSON array parameter, unnested by SQLite's json_each
         rows = dbapi.execute(
             "SELECT b.external_id, b.canonical_id, b.source_updated_at, b.payload_hash"
-            f" FROM {EXT_TABLE} x JOIN binding b ON b.external_id = x.e"
+            " FROM json_each(?) x JOIN binding b ON b.external_id = x.value"
             " AND b.entity = ? AND b.system = ?",
-            (entity, system),
+            (json.dumps(ids), entity, system),
         ).fetchall()
-        dbapi.execute(f"DROP TABLE {EXT_TABLE}")
     cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[], [], [], []]
     upd = pa.array(cols[2]) if conn.dialect.name == "postgresql" else _times(cols[2])
     return pa.table(

@@ -103,7 +103,7 @@ def sqlite_values(col: pa.ChunkedArray | pa.Array) -> pa.Array:
         col = col.combine_chunks()
     t = col.type
     if pa.types.is_decimal(t) and t.scale > 0:  # "1.5000" -> "1.5", "2.0000" -> "2"
-        return pc.replace_substring_regex(pc.cast(col, pa.string()), r"\.?0+$", "")
+        return pc.utf8_rtrim(pc.utf8_rtrim(pc.cast(col, pa.string()), "0"), ".")
     if pa.types.is_decimal(t):
         return pc.cast(col, pa.string())
     if pa.types.is_timestamp(t):
