@@ -18,6 +18,7 @@ from connectors.base import BadRecord
 from connectors.errors import FormatError
 from connectors.formats.common import (
     DEFAULT_ENCODING,
+    MAX_DEPTH,
     NonFiniteError,
     checked,
     decoded_lines,
@@ -28,6 +29,39 @@ from connectors.formats.common import (
 from connectors.formats.jsonsource import Utf8Source
 
 _SCALARS = {"string", "number", "boolean", "null"}
+
+
+class _LineDecoder:
+    """One JSON decoder for every line of a file (json.loads builds one per call) that
+    notes whether a number overflowed to inf, the one problem its text cannot show."""
+
+    def __init__(self) -> None:
+        self.overflow = False
+        self.decoder = json.JSONDecoder(parse_constant=refuse_constant, parse_float=self._float)
+
+    def _float(self, text: str) -> float:
+        value = float(text)
+        if value - value != 0:  # inf - inf is nan
+            self.overflow = True
+        return value
+
+    def decode(self, raw: str) -> Any:
+        self.overflow = False
+        if raw.startswith("\ufeff"):  # json.loads names a BOM; the decoder alone does not
+            return json.loads(raw, parse_constant=refuse_constant)
+        return self.decoder.decode(raw)
+
+    def surely_safe(self, raw: str) -> bool:
+        """Whether the line rules out all that `record_problem` refuses, so its walk over
+        every value can be skipped: a NUL can only be written `\\u0000` (a raw one is
+        invalid JSON); nesting deeper than MAX_DEPTH needs more brackets than that; an
+        overflow was noted. Brackets inside strings just take the full check."""
+        return (
+            not self.overflow
+            and "\\u0000" not in raw
+            and "\x00" not in raw
+            and raw.count("[") + raw.count("{") <= MAX_DEPTH
+        )
 
 
 def _is_blank(stream: BinaryIO) -> bool:
@@ -110,26 +144,29 @@ class NdjsonFormat:
     def records(self, stream: BinaryIO, options: dict[str, Any], name: str = "") -> Iterator[Any]:
         index = 0
         encoding = options.get("encoding", DEFAULT_ENCODING)
+        decoder = _LineDecoder()
         for n, line in decoded_lines(stream, encoding, name, bad_lines=True):
             if isinstance(line, BadRecord):
                 yield BadRecord(line.raw, n, line.reason, index)
             elif line.strip():
-                yield self._parse(line, n, index)
+                yield self._parse(line, n, index, decoder)
             else:
                 continue
             index += 1
 
     @staticmethod
-    def _parse(line: str, n: int, index: int) -> Any:
+    def _parse(line: str, n: int, index: int, decoder: _LineDecoder) -> Any:
         raw = line.rstrip("\r\n")
         try:
-            value = json.loads(raw, parse_constant=refuse_constant)
+            value = decoder.decode(raw)
         except NonFiniteError as e:
             return BadRecord(raw=raw, line=n, reason=str(e), index=index)
         except json.JSONDecodeError as e:
             return BadRecord(raw=raw, line=n, reason=f"invalid JSON: {e.msg}", index=index)
         except RecursionError:
             return BadRecord(raw=raw, line=n, reason="JSON nested too deeply", index=index)
+        if decoder.surely_safe(raw):
+            return value  # what `checked` would return, without walking every value
         return checked(value, n, index, raw)
 
     def read(self, content: bytes, options: dict[str, Any], name: str = "") -> list[Any]:
