@@ -97,6 +97,13 @@ def arrow_column(arr: pa.Array, t: pa.DataType) -> tuple[pa.Array, list[Misfit]]
             pass  # past the precision: find the rows by value
     elif pa.types.is_timestamp(t) and pa.types.is_timestamp(arr.type) and arr.type.tz:
         return pc.cast(arr, t), []
+    elif (pa.types.is_string(t) and pa.types.is_large_string(arr.type)) or (
+        pa.types.is_integer(t) and pa.types.is_integer(arr.type)
+    ):
+        try:
+            return pc.cast(arr, t), []  # safe cast: an int past 64 bits fails, found below
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
     return python_column(arr.to_pylist(), t)
 
 
