@@ -49,8 +49,8 @@ def layout(block: bytes, dialect: Dialect) -> Layout | None:
     data = np.frombuffer(block, np.uint8)
     newlines = np.flatnonzero(data == LF)
     if b"\r" in block:  # only as part of CRLF: the csv module and pyarrow split a lone CR apart
-        cr = np.flatnonzero(data == CR)
-        if cr[-1] == len(data) - 1 or not np.all(data[cr + 1] == LF):
+        crlf = np.count_nonzero(data[newlines[newlines > 0] - 1] == CR)
+        if block.count(b"\r") != crlf:
             return None
     quotes = None
     quoting = "none"
