@@ -75,11 +75,13 @@ class Progress:
 
 
 def map_records(mapping: CompiledMapping, chunk: RecordChunk) -> MappedBatch:
-    """Map a chunk (columnar when the mapping and the reader allow it) and validate it.
+    """Map a chunk (columnar when the reader gave a table) and validate it.
 
-    Reasons, from the mapping and from every validation, end up in `mapped.errors`.
+    The columnar path runs any part of a mapping without a vectorised form per value
+    (`omshub mapping check` lists them), so it is right for every mapping. Reasons, from
+    the mapping and from every validation, end up in `mapped.errors`.
     """
-    if chunk.table is not None and mapping.columnar:
+    if chunk.table is not None:
         mapped = mapping.apply_table(chunk.table)
     else:
         mapped = mapping.apply(chunk.python_records())
