@@ -30,6 +30,7 @@ from sqlalchemy import Connection
 
 from oms.arrow import EXTERNAL_ID, RECORD, UPDATED_AT
 from oms.entities import SNAPSHOT_ENTITY
+from oms.errors import LoadError
 from oms.ids import canonical_id
 from oms.load._stepsql import ColKind, StepSql
 from oms.loader import LoadContext, LoadResult
@@ -56,6 +57,12 @@ def newest_per_position(tbl: pa.Table) -> pa.Table:
     id, `as_of` filled from `_updated_at`). Quantities a mapping did not write are null,
     which keeps the position's current value.
     """
+    missing = [c for c in ("sku", "location_code") if c not in tbl.column_names]
+    if missing:
+        raise LoadError(
+            f"{SNAPSHOT_ENTITY}: the mapping writes no {' and no '.join(missing)}"
+            " (a snapshot names each position by sku and location_code)"
+        )
     n = tbl.num_rows
     at = (
         tbl.column("as_of")

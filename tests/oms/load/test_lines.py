@@ -205,3 +205,38 @@ def test_same_lines_and_log_as_the_per_row_reference(
     assert sorted(derive_log(engine), key=repr) == sorted(derive_log(ref), key=repr)
     assert len({r[2] for r in got}) > 3  # several statuses were exercised
     ref.dispose()
+
+
+def test_post_load_runs_the_ledger_and_the_lines_of_one_chunk(engine: Engine) -> None:
+    """One chunk with order lines, shipment lines and movements: both steps, one call."""
+    from oms.models import InventoryPosition
+
+    c = ctx("erp")
+    frames = {
+        "order_line": [line("1001", 1, 2, order_origin="shopify")],
+        "shipment_line": [ship("1Z1", "1001", 1, 2)],
+        "inventory_movement": [
+            {
+                "movement_key": "ship-1Z1",
+                "sku": "A",
+                "location_code": "WH",
+                "delta_on_hand": Decimal(-2),
+                "delta_allocated": Decimal(0),
+                "reason": "shipment",
+                "occurred_at": T0,
+                "_external_id": "ship-1Z1",
+            }
+        ],
+    }
+    with engine.begin() as conn:
+        results = {}
+        for entity, rows in frames.items():
+            frame = pd.DataFrame(
+                [{"_updated_at": T0, "_record": i, **r} for i, r in enumerate(rows)], dtype=object
+            )
+            results[entity] = Loader().load(conn, entity, frame, c)
+        post_load(conn, results, c)
+    assert derived(engine)[:3] == (Decimal(2), None, "shipped")
+    pos = table_of(InventoryPosition)
+    with engine.connect() as conn:
+        assert conn.execute(select(pos.c.on_hand)).scalar() == Decimal(-2)

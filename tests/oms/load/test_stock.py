@@ -325,3 +325,10 @@ def test_same_positions_as_the_per_row_ledger(engine: Engine, tmp_path: Any) -> 
             apply_movements(conn, res.inserted_rows, c)
     assert _store(engine) == _store(ref)
     ref.dispose()
+
+
+def test_a_snapshot_without_its_key_columns_is_refused(engine: Engine) -> None:
+    from oms.errors import LoadError
+
+    with pytest.raises(LoadError, match="writes no location_code"), engine.begin() as conn:
+        load_snapshot(conn, table(snap_rows(("A", "WH", 1, 0, T0)), drop=("location_code",)), ctx())
