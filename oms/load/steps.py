@@ -25,15 +25,23 @@ from oms.loader import LoadContext, LoadResult
 MOVEMENT = "inventory_movement"
 
 
-def post_load(conn: Connection, results: Mapping[str, LoadResult], ctx: LoadContext) -> None:
+def post_load(
+    conn: Connection,
+    results: Mapping[str, LoadResult],
+    ctx: LoadContext,
+    *,
+    ledger: bool = True,
+) -> None:
     """Run the post-load steps for one loaded chunk.
 
     Reads `results["inventory_movement"].inserted_ids` and the `changed_ids` of
     `order_line`, `shipment_line` and `return_line`; entities absent from `results`
-    contribute nothing.
+    contribute nothing. `ledger=False` skips the stock ledger for a caller that applied
+    it itself right after loading the movements (`apply_ledger`): needed only when a
+    snapshot follows movements in the same chunk and must see the positions they moved.
     """
     movements = results.get(MOVEMENT)
-    if movements is not None and movements.inserted_ids:
+    if ledger and movements is not None and movements.inserted_ids:
         apply_ledger(conn, movements.inserted_ids, ctx)
     changed = {e: results[e].changed_ids for e in LINE_SOURCES if e in results}
     if any(changed.values()):
