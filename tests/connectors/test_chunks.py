@@ -358,3 +358,12 @@ def test_quotes_inside_unquoted_fields_are_text(monkeypatch: pytest.MonkeyPatch)
     }
     mixed = data + b'Q,"a, b",1,x" y\n' + rows
     assert_same("csv", mixed, {}, (1_000, 50_000))
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_a_last_row_without_line_end(allow: bool, block: int) -> None:
+    data = lines_file(300)[:-1]
+    options = {"allow_unterminated_last_row": allow}
+    assert_same("csv", data, options, (1, 100, 50_000))
+    got, _, _ = chunked("csv", data, options, 100)
+    assert isinstance(got[-1][1], dict) is allow
