@@ -45,19 +45,27 @@ def compose() -> dict[str, Any]:
     return dict(yaml.safe_load(COMPOSE.read_text()))
 
 
-def test_every_airflow_setting_is_an_option_airflow_knows() -> None:
+def unknown_options(env: dict[str, Any]) -> list[str]:
+    """The `AIRFLOW__SECTION__KEY` names in `env` that are no option of this Airflow."""
     from airflow.configuration import conf
 
     known = conf.configuration_description
-    env = compose()["x-omshub-env"]
     unknown = []
     for name in env:
-        if not name.startswith("AIRFLOW__"):
-            continue
-        section, key = name.removeprefix("AIRFLOW__").lower().split("__", 1)
-        if key not in known.get(section, {}).get("options", {}):
-            unknown.append(name)
-    assert not unknown, f"{COMPOSE.name}: Airflow has no such options: {unknown}"
+        if name.startswith("AIRFLOW__"):
+            section, key = name.removeprefix("AIRFLOW__").lower().split("__", 1)
+            if key not in known.get(section, {}).get("options", {}):
+                unknown.append(name)
+    return unknown
+
+
+def test_every_airflow_setting_is_an_option_airflow_knows(tmp_path: Path) -> None:
+    from cluster import Cluster
+
+    env = compose()["x-omshub-env"]
+    assert not unknown_options(env), f"{COMPOSE.name}: no such options: {unknown_options(env)}"
+    test_env = Cluster(tmp_path, tmp_path, "postgresql://x/a", "postgresql://x/b", "redis://x", 1)
+    assert not unknown_options(test_env.env("w1")), "the test cluster sets unknown options"
     assert set(REQUIRED) <= set(env), sorted(set(REQUIRED) - set(env))
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql+psycopg2://")
