@@ -192,6 +192,8 @@ def versions(url: str) -> dict[str, Any]:
         text=True,
         check=False,
     ).stdout.strip()
+    if not commit and (ROOT / "COMMIT").is_file():  # a `git archive` export, marked by hand
+        commit = (ROOT / "COMMIT").read_text(encoding="utf-8").strip() + " (export)"
     out = {
         "omshub": commit or None,
         "python": sys.version.split()[0],
