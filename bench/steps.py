@@ -122,7 +122,7 @@ def bench_stock(engine: Any, n: int, out: dict[str, float]) -> None:
     at = T0 + dt.timedelta(days=2)
     keys = [(f"SKU-{i // 4:06d}", f"WH-{i % 4}") for i in range(n)]
     keys += [(f"NEW-{i:06d}", "WH-0") for i in range(n // 10)]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": canonical_id("inventory_movement", [f"sale-{i}"]),
             "movement_key": f"sale-{i}",
@@ -151,7 +151,9 @@ def bench_stock(engine: Any, n: int, out: dict[str, float]) -> None:
 
 
 def bench_lines(engine: Any, n: int, out: dict[str, float]) -> None:
-    lines, ships, rets = [], [], []
+    lines: list[dict[str, Any]] = []
+    ships: list[dict[str, Any]] = []
+    rets: list[dict[str, Any]] = []
     for i in range(n):
         number, no = f"{i // 5:07d}", i % 5 + 1
         lid = canonical_id("order_line", ["shop", number, no])

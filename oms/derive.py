@@ -3,6 +3,9 @@
 An order line's shipped and returned quantities are the sums of its shipment and return
 lines, and its status follows from its quantities; they are refreshed whenever one of
 those rows (or the line itself) is written, in the same transaction.
+
+This per-row version is the reference the set-based `oms.load.lines` (what the batch
+loader runs, `oms.load.steps.post_load`) is tested against.
 """
 
 from __future__ import annotations
