@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 from typing import Any, BinaryIO
 
@@ -29,6 +31,7 @@ from omshub import failures, quarantine, stats, watermark
 from omshub.config import StreamSpec, config_dir, get_source
 from omshub.landing import open_landed
 from omshub.mappings import get_mapping
+from omshub.prefetch import prefetched
 from omshub.quarantine import BadEntry, format_reason
 from omshub.runs import now
 from omshub.stats import Counts, write_stat
@@ -150,8 +153,10 @@ def _process(
     with open_landed(row["uri"], row["checksum"]) as fh, write_transaction(engine) as conn:
         source_xact_lock(conn, source.name)
         name = row["original_name"] or row["batch_id"]
-        for chunk in _locked_chunks(conn, _chunks(stream, fh, name), mapping):
-            _load_chunk(conn, chunk, mapping, ctx, name, progress)
+        mapped_chunks = prefetched(_chunks(stream, fh, name), partial(_map_chunk, mapping))
+        with closing(mapped_chunks):
+            for chunk, mapped in _locked_chunks(conn, mapped_chunks, mapping):
+                _load_chunk(conn, chunk, mapped, mapping, ctx, name, progress)
         failures.check_threshold(source, row, progress)
         quarantine.record(conn, source, stream.name, ctx.batch_id, run_id, mapping, progress.bad)
         watermark.advance(conn, source.name, stream.name, progress.cursor, run_id)
@@ -180,9 +185,17 @@ def _chunks(stream: StreamSpec, fh: BinaryIO, name: str) -> Iterator[RecordChunk
     return iter_chunks(get_format(stream.format.type), fh, options, name, chunk_records())
 
 
+def _map_chunk(mapping: CompiledMapping, chunk: RecordChunk) -> tuple[RecordChunk, MappedBatch]:
+    """A chunk with its mapping (run one chunk ahead of the load: `omshub.prefetch`)."""
+    return chunk, map_records(mapping, chunk) if chunk.positions else MappedBatch({}, {}, 0)
+
+
+Mapped = tuple[RecordChunk, MappedBatch]
+
+
 def _locked_chunks(
-    conn: Connection, chunks: Iterator[RecordChunk], mapping: CompiledMapping
-) -> Iterator[RecordChunk]:
+    conn: Connection, chunks: Iterator[Mapped], mapping: CompiledMapping
+) -> Iterator[Mapped]:
     """The chunks of a batch; a batch of several chunks locks its entities first.
 
     A one-chunk batch locks just the rows it writes (`oms.load`, per chunk); a longer one
@@ -201,19 +214,19 @@ def _locked_chunks(
 def _load_chunk(
     conn: Connection,
     chunk: RecordChunk,
+    mapped: MappedBatch,
     mapping: CompiledMapping,
     ctx: LoadContext,
     name: str,
     progress: Progress,
 ) -> None:
-    """Map, validate and load one chunk of records inside the batch's transaction."""
+    """Quarantine and load one mapped chunk inside the batch's transaction."""
     for i, item in chunk.bad:
         reason = format_reason(item.where(name), None, item.reason)
         progress.bad.append(BadEntry(i, item.raw, [reason]))
     progress.records += chunk.items
     if not chunk.positions:
         return
-    mapped = map_records(mapping, chunk)
     bad = mapped.bad_records()
     for j in sorted(bad):
         progress.bad.append(BadEntry(chunk.positions[j], chunk.raw(j), mapped.errors[j]))
