@@ -78,22 +78,32 @@ class Progress:
 
 
 def map_records(mapping: CompiledMapping, chunk: RecordChunk) -> MappedBatch:
-    """Map a chunk (columnar when the reader gave a table) and validate it.
+    """Map a chunk column-wise and validate it; reasons end up in `mapped.errors`.
 
     The columnar path runs any part of a mapping without a vectorised form per value
-    (`omshub mapping check` lists them), so it is right for every mapping. Reasons, from
-    the mapping and from every validation, end up in `mapped.errors`.
+    (`omshub mapping check` lists them), so it is right for every mapping; records that
+    came as Python objects (JSON, XML) are turned into a table first, unless their shape
+    does not fit one (a field that is an object in one record and a list in the next):
+    those chunks take the per-record path, which gives the same rows.
     """
-    if chunk.table is not None:
-        mapped = mapping.apply_table(chunk.table)
-    else:
-        mapped = mapping.apply(chunk.python_records())
+    table = chunk.table if chunk.table is not None else _as_table(chunk.python_records())
+    mapped = mapping.apply_table(table) if table is not None else mapping.apply(chunk.records or [])
     rules = mapping.rules()
     where = f"{mapping.file} (validation): "
     for entity, tbl in mapped.tables.items():
         for rec, reasons in validate(entity, tbl, rules.get(entity), where).items():
             mapped.errors.setdefault(rec, []).extend(reasons)
     return mapped
+
+
+def _as_table(records: list[Any]) -> pa.Table | None:
+    """Python records as one Arrow table, or None when they do not share one shape."""
+    if not records or not all(isinstance(r, dict) for r in records):
+        return None
+    try:
+        return pa.Table.from_pylist(records)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
 
 
 def ownership() -> Ownership:
