@@ -6,6 +6,7 @@ validated in CI by `omshub config check` and the test suite, not only when a DAG
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from oms.db import project_home
 from oms.errors import ConfigError
 from transforms.yamlsrc import line_of, load_yaml
 
+log = logging.getLogger("omshub.config")
 SystemKind = Literal["erp", "wms", "tms", "pos", "crm", "channel", "3pl", "edi", "carrier"]
 
 
@@ -37,7 +39,9 @@ class StreamSpec(BaseModel):
     format: FormatSpec
     pattern: str | None = Field(None, description="file glob (folder/SFTP transports)")
     cursor_field: str | None = Field(
-        None, description="raw-record field that advances the watermark"
+        None,
+        description="deprecated and ignored: the watermark follows the mapping's updated_at",
+        json_schema_extra={"deprecated": True},
     )
     options: dict[str, Any] = Field(default_factory=dict, description="transport options")
 
@@ -76,6 +80,13 @@ class SourceConfig(BaseModel):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"duplicate stream names: {', '.join(sorted(dup))}")
+        for s in v:
+            if s.cursor_field:
+                log.warning(
+                    "stream %r: cursor_field is deprecated and ignored; the watermark "
+                    "follows the mapping's updated_at",
+                    s.name,
+                )
         return v
 
     def stream(self, name: str) -> StreamSpec:

@@ -33,7 +33,6 @@ def write_source(home: Path, reject_threshold: float = 0.5, incremental: bool = 
             pattern: "*.json"
             format: {{type: json, records_path: orders}}
             mapping: shop/orders.yaml
-            cursor_field: updated_at
         """)
     )
     (home / "mappings/shop/orders.yaml").write_text(

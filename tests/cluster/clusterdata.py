@@ -58,7 +58,6 @@ def write_project(home: Path, files: int, orders_per_file: int) -> Path:
             pattern: "orders_*.json"
             format: {{type: json, records_path: orders}}
             mapping: shopify/orders.yaml
-            cursor_field: updated_at
         """)
     )
     for f in range(files):

@@ -45,7 +45,6 @@ def shop_project(home: Path, mode: str = "incremental") -> Path:
             pattern: "orders_*.json"
             format: {{type: json, records_path: orders}}
             mapping: shop/orders.yaml
-            cursor_field: updated_at
           - name: customers
             pattern: "customers_*.json"
             format: {{type: json, records_path: customers}}

@@ -301,3 +301,29 @@ def test_demo_identity_is_scoped_and_every_reference_resolves(engine: Engine) ->
     assert origins == {("web", "shopify"), ("pos", "square")}
     assert carriers == {"ups", "usps", "fedex"}
     assert dangling == dict.fromkeys(dangling, 0)
+
+
+def test_watermark_is_the_newest_mapped_updated_at_of_the_rows_loaded(
+    project: Path, sqlite_store: str
+) -> None:
+    """A quarantined record's newer time does not move the watermark; offsets become UTC."""
+    from oms.db import get_engine
+
+    engine = get_engine(sqlite_store)
+    drop(
+        project,
+        "a.json",
+        [
+            shop_order(1, "A1", updated_at="2026-11-20T12:00:00+02:00"),  # 10:00 UTC
+            shop_order(2, "A2", updated_at="2026-11-20T09:30:00Z"),
+            shop_order(3, None, updated_at="2026-12-01T00:00:00Z"),  # quarantined: no number
+        ],
+    )
+    assert pipeline.run_source("shop", engine=engine).ok
+    with engine.connect() as conn:
+        wm = conn.execute(select(Base.metadata.tables["watermark"].c.cursor_value)).scalar()
+        quarantined = conn.execute(
+            select(func.count()).select_from(Base.metadata.tables["quarantine"])
+        ).scalar()
+    assert quarantined == 1
+    assert wm == "2026-11-20T10:00:00+00:00"
