@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from sqlalchemy import Connection, Engine, event, text
 
 from oms.db import SQLITE_BEGIN, SQLITE_WAIT, WRITE_WAIT_S, _sqlite_begin
@@ -40,6 +41,8 @@ from oms.errors import SourceBusy
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
+
+    from oms.load.prepare import Prepared
 
 #: row-lock buckets per entity: bounded, so a batch holds at most this many locks per
 #: entity it writes, and PostgreSQL's shared lock table (max_locks_per_transaction 64 x
@@ -81,6 +84,12 @@ def entity_class(entity: str) -> int:
 
 def bucket(canonical_id: str) -> int:
     return zlib.crc32(canonical_id.encode()) % BUCKETS
+
+
+def buckets(ids: Iterable[str]) -> np.ndarray:
+    """`bucket` of every id: zlib's CRC-32 per id is cheaper than a numpy byte loop."""
+    crc = zlib.crc32
+    return np.fromiter((crc(i.encode()) for i in ids), dtype=np.int64) % BUCKETS
 
 
 def _store(engine: Engine) -> str:
@@ -129,7 +138,10 @@ def lock_rows(conn: Connection, ids_by_entity: Mapping[str, Iterable[str]]) -> i
     """
     if conn.dialect.name != "postgresql":
         return 0
-    wanted = {(entity_class(e), bucket(i)) for e, ids in ids_by_entity.items() for i in ids}
+    wanted: set[tuple[int, int]] = set()
+    for e, ids in ids_by_entity.items():
+        cls = entity_class(e)  # once per entity: a blake2b per id cost more than the lock
+        wanted.update((cls, b) for b in np.unique(buckets(ids)).tolist())
     return _lock_pairs(conn, wanted)
 
 
@@ -224,12 +236,24 @@ def batch_row_ids(frames: Mapping[str, pd.DataFrame], system: str) -> dict[str, 
     return {e: sorted(ids) for e, ids in out.items()}
 
 
-def table_row_ids(tables: Mapping[str, pa.Table], system: str) -> dict[str, list[str]]:
+def table_row_ids(
+    tables: Mapping[str, pa.Table],
+    system: str,
+    prepared: Mapping[str, Prepared] | None = None,
+) -> dict[str, list[str]]:
     """`batch_row_ids` of a mapped chunk's Arrow tables (`oms.arrow`), computed column-wise.
 
     Every target a table writes is covered: the entity's own rows, the positions its
     movements or snapshots move, the order lines its shipment and return lines derive.
+    `prepared` (`oms.load.prepare.prepare` of some of the tables) supplies the entity's
+    own ids already computed, so the chunk's ids are hashed once, not twice.
     """
+    return {e: sorted(ids) for e, ids in _row_id_sets(tables, system, prepared).items()}
+
+
+def _row_id_sets(
+    tables: Mapping[str, pa.Table], system: str, prepared: Mapping[str, Prepared] | None
+) -> dict[str, set[str]]:
     from oms.load.prepare import target_ids
 
     out: dict[str, set[str]] = {}
@@ -237,21 +261,34 @@ def table_row_ids(tables: Mapping[str, pa.Table], system: str) -> dict[str, list
         targets = _targets(entity)
         if tbl.num_rows == 0 or not targets:
             continue
+        done = prepared.get(entity) if prepared else None
+        if done is not None:
+            own = done.table.column("id").unique().to_pylist()
+            out.setdefault(entity, set()).update(own)
+            targets = [t for t in targets if t[0] != entity]
+        if not targets:
+            continue
         for target, ids in target_ids(entity, tbl, system, targets).items():
             out.setdefault(target, set()).update(ids)
-    return {e: sorted(ids) for e, ids in out.items()}
+    return out
 
 
-def lock_tables(conn: Connection, tables: Mapping[str, pa.Table], system: str) -> int:
+def lock_tables(
+    conn: Connection,
+    tables: Mapping[str, pa.Table],
+    system: str,
+    prepared: Mapping[str, Prepared] | None = None,
+) -> int:
     """Lock, before any write, every row bucket a mapped chunk may write (`lock_rows`).
 
     Call it once per chunk right after the batch's transaction opens (instead of
     `lock_rows(conn, batch_row_ids(...))`): one statement, one global order, so two
-    batches never deadlock. SQLite: a no-op (and no ids computed).
+    batches never deadlock. SQLite: a no-op (and no ids computed). `prepared`: as in
+    `table_row_ids`.
     """
     if conn.dialect.name != "postgresql":
         return 0
-    return lock_rows(conn, table_row_ids(tables, system))
+    return lock_rows(conn, _row_id_sets(tables, system, prepared))
 
 
 # --- run locks -----------------------------------------------------------------------------

@@ -35,17 +35,25 @@ def load_batch(
     Every row bucket the chunk may write is locked first, in one global order
     (`oms.locks.lock_tables`), so concurrent batches of other sources never deadlock.
     """
+    from oms.load.prepare import prepare
     from oms.load.steps import post_load
     from oms.load.stock import load_snapshot
     from oms.load.upsert import upsert
     from oms.locks import lock_tables
 
-    lock_tables(conn, tables, ctx.system)
+    # ids are computed once: prepared here, locked from, then upserted
+    prepared = {
+        e: prepare(entity_spec(e), t, ctx.system)
+        for e, t in tables.items()
+        if entity_spec(e).kind != "snapshot" and t.num_rows
+    }
+    lock_tables(conn, tables, ctx.system, prepared)
     results: dict[str, LoadResult] = {}
     for entity, tbl in tables.items():
         if entity_spec(entity).kind == "snapshot":
             results[entity] = load_snapshot(conn, tbl, ctx)
         else:
-            results[entity] = upsert(conn, entity, tbl, ctx, ownership)
+            p = prepared.get(entity)
+            results[entity] = upsert(conn, entity, tbl, ctx, ownership, p)
     post_load(conn, results, ctx)
     return results

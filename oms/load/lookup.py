@@ -61,48 +61,59 @@ def _times(texts: Sequence[str | None]) -> pa.Array:
     return pa.array(values.astype("datetime64[us, UTC]"))
 
 
-def _pg_bindings(conn: Connection, system: str, entity: str, ids: list[str]) -> pa.Table:
-    """PostgreSQL: ids in and bound rows out by COPY (CSV parsed by Arrow, no row objects).
+def _csv_field(expr: str) -> str:
+    """A text expression as one CSV field: quoted, or empty (bare) for NULL."""
+    return f"""COALESCE('"' || replace({expr}, '"', '""') || '"', '')"""
 
-    Times travel as epoch microseconds, whatever the session's time zone and DateStyle.
+
+def _pg_bindings(conn: Connection, system: str, entity: str, ids: list[str]) -> pa.Table:
+    """PostgreSQL: ids in by COPY; bound rows out as ONE CSV text value, parsed by Arrow.
+
+    `string_agg` builds the CSV server-side, so the client reads one value instead of a
+    COPY message (and a Python call) per binding. Times travel as epoch microseconds,
+    whatever the session's time zone and DateStyle.
     """
     from oms.load.staging import copy_csv, create
 
     create(conn, EXT_TABLE, "e TEXT")
     copy_csv(conn, EXT_TABLE, pa.table({"e": pa.array(ids, pa.string())}))
+    upd = "CAST(CAST(extract(epoch FROM b.source_updated_at) * 1000000 AS bigint) AS TEXT)"
+    line = " || ',' || ".join(
+        [
+            _csv_field("b.external_id"),
+            _csv_field("b.canonical_id"),
+            f"COALESCE({upd}, '')",
+            _csv_field("b.payload_hash"),
+        ]
+    )
     query = (
-        "SELECT b.external_id, b.canonical_id,"
-        " CAST(extract(epoch FROM b.source_updated_at) * 1000000 AS bigint), b.payload_hash"
+        f"SELECT string_agg({line}, E'\\n')"
         f" FROM {EXT_TABLE} x JOIN binding b ON b.external_id = x.e"
         f" AND b.entity = {_lit(entity)} AND b.system = {_lit(system)}"
     )
-    buf = io.BytesIO()
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        if conn.dialect.driver == "psycopg2":
-            cur.copy_expert(f"COPY ({query}) TO STDOUT (FORMAT csv)", buf)
-        else:
-            with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
-                for chunk in copy:
-                    buf.write(chunk)
+        cur.execute(query)
+        csv_text = cur.fetchone()[0]
     finally:
         cur.close()
     conn.exec_driver_sql(f"DROP TABLE {EXT_TABLE}")
     names = ["ext", "b_cid", "b_upd", "b_hash"]
     types = [pa.string(), pa.string(), pa.int64(), pa.string()]
-    read = pacsv.ReadOptions(column_names=names)
+    read = pacsv.ReadOptions(column_names=names, block_size=1 << 26)
     convert = pacsv.ConvertOptions(
         column_types=dict(zip(names, types, strict=True)),
         strings_can_be_null=True,
-        quoted_strings_can_be_null=False,  # COPY writes NULL bare and '' quoted
+        quoted_strings_can_be_null=False,  # NULL is written bare and '' quoted
     )
-    if buf.tell() == 0:
+    if not csv_text:
         out = pa.table({n: pa.array([], t) for n, t in zip(names, types, strict=True)})
     else:
-        buf.seek(0)
-        out = pacsv.read_csv(buf, read_options=read, convert_options=convert)
-    upd = out.column("b_upd").cast(pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
-    return out.set_column(2, "b_upd", upd)
+        data = io.BytesIO(csv_text.encode())
+        parse = pacsv.ParseOptions(newlines_in_values=True)
+        out = pacsv.read_csv(data, read_options=read, parse_options=parse, convert_options=convert)
+    upd_col = out.column("b_upd").cast(pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
+    return out.set_column(2, "b_upd", upd_col)
 
 
 def _lit(value: str) -> str:

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from oms.arrow import EXTERNAL_ID, RECORD, UPDATED_AT, entity_schema
-from oms.entities import EntitySpec, Ref
+from oms.entities import CustomerKey, EntitySpec, Ref
 from oms.ids import NAMESPACE
 from oms.ownership import Ownership
 
@@ -154,18 +154,81 @@ def _identify(spec: EntitySpec, tbl: pa.Table, system: str) -> tuple[pa.Table, l
         and ck.column not in cols
         and (ck.external_id is None or ck.email in cols or ck.external_id in cols)
     ):
-        # CustomerKey.value itself, over plain lists (pandas would turn None into NaN)
-        n = tbl.num_rows
-        email = tbl.column(ck.email).to_pylist() if ck.email in cols else [None] * n
         src = EXTERNAL_ID if ck.external_id is None else ck.external_id
-        ext = tbl.column(src).to_pylist() if src in tbl.column_names else [None] * n
-        field = ck.external_id or ""
-        value = [
-            ck.value({ck.email: e, field: x}, system, x) for e, x in zip(email, ext, strict=True)
-        ]
-        tbl = tbl.append_column(ck.column, pa.array(value, pa.string()))
+        value = customer_keys(
+            ck,
+            _column(tbl, ck.email) if ck.email in cols else None,
+            _column(tbl, src) if src in tbl.column_names else None,
+            system,
+            tbl.num_rows,
+        )
+        tbl = tbl.append_column(ck.column, value)
         added.append(ck.column)
     return tbl, added
+
+
+#: what Python's `str.strip()` removes from an ASCII text (Arrow's ASCII trim omits \x1c-\x1f)
+_PY_ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+def _ascii_strip(col: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """`str.strip()` of the ASCII texts of a string column, and which texts are ASCII.
+
+    Exact for ASCII only: Arrow's Unicode whitespace and case tables are not Python's, so
+    callers redo the other rows with Python's own string methods.
+    """
+    ascii_ = pc.fill_null(pc.string_is_ascii(col), True)
+    return pc.utf8_trim(col, _PY_ASCII_SPACE), ascii_
+
+
+def customer_keys(
+    ck: CustomerKey, email: pa.Array | None, ext: pa.Array | None, system: str, n: int
+) -> pa.Array:
+    """`CustomerKey.value` of every row, column-wise, exactly (non-ASCII rows by Python).
+
+    `email` is the email column (None: not mapped), `ext` the customer id column.
+    """
+    out = pa.nulls(n, pa.string())
+    if ext is not None:
+        if not (pa.types.is_string(ext.type) or pa.types.is_integer(ext.type)):
+            ext = pa.array([None if v is None else str(v) for v in ext.to_pylist()], pa.string())
+        text, ascii_ = _ascii_strip(pc.cast(ext, pa.string()))
+        key = pc.binary_join_element_wise(f"{system}:", text, "")
+        out = pc.if_else(pc.equal(text, ""), out, key)
+        field = ck.external_id
+
+        def by_id(x: Any) -> str | None:
+            return ck.value({field: x} if field else {}, system, x)
+
+        out = _python_rows(out, ascii_, ext, by_id)
+    if email is not None and (
+        pa.types.is_string(email.type) or pa.types.is_large_string(email.type)
+    ):
+        text, ascii_ = _ascii_strip(email)
+        has = pc.fill_null(pc.not_equal(text, ""), False)
+        out = pc.if_else(has, pc.ascii_lower(text), out)
+        slow = pc.invert(ascii_)
+        if pc.any(slow).as_py():
+            idx = pc.indices_nonzero(slow)
+            ext_vals = ext.take(idx).to_pylist() if ext is not None else [None] * len(idx)
+            name = ck.external_id or ""
+            vals = [
+                ck.value({ck.email: e, name: x}, system, x)
+                for e, x in zip(email.take(idx).to_pylist(), ext_vals, strict=True)
+            ]
+            out = pc.replace_with_mask(out, slow, pa.array(vals, pa.string()))
+    elif email is not None:
+        raise TypeError(f"{ck.email}: an email column of type {email.type} is not text")
+    return out
+
+
+def _python_rows(out: pa.Array, ascii_: pa.Array, col: pa.Array, fn: Any) -> pa.Array:
+    """Redo the non-ASCII rows of `out` with Python's `fn(value)`."""
+    slow = pc.invert(ascii_)
+    if not pc.any(slow).as_py():
+        return out
+    values = [fn(v) for v in col.filter(slow).to_pylist()]
+    return pc.replace_with_mask(out, slow, pa.array(values, pa.string()))
 
 
 def _refs(spec: EntitySpec, tbl: pa.Table) -> tuple[pa.Table, list[str], list[Ref]]:

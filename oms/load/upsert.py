@@ -129,9 +129,24 @@ def _update_field_sources(conn: Connection, d: sql.Dialect, plan: sql.Plan, tag:
         dbapi.executemany(f"INSERT INTO {sql.FIELD_SOURCES} (id, fs) VALUES (?, ?)", pairs)
 
 
+def _ids(conn: Connection, d: sql.Dialect, query: str, params: dict[str, Any]) -> pa.Array:
+    """The ids a query returns, as one Arrow array.
+
+    PostgreSQL: aggregated server-side into one comma-joined text (canonical ids are
+    uuids) and split by Arrow: one value over the wire instead of a row object per id.
+    """
+    if d.pg:
+        agg = f"WITH q AS ({query}) SELECT string_agg(id, ',') FROM q"
+        joined = conn.execute(text(agg), params).scalar()
+        if not joined:
+            return pa.array([], pa.string())
+        return pc.split_pattern(pa.array([joined]), ",").flatten()
+    return pa.array(conn.execute(text(query), params).scalars().all(), pa.string())
+
+
 def _write(
     conn: Connection, plan: sql.Plan, params: dict[str, Any], tag: str
-) -> tuple[list[str], list[str]]:
+) -> tuple[pa.Array, pa.Array]:
     """Diff, change log, update, insert; returns (updated ids, inserted ids)."""
     d = sql.Dialect.of(conn)
     tail = " ON COMMIT DROP" if d.pg else ""
@@ -139,11 +154,11 @@ def _write(
     conn.execute(text(f"CREATE TEMP TABLE {sql.DIFF}{tail} AS {sql.diff_select(d, plan)}"), params)
     create(conn, sql.FIELD_SOURCES, "id VARCHAR(36) PRIMARY KEY, fs TEXT")
     _update_field_sources(conn, d, plan, tag)
-    updated = [r[0] for r in conn.exec_driver_sql(f"SELECT id FROM {sql.DIFF} ORDER BY _n")]
-    if updated:
+    updated = _ids(conn, d, f"SELECT id FROM {sql.DIFF}", {})
+    if len(updated):
         conn.execute(text(sql.change_log(d, plan)), params)
         conn.execute(text(sql.update_target(d, plan)), params)
-    inserted = list(conn.execute(text(sql.insert_new(d, plan)), params).scalars())
+    inserted = _ids(conn, d, sql.insert_new(d, plan), params)
     conn.execute(text(sql.BINDING_INSERT), params)
     conn.execute(text(sql.BINDING_UPDATE), params)
     if not d.pg:
@@ -160,14 +175,23 @@ def _plan(spec: EntitySpec, cols: list[str], ownership: Ownership, ctx: LoadCont
 
 
 def upsert(
-    conn: Connection, entity: str, tbl: pa.Table, ctx: LoadContext, ownership: Ownership
+    conn: Connection,
+    entity: str,
+    tbl: pa.Table,
+    ctx: LoadContext,
+    ownership: Ownership,
+    prepared: prep.Prepared | None = None,
 ) -> LoadResult:
-    """Load one entity's rows of a mapped chunk (shaped as `oms.arrow` says)."""
+    """Load one entity's rows of a mapped chunk (shaped as `oms.arrow` says).
+
+    `prepared` is `prep.prepare(spec, tbl, ctx.system)` when the caller already has it
+    (`load_batch` prepares first and locks from the prepared ids).
+    """
     spec = ENTITIES[entity]
     result = LoadResult(entity, received=tbl.num_rows)
     if tbl.num_rows == 0:
         return result
-    p = prep.prepare(spec, tbl, ctx.system)
+    p = prepared if prepared is not None else prep.prepare(spec, tbl, ctx.system)
     result.duplicates = p.duplicates
     unchanged, stale, bound = _decide(conn, entity, p.table, ctx.system)
     result.unchanged, result.stale = int(unchanged.sum()), int(stale.sum())
@@ -197,14 +221,14 @@ def upsert(
 
 
 def _fill(
-    result: LoadResult, spec: EntitySpec, rows: pa.Table, updated: list[str], inserted: list[str]
+    result: LoadResult, spec: EntitySpec, rows: pa.Table, updated: pa.Array, inserted: pa.Array
 ) -> None:
     """Counts and ids of what was written, in batch order."""
     result.inserted, result.updated = len(inserted), len(updated)
     result.unchanged += rows.num_rows - len(inserted) - len(updated)
     ids = rows.column("id")
-    is_new = pc.is_in(ids, pa.array(inserted, pa.string()))
-    changed = pc.or_(is_new, pc.is_in(ids, pa.array(updated, pa.string())))
+    is_new = pc.is_in(ids, inserted)
+    changed = pc.or_(is_new, pc.is_in(ids, updated))
     result.inserted_ids = ids.filter(is_new).to_pylist()
     result.changed_ids = ids.filter(changed).to_pylist()
     done = rows.filter(changed)
