@@ -322,8 +322,8 @@ def _column(tbl: pa.Table, name: str) -> Any:
 
 def target_ids(
     entity: str, tbl: pa.Table, system: str, targets: list[tuple[str, tuple[str, ...]]]
-) -> dict[str, set[str]]:
-    """Canonical ids of the rows of each target kind a mapped table writes (row locks)."""
+) -> dict[str, pa.Array]:
+    """Canonical ids (distinct) of the rows of each target kind a mapped table writes."""
     from oms.entities import ENTITIES
 
     tbl = conform(entity, tbl)
@@ -331,7 +331,7 @@ def target_ids(
     if spec is not None:
         tbl, _ = _identify(spec, tbl, system)
     return {
-        target: set(canonical_ids(target, [_column(tbl, k) for k in key]).unique().to_pylist())
+        target: canonical_ids(target, [_column(tbl, k) for k in key]).unique()
         for target, key in targets
     }
 

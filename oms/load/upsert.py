@@ -200,7 +200,8 @@ def upsert(
     rows = rows.filter(pa.array(keep))
     if rows.num_rows == 0:
         return result
-    lock_rows(conn, {entity: rows.column("id").to_pylist()})  # free when locked up front
+    if prepared is None:  # `load_batch` locked the prepared ids up front
+        lock_rows(conn, {entity: rows.column("id")})
     ref_cols = list(p.ref_cols)
     if p.partial_refs:
         rows = _partial_refs(conn, spec, rows, p.partial_refs)
