@@ -28,28 +28,25 @@ def fetch_bindings(
 ) -> pa.Table:
     """(ext, b_cid, b_upd as UTC timestamp, b_hash) of the bound external ids."""
     ids = list(external_ids)
-    dbapi: Any = conn.connection.driver_connection
     if not ids:
-        rows: list[Any] = []
-    elif conn.dialect.name == "postgresql":
+        return _parse(None, pa.timestamp("us", tz="UTC"))
+    if conn.dialect.name == "postgresql":
         return _pg_bindings(conn, system, entity, ids)
-    else:  # the ids as one JSON array parameter, unnested by SQLite's json_each
-        rows = dbapi.execute(
-            "SELECT b.external_id, b.canonical_id, b.source_updated_at, b.payload_hash"
-            " FROM json_each(?) x JOIN binding b ON b.external_id = x.value"
-            " AND b.entity = ? AND b.system = ?",
-            (json.dumps(ids), entity, system),
-        ).fetchall()
-    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[], [], [], []]
-    upd = pa.array(cols[2]) if conn.dialect.name == "postgresql" else _times(cols[2])
-    return pa.table(
-        {
-            "ext": pa.array(cols[0], pa.string()),
-            "b_cid": pa.array(cols[1], pa.string()),
-            "b_upd": upd.cast(pa.timestamp("us", tz="UTC")) if len(upd) else _TS_EMPTY,
-            "b_hash": pa.array(cols[3], pa.string()),
-        }
+    # SQLite: the ids as one JSON array parameter, unnested by json_each; the rows come
+    # back as one CSV text (`group_concat`), parsed by Arrow, not as a tuple per binding
+    line = " || ',' || ".join(
+        _csv_field(c)
+        for c in ("b.external_id", "b.canonical_id", "b.source_updated_at", "b.payload_hash")
     )
+    dbapi: Any = conn.connection.driver_connection
+    (csv_text,) = dbapi.execute(
+        f"SELECT group_concat({line}, char(10))"
+        " FROM json_each(?) x JOIN binding b ON b.external_id = x.value"
+        " AND b.entity = ? AND b.system = ?",
+        (json.dumps(ids), entity, system),
+    ).fetchone()
+    out = _parse(csv_text, pa.string())
+    return out.set_column(2, "b_upd", _times(out.column("b_upd").to_pylist()))
 
 
 _TS_EMPTY = pa.array([], pa.timestamp("us", tz="UTC"))
@@ -57,6 +54,8 @@ _TS_EMPTY = pa.array([], pa.timestamp("us", tz="UTC"))
 
 def _times(texts: Sequence[str | None]) -> pa.Array:
     """SQLite's stored UTC text (`oms.types.UTCDateTime`) as Arrow timestamps."""
+    if not texts:
+        return _TS_EMPTY
     values = pd.to_datetime(pd.Series(texts, dtype=object), utc=True, format="ISO8601")
     return pa.array(values.astype("datetime64[us, UTC]"))
 
@@ -98,22 +97,26 @@ def _pg_bindings(conn: Connection, system: str, entity: str, ids: list[str]) -> 
     finally:
         cur.close()
     conn.exec_driver_sql(f"DROP TABLE {EXT_TABLE}")
+    out = _parse(csv_text, pa.int64())
+    upd_col = out.column("b_upd").cast(pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
+    return out.set_column(2, "b_upd", upd_col)
+
+
+def _parse(csv_text: str | None, upd_type: pa.DataType) -> pa.Table:
+    """(ext, b_cid, b_upd, b_hash) from the CSV text of `_csv_field`s (None: no rows)."""
     names = ["ext", "b_cid", "b_upd", "b_hash"]
-    types = [pa.string(), pa.string(), pa.int64(), pa.string()]
+    types = [pa.string(), pa.string(), upd_type, pa.string()]
+    if not csv_text:
+        return pa.table({n: pa.array([], t) for n, t in zip(names, types, strict=True)})
     read = pacsv.ReadOptions(column_names=names, block_size=1 << 26)
     convert = pacsv.ConvertOptions(
         column_types=dict(zip(names, types, strict=True)),
         strings_can_be_null=True,
         quoted_strings_can_be_null=False,  # NULL is written bare and '' quoted
     )
-    if not csv_text:
-        out = pa.table({n: pa.array([], t) for n, t in zip(names, types, strict=True)})
-    else:
-        data = io.BytesIO(csv_text.encode())
-        parse = pacsv.ParseOptions(newlines_in_values=True)
-        out = pacsv.read_csv(data, read_options=read, parse_options=parse, convert_options=convert)
-    upd_col = out.column("b_upd").cast(pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
-    return out.set_column(2, "b_upd", upd_col)
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+    data = io.BytesIO(csv_text.encode())
+    return pacsv.read_csv(data, read_options=read, parse_options=parse, convert_options=convert)
 
 
 def _lit(value: str) -> str:
