@@ -37,7 +37,6 @@ SOURCE_YAML = textwrap.dedent("""\
         pattern: "*.csv"
         format: {type: csv}
         mapping: bench/order_lines.yaml
-        cursor_field: updated_at
     """)
 #: bookkeeping tables that carry last_run_id/updated_at but are written by every run
 RUN_TABLES = ("landed_batch", "watermark", "sync_run", "run_stat", "quarantine")

@@ -24,7 +24,8 @@ from sqlalchemy import Connection, Engine, update
 
 from connectors.base import RecordChunk, iter_chunks
 from connectors.registry import get_format
-from oms.load import LoadContext, load_batch
+from oms.load import LoadContext, load_batch, prepare_batch
+from oms.load.prepare import Prepared
 from oms.models import LandedBatch, table
 from oms.ownership import Ownership
 from omshub import failures, quarantine, stats, watermark
@@ -163,10 +164,11 @@ def _process(
     with open_landed(row["uri"], row["checksum"]) as fh, write_transaction(engine) as conn:
         source_xact_lock(conn, source.name)
         name = row["original_name"] or row["batch_id"]
-        mapped_chunks = prefetched(_chunks(stream, fh, name), partial(_map_chunk, mapping))
-        with closing(mapped_chunks):
-            for chunk, mapped in _locked_chunks(conn, mapped_chunks, mapping):
-                _load_chunk(conn, chunk, mapped, mapping, ctx, name, progress)
+        work = partial(_map_chunk, mapping, source.system)
+        ready_chunks = prefetched(_chunks(stream, fh, name), work)
+        with closing(ready_chunks):
+            for ready in _locked_chunks(conn, ready_chunks, mapping):
+                _load_chunk(conn, ready, ctx, name, progress)
         failures.check_threshold(source, row, progress)
         quarantine.record(conn, source, stream.name, ctx.batch_id, run_id, mapping, progress.bad)
         watermark.advance(conn, source.name, stream.name, progress.cursor, run_id)
@@ -195,17 +197,33 @@ def _chunks(stream: StreamSpec, fh: BinaryIO, name: str) -> Iterator[RecordChunk
     return iter_chunks(get_format(stream.format.type), fh, options, name, chunk_records())
 
 
-def _map_chunk(mapping: CompiledMapping, chunk: RecordChunk) -> tuple[RecordChunk, MappedBatch]:
-    """A chunk with its mapping (run one chunk ahead of the load: `omshub.prefetch`)."""
-    return chunk, map_records(mapping, chunk) if chunk.positions else MappedBatch({}, {}, 0)
+@dataclass
+class Ready:
+    """A chunk mapped, validated and prepared for loading (one chunk ahead of the load)."""
+
+    chunk: RecordChunk
+    mapped: MappedBatch
+    good: dict[str, pa.Table]  # per entity, the rows of records that passed
+    prepared: dict[str, Prepared]
 
 
-Mapped = tuple[RecordChunk, MappedBatch]
+def _map_chunk(mapping: CompiledMapping, system: str, chunk: RecordChunk) -> Ready:
+    """Everything a chunk needs before the database: run ahead by `omshub.prefetch`."""
+    if not chunk.positions:
+        return Ready(chunk, MappedBatch({}, {}, 0), {}, {})
+    mapped = map_records(mapping, chunk)
+    rejected = pa.array(sorted(mapped.bad_records()), pa.int64())
+    good: dict[str, pa.Table] = {}
+    for entity in dict.fromkeys(mapping.entities):
+        tbl = mapped.tables.get(entity)
+        if tbl is not None:
+            good[entity] = tbl.filter(pc.invert(pc.is_in(tbl[RECORD], value_set=rejected)))
+    return Ready(chunk, mapped, good, prepare_batch(good, system))
 
 
 def _locked_chunks(
-    conn: Connection, chunks: Iterator[Mapped], mapping: CompiledMapping
-) -> Iterator[Mapped]:
+    conn: Connection, chunks: Iterator[Ready], mapping: CompiledMapping
+) -> Iterator[Ready]:
     """The chunks of a batch; a batch of several chunks locks its entities first.
 
     A one-chunk batch locks just the rows it writes (`oms.load`, per chunk); a longer one
@@ -222,36 +240,25 @@ def _locked_chunks(
 
 
 def _load_chunk(
-    conn: Connection,
-    chunk: RecordChunk,
-    mapped: MappedBatch,
-    mapping: CompiledMapping,
-    ctx: LoadContext,
-    name: str,
-    progress: Progress,
+    conn: Connection, ready: Ready, ctx: LoadContext, name: str, progress: Progress
 ) -> None:
     """Quarantine and load one mapped chunk inside the batch's transaction."""
+    chunk, mapped = ready.chunk, ready.mapped
     for i, item in chunk.bad:
         reason = format_reason(item.where(name), None, item.reason)
         progress.bad.append(BadEntry(i, item.raw, [reason]))
     progress.records += chunk.items
     if not chunk.positions:
         return
-    bad = mapped.bad_records()
-    for j in sorted(bad):
+    for j in sorted(mapped.bad_records()):
         progress.bad.append(BadEntry(chunk.positions[j], chunk.raw(j), mapped.errors[j]))
-    rejected = pa.array(sorted(bad), pa.int64())
-    good: dict[str, pa.Table] = {}
-    for entity in dict.fromkeys(mapping.entities):
-        tbl = mapped.tables.get(entity)
-        if tbl is None:
-            continue
-        keep = pc.invert(pc.is_in(tbl[RECORD], value_set=rejected))
-        good[entity] = tbl.filter(keep)
-        progress.entity(entity).quarantined += tbl.num_rows - good[entity].num_rows
-        progress.entity(entity).extracted += tbl.num_rows
-    progress.cursor = watermark.later(progress.cursor, watermark.newest_mapped(good))
-    for entity, result in load_batch(conn, good, ctx, ownership()).items():
+    for entity, tbl in ready.good.items():
+        counts = progress.entity(entity)
+        counts.extracted += mapped.tables[entity].num_rows
+        counts.quarantined += mapped.tables[entity].num_rows - tbl.num_rows
+    progress.cursor = watermark.later(progress.cursor, watermark.newest_mapped(ready.good))
+    results = load_batch(conn, ready.good, ctx, ownership(), ready.prepared)
+    for entity, result in results.items():
         progress.entity(entity).add(0, result, 0)
 
 

@@ -18,10 +18,23 @@ import pyarrow as pa
 from sqlalchemy import Connection
 
 from oms.entities import entity_spec
+from oms.load.prepare import Prepared
 from oms.loader import LoadContext, LoadResult
 from oms.ownership import Ownership
 
-__all__ = ["LoadContext", "LoadResult", "load_batch"]
+__all__ = ["LoadContext", "LoadResult", "load_batch", "prepare_batch"]
+
+
+def prepare_batch(tables: Mapping[str, pa.Table], system: str) -> dict[str, Prepared]:
+    """What the upsert computes without the database (identity, ids, hashes, newest row
+    per key), per row-kind entity; pure, so the caller may run it ahead in a thread."""
+    from oms.load.prepare import prepare
+
+    return {
+        e: prepare(entity_spec(e), t, system)
+        for e, t in tables.items()
+        if entity_spec(e).kind != "snapshot" and t.num_rows
+    }
 
 
 def load_batch(
@@ -29,31 +42,32 @@ def load_batch(
     tables: Mapping[str, pa.Table],
     ctx: LoadContext,
     ownership: Ownership,
+    prepared: Mapping[str, Prepared] | None = None,
 ) -> dict[str, LoadResult]:
     """Lock, load every entity of a mapped chunk in order, then run the post-load steps.
 
     Every row bucket the chunk may write is locked first, in one global order
     (`oms.locks.lock_tables`), so concurrent batches of other sources never deadlock.
+    `prepared` is `prepare_batch(tables, ctx.system)` when the caller computed it ahead.
+    On PostgreSQL the transaction runs without JIT: each statement is planned once per
+    chunk, and compiling it cost more than running it.
     """
-    from oms.load.prepare import prepare
     from oms.load.steps import post_load
     from oms.load.stock import load_snapshot
     from oms.load.upsert import upsert
     from oms.locks import lock_tables
 
-    # ids are computed once: prepared here, locked from, then upserted
-    prepared = {
-        e: prepare(entity_spec(e), t, ctx.system)
-        for e, t in tables.items()
-        if entity_spec(e).kind != "snapshot" and t.num_rows
-    }
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL jit = off")
+    # ids are computed once: prepared (here or by the caller), locked from, then upserted
+    if prepared is None:
+        prepared = prepare_batch(tables, ctx.system)
     lock_tables(conn, tables, ctx.system, prepared)
     results: dict[str, LoadResult] = {}
     for entity, tbl in tables.items():
         if entity_spec(entity).kind == "snapshot":
             results[entity] = load_snapshot(conn, tbl, ctx)
         else:
-            p = prepared.get(entity)
-            results[entity] = upsert(conn, entity, tbl, ctx, ownership, p)
+            results[entity] = upsert(conn, entity, tbl, ctx, ownership, prepared.get(entity))
     post_load(conn, results, ctx)
     return results
