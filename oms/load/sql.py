@@ -138,6 +138,13 @@ def _rank(d: Dialect, setter: str, owners: tuple[str, ...]) -> str:
     return f"CASE {whens} ELSE {len(owners)} END"
 
 
+#: PostgreSQL: `OFFSET 0` keeps a correlated sub-select a per-row index probe. Inside one
+#: batch's transaction the planner's statistics still describe the tables as they were
+#: before it (a first load of 1M lines sees empty tables), and it chose to hash the whole
+#: growing table once per chunk: time grew with the square of the batch (bench/RESULTS.md).
+PROBE = {True: " OFFSET 0", False: ""}
+
+
 def diff_select(d: Dialect, p: Plan) -> str:
     """Staged rows that change or claim something in their existing store row.
 
@@ -184,8 +191,11 @@ def diff_select(d: Dialect, p: Plan) -> str:
         l3.append(f"{line_status(d, merged)} AS _st")
         anyflag.append(d.distinct("_st", "_ost"))
         st = f", CASE WHEN {d.distinct('_st', '_ost')} THEN 1 ELSE 0 END AS _cst"
-    fence = " OFFSET 0" if d.pg else ""
-    q0 = f"SELECT {', '.join(l0)} FROM {STAGE} s JOIN {t} t ON t.id = s.id{fence}"
+    if d.pg:  # one index probe per staged row, whatever the (stale) statistics say
+        src = f"{STAGE} s CROSS JOIN LATERAL (SELECT * FROM {t} WHERE id = s.id OFFSET 0) t"
+        q0 = f"SELECT {', '.join(l0)} FROM {src} OFFSET 0"
+    else:
+        q0 = f"SELECT {', '.join(l0)} FROM {STAGE} s JOIN {t} t ON t.id = s.id"
     q1 = f"SELECT {', '.join(l1)} FROM ({q0}) w"
     q2 = f"SELECT {', '.join(l2)} FROM ({q1}) y"
     q3 = f"SELECT {', '.join(l3)} FROM ({q2}) x"
@@ -277,7 +287,7 @@ def insert_new(d: Dialect, p: Plan) -> str:
     names = ", ".join(d.name(c) for c in cols)
     return (
         f"INSERT INTO {t} ({names}) SELECT {', '.join(values)} FROM {STAGE} s"
-        f" WHERE NOT EXISTS (SELECT 1 FROM {t} e WHERE e.id = s.id)"
+        f" WHERE NOT EXISTS (SELECT 1 FROM {t} e WHERE e.id = s.id{PROBE[d.pg]})"
         " RETURNING id"
     )
 
