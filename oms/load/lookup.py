@@ -1,9 +1,10 @@
 """Set-based reads the upsert decides on: a batch's bindings, and old reference keys.
 
 Bindings are read for every external id of a batch in one statement (PostgreSQL: a temp
-table of the ids joined to `binding`, ids in and rows out by COPY; SQLite: `json_each`
-of one JSON array), so an unchanged row is recognised by its payload hash before
-anything is staged or written.
+table of the ids, filled by COPY, joined to `binding`; SQLite: `json_each` of one JSON
+array), so an unchanged row is recognised by its payload hash before anything is staged
+or written. The rows come back as ONE text value, CSV built by the database
+(`string_agg`/`group_concat`) and parsed by Arrow: no Python object per binding.
 """
 
 from __future__ import annotations
