@@ -88,8 +88,11 @@ def _pg_bindings(conn: Connection, system: str, entity: str, ids: list[str]) -> 
     )
     query = (
         f"SELECT string_agg({line}, E'\\n')"
-        f" FROM {EXT_TABLE} x JOIN binding b ON b.external_id = x.e"
-        f" AND b.entity = {_lit(entity)} AND b.system = {_lit(system)}"
+        # one index probe per id (`OFFSET 0` keeps it correlated): inside a batch the
+        # planner's statistics predate the batch, and hashing the whole binding table per
+        # chunk made a first load grow with the square of its size
+        f" FROM {EXT_TABLE} x CROSS JOIN LATERAL (SELECT * FROM binding WHERE external_id = x.e"
+        f" AND entity = {_lit(entity)} AND system = {_lit(system)} OFFSET 0) b"
     )
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
