@@ -141,7 +141,10 @@ def _ids(conn: Connection, d: sql.Dialect, query: str, params: dict[str, Any]) -
         if not joined:
             return pa.array([], pa.string())
         return pc.split_pattern(pa.array([joined]), ",").flatten()
-    return pa.array(conn.execute(text(query), params).scalars().all(), pa.string())
+    # SQLite: sqlite3 binds the same `:name` parameters; its rows skip SQLAlchemy's result
+    dbapi: Any = conn.connection.driver_connection
+    rows = dbapi.execute(query, params).fetchall()
+    return pa.array([r[0] for r in rows], pa.string())
 
 
 def _write(
