@@ -31,7 +31,9 @@ class _Failed:
         self.error = error
 
 
-def prefetched(items: Iterable[T], work: Callable[[T], R], depth: int = 1) -> Generator[R, None, None]:
+def prefetched(
+    items: Iterable[T], work: Callable[[T], R], depth: int = 1
+) -> Generator[R, None, None]:
     """`work(item)` for every item, computed in a background thread up to `depth` ahead."""
     out: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
     stop = threading.Event()
