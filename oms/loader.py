@@ -1,4 +1,7 @@
-"""Upsert canonical frames into the store (DESIGN.md §4: the source-of-truth contract).
+"""The per-row reference loader: the set-based `oms.load` is tested against it.
+
+Production loads go through `oms.load.load_batch`; this module states the same rules
+(DESIGN.md §4: the source-of-truth contract) one row at a time, readable as a spec.
 
 Per entity and batch, inside the caller's transaction:
 1. keep the newest row per natural key of the batch;
@@ -17,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +29,7 @@ from sqlalchemy import Connection
 from oms.bindings import Binder, NewBinding
 from oms.entities import ENTITIES, EntitySpec
 from oms.ids import canonical_id
+from oms.load.context import LoadContext, LoadResult
 from oms.models import ChangeLog, table
 from oms.ownership import Ownership
 from oms.types import normalize_decimal
@@ -34,57 +37,6 @@ from oms.writer import SqlWriter
 
 EXTERNAL_ID, UPDATED_AT, RECORD = "_external_id", "_updated_at", "_record"
 META = (EXTERNAL_ID, UPDATED_AT, RECORD)
-
-
-@dataclass(frozen=True)
-class LoadContext:
-    system: str
-    kind: str | None
-    run_id: str
-    batch_id: str
-    mapping_name: str
-    mapping_version: str
-    now: dt.datetime
-
-    def provenance(self, source_updated_at: dt.datetime | None) -> dict[str, Any]:
-        """The provenance columns of a row this context writes (DESIGN.md §4)."""
-        return {
-            "source_system": self.system,
-            "source_updated_at": source_updated_at,
-            "mapping_name": self.mapping_name,
-            "mapping_version": self.mapping_version,
-            "last_run_id": self.run_id,
-            "last_batch_id": self.batch_id,
-            "updated_at": self.now,
-        }
-
-
-@dataclass
-class LoadResult:
-    entity: str
-    received: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    stale: int = 0
-    #: rows of the batch folded into a newer row with the same natural key
-    duplicates: int = 0
-    #: natural keys of inserted/updated rows (for derived values downstream)
-    changed_keys: list[tuple[Any, ...]] = field(default_factory=list)
-    inserted_rows: list[dict[str, Any]] = field(default_factory=list)
-    #: canonical ids of the rows this load inserted, and of those it inserted or updated
-    #: (what the post-load steps, `oms.load`, recompute from)
-    inserted_ids: list[str] = field(default_factory=list)
-    changed_ids: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> int:
-        return self.inserted + self.updated
-
-    @property
-    def loaded(self) -> int:
-        """Rows accepted: written, confirmed unchanged, or folded into a newer duplicate."""
-        return self.inserted + self.updated + self.unchanged + self.duplicates
 
 
 def norm(value: Any) -> Any:

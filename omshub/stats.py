@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert
 
-from oms.loader import LoadResult
+from oms.load.context import LoadResult
 from oms.models import RunStat, table
 
 _rs = table(RunStat)

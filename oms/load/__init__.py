@@ -18,8 +18,8 @@ import pyarrow as pa
 from sqlalchemy import Connection
 
 from oms.entities import entity_spec
+from oms.load.context import LoadContext, LoadResult
 from oms.load.prepare import Prepared
-from oms.loader import LoadContext, LoadResult
 from oms.ownership import Ownership
 
 __all__ = ["LoadContext", "LoadResult", "load_batch", "prepare_batch"]

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import Connection
 
 from oms.load._stepsql import StepSql
-from oms.loader import LoadContext
+from oms.load.context import LoadContext
 
 DERIVED_SYSTEM = "omshub"
 #: entities whose changed rows change an order line's derived values

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 
 from sqlalchemy import Connection
 
+from oms.load.context import LoadContext, LoadResult
 from oms.load.lines import LINE_SOURCES, refresh_lines
 from oms.load.stock import apply_ledger
-from oms.loader import LoadContext, LoadResult
 
 MOVEMENT = "inventory_movement"
 

@@ -33,7 +33,7 @@ from oms.entities import SNAPSHOT_ENTITY
 from oms.errors import LoadError
 from oms.ids import canonical_id
 from oms.load._stepsql import ColKind, StepSql
-from oms.loader import LoadContext, LoadResult
+from oms.load.context import LoadContext, LoadResult
 
 REASON = "snapshot_adjustment"
 _STAGE, _JOIN, _PLAN = "_omshub_snap", "_omshub_snap_join", "_omshub_snap_plan"

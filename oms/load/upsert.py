@@ -32,9 +32,9 @@ from oms.entities import ENTITIES, EntitySpec, Ref
 from oms.ids import canonical_id
 from oms.load import prepare as prep
 from oms.load import sql
+from oms.load.context import LoadContext, LoadResult
 from oms.load.lookup import fetch_bindings, old_values
 from oms.load.staging import copy_csv, create, drop, stage
-from oms.loader import LoadContext, LoadResult
 from oms.locks import lock_rows
 from oms.ownership import Ownership
 from oms.types import _sqlite_text
