@@ -24,7 +24,7 @@ import pyarrow as pa
 from pydantic import ValidationError
 from sqlalchemy import Boolean, Date, Integer
 
-from oms.entities import ENTITIES, SNAPSHOT_COLUMNS, SNAPSHOT_ENTITY
+from oms.entities import REGISTRY, entity_spec
 from oms.types import Money, UTCDateTime
 from transforms.arrowshape import concat
 
@@ -45,11 +45,7 @@ Step = tuple[str, Callable[[Any], Any], bool]  # (label, fn, applies to None too
 
 
 def default_type(entity: str, column: str) -> str:
-    if entity == SNAPSHOT_ENTITY:
-        return {"on_hand": "decimal", "allocated": "decimal", "as_of": "datetime"}.get(
-            column, "string"
-        )
-    col = ENTITIES[entity].table.columns[column]
+    col = entity_spec(entity).table.columns[column]
     t = col.type
     if isinstance(t, Money):
         return "decimal"
@@ -65,14 +61,12 @@ def default_type(entity: str, column: str) -> str:
 
 
 def entity_columns(entity: str) -> list[str]:
-    if entity == SNAPSHOT_ENTITY:
-        return list(SNAPSHOT_COLUMNS)
-    return ENTITIES[entity].data_columns
+    return entity_spec(entity).data_columns
 
 
 def implicit_key(entity: str) -> tuple[str, ...]:
     """Natural-key columns the store fills when a mapping leaves them out (oms.entities)."""
-    return () if entity == SNAPSHOT_ENTITY else ENTITIES[entity].implicit_key
+    return entity_spec(entity).implicit_key
 
 
 @dataclass
@@ -182,8 +176,8 @@ def _compile_field(
 def _compile_entity(
     m: EntityMapping, ctx: _Ctx, loc: tuple[str | int, ...], parent: EntityMapping | None
 ) -> CompiledEntity:
-    if m.entity not in ENTITIES and m.entity != SNAPSHOT_ENTITY:
-        known = ", ".join([*ENTITIES, SNAPSHOT_ENTITY])
+    if m.entity not in REGISTRY:
+        known = ", ".join(REGISTRY)
         raise ctx.error(f"unknown canonical entity {m.entity!r} (known: {known})", (*loc, "entity"))
     allowed = set(entity_columns(m.entity))
     for name in m.fields:

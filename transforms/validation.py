@@ -20,27 +20,15 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from oms.entities import REGISTRY
 from oms.enums import ENUM_COLUMNS
 from oms.types import normalize_decimal
 from transforms.compiler import META, RECORD, Reason, natural_key
 from transforms.spec import Rule
 
-NON_NEGATIVE = {
-    "order_line": ("qty_ordered", "qty_allocated", "qty_cancelled", "unit_price"),
-    "sales_order": ("subtotal", "tax_total", "shipping_total", "grand_total"),
-    "inventory_snapshot": ("on_hand", "allocated"),
-    "shipment_line": ("qty",),
-    "return_line": ("qty", "refund_amount"),
-    "product": ("list_price", "weight"),
-    "rate_quote": ("amount",),
-    "shipment": ("cost",),
-}
-REQUIRED = {
-    "order_line": ("sku", "qty_ordered"),
-    "inventory_snapshot": ("on_hand",),
-    "shipment_line": ("qty",),
-    "return_line": ("qty",),
-}
+#: from the entity registry (oms.entities): columns that must not be negative / missing
+NON_NEGATIVE = {n: s.non_negative for n, s in REGISTRY.items() if s.non_negative}
+REQUIRED = {n: s.required for n, s in REGISTRY.items() if s.required}
 CURRENCY_COLUMNS = ("currency",)
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
