@@ -31,7 +31,8 @@ def load(url: str, job: dict[str, Any], locked: bool) -> dict[str, float]:
     import oms.writer
     from oms.db import get_engine
     from oms.loader import LoadContext, Loader
-    from oms.locks import batch_row_ids, lock_rows, source_xact_lock, write_transaction
+    from oms.locks import lock_rows, source_xact_lock, write_transaction
+    from oms.rowids import batch_row_ids
 
     oms.writer.lock_rows = lock_rows if locked else (lambda conn, ids: 0)  # type: ignore[assignment]
     frame = loadworkers.order_frame(job)

@@ -35,14 +35,12 @@ import numpy as np
 from sqlalchemy import Connection, Engine, event, text
 
 from oms.db import SQLITE_BEGIN, SQLITE_WAIT, WRITE_WAIT_S, _sqlite_begin
-from oms.entities import ENTITIES, SNAPSHOT_ENTITY, EntitySpec
+from oms.entities import ENTITIES, SNAPSHOT_ENTITY
 from oms.errors import SourceBusy
 
 if TYPE_CHECKING:
-    import pandas as pd
     import pyarrow as pa
 
-    from oms.load.prepare import Prepared
 
 #: row-lock buckets per entity: bounded, so a batch holds at most this many locks per
 #: entity it writes, and PostgreSQL's shared lock table (max_locks_per_transaction 64 x
@@ -52,8 +50,6 @@ BUCKETS = 64
 
 #: rows written besides a frame's own: an entity's position moves with its movements and
 #: snapshots; an order line's derived quantities with its shipment and return lines
-_POSITION = ("inventory_position", ("sku", "location_code"))
-_DERIVED_PARENT = {"shipment_line": "order_line", "return_line": "order_line"}
 
 _LOCK_ROWS = text(
     "SELECT count(pg_advisory_xact_lock(k.c, k.o)) FROM"
@@ -155,6 +151,25 @@ def lock_rows(
     return _lock_pairs(conn, wanted)
 
 
+_POSITION = ("inventory_position", ("sku", "location_code"))
+_DERIVED_PARENT = {"shipment_line": "order_line", "return_line": "order_line"}
+
+
+def targets(entity: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(entity written, its key columns in this frame) for every row kind a frame writes."""
+    if entity == SNAPSHOT_ENTITY:
+        return [_POSITION]
+    spec = ENTITIES.get(entity)
+    if spec is None:
+        return []
+    out = [(entity, tuple(spec.natural_key))]
+    if entity == "inventory_movement":
+        out.append(_POSITION)
+    parent = _DERIVED_PARENT.get(entity)
+    out += [(r.entity, tuple(r.key_columns)) for r in spec.refs if r.entity == parent]
+    return out
+
+
 def lock_entities(conn: Connection, entities: Iterable[str]) -> int:
     """Lock every bucket of every row kind these (mapped) entities write, until commit.
 
@@ -163,7 +178,7 @@ def lock_entities(conn: Connection, entities: Iterable[str]) -> int:
     order (which could deadlock with another batch). It serialises the batch with every
     other batch writing those entities; a one-chunk batch does better with `lock_rows`.
     """
-    kinds = {target for e in entities for target, _ in _targets(e)}
+    kinds = {target for e in entities for target, _ in targets(e)}
     if conn.dialect.name != "postgresql" or not kinds:
         return 0
     wanted = {(entity_class(k), b) for k in kinds for b in range(BUCKETS)}
@@ -188,125 +203,6 @@ def _held_rows(conn: Connection) -> set[tuple[int, int]]:
         mine = conn.info[_HELD_ROWS] = (tx, set())
     held: set[tuple[int, int]] = mine[1]
     return held
-
-
-# --- which rows a batch writes -------------------------------------------------------------
-
-
-def _targets(entity: str) -> list[tuple[str, tuple[str, ...]]]:
-    """(entity written, its key columns in this frame) for every row kind a frame writes."""
-    if entity == SNAPSHOT_ENTITY:
-        return [_POSITION]
-    spec = ENTITIES.get(entity)
-    if spec is None:
-        return []
-    out = [(entity, tuple(spec.natural_key))]
-    if entity == "inventory_movement":
-        out.append(_POSITION)
-    parent = _DERIVED_PARENT.get(entity)
-    out += [(r.entity, tuple(r.key_columns)) for r in spec.refs if r.entity == parent]
-    return out
-
-
-def _inputs(spec: EntitySpec | None, targets: list[tuple[str, tuple[str, ...]]]) -> set[str]:
-    """The columns the ids depend on: keys, and what `EntitySpec.identify` reads."""
-    from oms.loader import EXTERNAL_ID
-
-    out = {c for _, key in targets for c in key} | {EXTERNAL_ID}
-    if spec is not None:
-        out |= {c for s in spec.scopes for c in (s.column, s.of)}
-        ck = spec.customer_key
-        if ck is not None:
-            out |= {ck.column, ck.email, ck.external_id or EXTERNAL_ID}
-    return out
-
-
-def batch_row_ids(frames: Mapping[str, pd.DataFrame], system: str) -> dict[str, list[str]]:
-    """Canonical ids of every row a batch's (good) frames may write, for `lock_rows`.
-
-    `system` is the loading system: identity columns a mapping leaves to the store (the
-    order origin of a channel's own orders, customer keys) are filled as the loader fills
-    them (`EntitySpec.identify`), so these are the ids the loader will write.
-    """
-    from oms.ids import canonical_id
-    from oms.loader import META, frame_records
-
-    out: dict[str, set[str]] = {}
-    for entity, frame in frames.items():
-        targets = _targets(entity)
-        if frame.empty or not targets:
-            continue
-        spec = ENTITIES.get(entity)
-        rows = frame_records(frame[[c for c in frame.columns if c in _inputs(spec, targets)]])
-        if spec is not None:
-            spec.identify(rows, [c for c in frame.columns if c not in META], system)
-        for target, key in targets:
-            ids = out.setdefault(target, set())
-            ids.update(canonical_id(target, [r.get(k) for k in key]) for r in rows)
-    return {e: sorted(ids) for e, ids in out.items()}
-
-
-def table_row_ids(
-    tables: Mapping[str, pa.Table],
-    system: str,
-    prepared: Mapping[str, Prepared] | None = None,
-) -> dict[str, list[str]]:
-    """`batch_row_ids` of a mapped chunk's Arrow tables (`oms.arrow`), computed column-wise.
-
-    Every target a table writes is covered: the entity's own rows, the positions its
-    movements or snapshots move, the order lines its shipment and return lines derive.
-    `prepared` (`oms.load.prepare.prepare` of some of the tables) supplies the entity's
-    own ids already computed, so the chunk's ids are hashed once, not twice.
-    """
-    out = _row_id_arrays(tables, system, prepared)
-    return {e: sorted({i for a in arrays for i in a.to_pylist()}) for e, arrays in out.items()}
-
-
-def _row_id_arrays(
-    tables: Mapping[str, pa.Table], system: str, prepared: Mapping[str, Prepared] | None
-) -> dict[str, list[pa.Array]]:
-    from oms.load.prepare import target_ids
-
-    out: dict[str, list[pa.Array]] = {}
-    for entity, tbl in tables.items():
-        targets = _targets(entity)
-        if tbl.num_rows == 0 or not targets:
-            continue
-        done = prepared.get(entity) if prepared else None
-        if done is not None:  # prepared rows: one per id
-            out.setdefault(entity, []).append(done.table.column("id"))
-            targets = [t for t in targets if t[0] != entity]
-        if not targets:
-            continue
-        for target, ids in target_ids(entity, tbl, system, targets).items():
-            out.setdefault(target, []).append(ids)
-    return out
-
-
-def lock_tables(
-    conn: Connection,
-    tables: Mapping[str, pa.Table],
-    system: str,
-    prepared: Mapping[str, Prepared] | None = None,
-) -> int:
-    """Lock, before any write, every row bucket a mapped chunk may write (`lock_rows`).
-
-    Call it once per chunk right after the batch's transaction opens (instead of
-    `lock_rows(conn, batch_row_ids(...))`): one statement, one global order, so two
-    batches never deadlock. SQLite: a no-op (and no ids computed). `prepared`: as in
-    `table_row_ids`.
-    """
-    if conn.dialect.name != "postgresql":
-        return 0
-    import pyarrow as pa_
-
-    arrays = _row_id_arrays(tables, system, prepared)
-    chunks = {e: [c for a in arr for c in _chunks(a)] for e, arr in arrays.items()}
-    return lock_rows(conn, {e: pa_.chunked_array(c, pa_.string()) for e, c in chunks.items()})
-
-
-def _chunks(ids: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
-    return list(ids.chunks) if hasattr(ids, "chunks") else [ids]
 
 
 # --- run locks -----------------------------------------------------------------------------

@@ -20,8 +20,9 @@ import pandas as pd
 
 from oms.db import get_engine
 from oms.loader import LoadContext, Loader
-from oms.locks import batch_row_ids, lock_rows, source_run_lock, source_xact_lock, write_transaction
+from oms.locks import lock_rows, source_run_lock, source_xact_lock, write_transaction
 from oms.ownership import Ownership
+from oms.rowids import batch_row_ids
 
 BASE = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 #: the ERP owns order totals; a channel fills them only until the ERP has set one

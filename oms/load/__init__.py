@@ -47,7 +47,7 @@ def load_batch(
     """Lock, load every entity of a mapped chunk in order, then run the post-load steps.
 
     Every row bucket the chunk may write is locked first, in one global order
-    (`oms.locks.lock_tables`), so concurrent batches of other sources never deadlock.
+    (`oms.rowids.lock_tables`), so concurrent batches of other sources never deadlock.
     `prepared` is `prepare_batch(tables, ctx.system)` when the caller computed it ahead.
     On PostgreSQL the transaction runs without JIT: each statement is planned once per
     chunk, and compiling it cost more than running it.
@@ -55,7 +55,7 @@ def load_batch(
     from oms.load.steps import post_load
     from oms.load.stock import load_snapshot
     from oms.load.upsert import upsert
-    from oms.locks import lock_tables
+    from oms.rowids import lock_tables
 
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL jit = off")

@@ -16,7 +16,7 @@ two deliberate differences: the newest snapshot row per key is the one with the 
 records the latest `occurred_at` as its `source_updated_at`.
 
 Concurrency: the caller takes the row locks of the positions up front
-(`oms.locks.lock_rows` with the ids of `batch_row_ids`), as for every other entity.
+(`oms.locks.lock_rows` with the ids of `oms.rowids.lock_tables`), as for every other entity.
 """
 
 from __future__ import annotations

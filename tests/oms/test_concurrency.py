@@ -36,7 +36,6 @@ from oms.errors import SourceBusy, StoreBusy
 from oms.loader import LoadContext, Loader
 from oms.locks import (
     BUCKETS,
-    batch_row_ids,
     bucket,
     lock_entities,
     lock_rows,
@@ -45,6 +44,7 @@ from oms.locks import (
     write_transaction,
 )
 from oms.models import BUSINESS_TABLES, Binding, SalesOrder, table
+from oms.rowids import batch_row_ids
 from omshub.pipeline import run_source
 
 SPAWN = mp.get_context("spawn")

@@ -27,9 +27,9 @@ from oms.ids import canonical_id
 from oms.load.rows import arrow_rows
 from oms.load.upsert import upsert
 from oms.loader import LoadContext, Loader, LoadResult
-from oms.locks import batch_row_ids, table_row_ids
 from oms.models import BUSINESS_TABLES, Binding, ChangeLog, table
 from oms.ownership import Ownership
+from oms.rowids import batch_row_ids, table_row_ids
 
 T0 = dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC)
 OWN = Ownership(
