@@ -54,8 +54,11 @@ def dlt_url(url: str) -> str:
     """dlt's spelling of a store URL: postgresql:// (its psycopg2) or SQLAlchemy's sqlite.
 
     dlt refuses PostgreSQL credentials without a password even where the server trusts
-    the connection (the local test server does), so a placeholder is filled in then.
+    the connection (the local test server does): then a random one-off value is filled in,
+    which a trusting server ignores (a real password comes only from the URL given).
     """
+    import secrets
+
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
@@ -63,7 +66,7 @@ def dlt_url(url: str) -> str:
         return url
     parsed = parsed.set(drivername="postgresql")
     if not parsed.password:
-        parsed = parsed.set(password="unused-trust-auth")
+        parsed = parsed.set(password=secrets.token_hex(8))
     return parsed.render_as_string(hide_password=False)
 
 
