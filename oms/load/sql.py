@@ -249,6 +249,23 @@ def change_log(d: Dialect, p: Plan) -> str:
     )
 
 
+#: provenance of an inserted row (`oms.entities.PROVENANCE_COLUMNS` but its id): column ->
+#: SQL over the staged row `s` and the load's parameters
+NEW_ROW_PROVENANCE = {
+    "source_system": ":system",
+    "source_updated_at": "s._upd",
+    "mapping_name": ":mapping_name",
+    "mapping_version": ":mapping_version",
+    "last_run_id": ":run_id",
+    "last_batch_id": ":batch_id",
+    "field_sources": "s._fs",
+    "created_at": ":now",
+    "updated_at": ":now",
+    "created_run_id": ":run_id",
+    "created_batch_id": ":batch_id",
+}
+
+
 def insert_new(d: Dialect, p: Plan) -> str:
     """Staged rows whose id is not in the store, with provenance; returns their ids."""
     t = d.name(p.target.name)
@@ -258,32 +275,8 @@ def insert_new(d: Dialect, p: Plan) -> str:
         q = {k: (f"s.{k}" if k in p.cols else "NULL") for k in LINE_QTYS}
         cols.append("status")
         values.append(line_status(d, q))
-    cols += [
-        "source_system",
-        "source_updated_at",
-        "mapping_name",
-        "mapping_version",
-        "last_run_id",
-        "last_batch_id",
-        "field_sources",
-        "created_at",
-        "updated_at",
-        "created_run_id",
-        "created_batch_id",
-    ]
-    values += [
-        ":system",
-        "s._upd",
-        ":mapping_name",
-        ":mapping_version",
-        ":run_id",
-        ":batch_id",
-        "s._fs",
-        ":now",
-        ":now",
-        ":run_id",
-        ":batch_id",
-    ]
+    cols += list(NEW_ROW_PROVENANCE)
+    values += list(NEW_ROW_PROVENANCE.values())
     names = ", ".join(d.name(c) for c in cols)
     return (
         f"INSERT INTO {t} ({names}) SELECT {', '.join(values)} FROM {STAGE} s"

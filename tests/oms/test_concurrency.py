@@ -334,15 +334,8 @@ def test_batch_row_ids_are_the_ids_the_loader_writes(engine: Engine) -> None:
 # --- whole runs through the CLI ------------------------------------------------------------
 
 OMSHUB = Path(sys.executable).parent / "omshub"
-PROVENANCE = {
-    "last_run_id",
-    "last_batch_id",
-    "created_run_id",
-    "created_batch_id",
-    "created_at",
-    "updated_at",
-    "bound_at",
-}
+RUN_NAMING = {"last_run_id", "last_batch_id", "created_run_id", "created_batch_id"}
+PROVENANCE = RUN_NAMING | {"created_at", "updated_at", "bound_at"}
 
 
 def store_state(url: str) -> dict[str, list[tuple[Any, ...]]]:

@@ -326,3 +326,11 @@ def test_row_ids_of_arrow_tables_match_the_frames() -> None:
     }
     frames = {e: pd.DataFrame(t.to_pylist(), dtype=object) for e, t in tables.items()}
     assert table_row_ids(tables, "shopify") == batch_row_ids(frames, "shopify")
+
+
+def test_an_inserted_row_gets_every_provenance_column() -> None:
+    """A provenance column added to the model without an insert rule would stay NULL."""
+    from oms.entities import PROVENANCE_COLUMNS
+    from oms.load.sql import NEW_ROW_PROVENANCE
+
+    assert set(NEW_ROW_PROVENANCE) == set(PROVENANCE_COLUMNS) - {"id"}
