@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Protocol
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from connectors.config import StreamOptions, TransportConfig
+    from connectors.credentials import Credentials
 
 #: items per chunk when the caller does not say (omshub.process's default too)
 DEFAULT_CHUNK = 50_000
@@ -15,7 +20,14 @@ DEFAULT_CHUNK = 50_000
 
 @dataclass(frozen=True)
 class RawBatch:
-    """Bytes exactly as the system sent them, plus where they came from."""
+    """Bytes exactly as the system sent them, plus where they came from.
+
+    `metadata` is kept with the landed batch (manifest and store) and handed back to the
+    transport's `finish` hook: it must say where the batch came from (a path, a URL
+    without credentials) and never hold a secret. `cursor_to`, when set, is the
+    transport's own cursor after this batch: the stream's watermark moves to it when the
+    batch loads (ordered by the transport's `cursor_key`).
+    """
 
     content: bytes
     name: str  # file name, URL or query: shown in manifests and errors
@@ -27,12 +39,30 @@ class RawBatch:
 
 @dataclass(frozen=True)
 class StreamRequest:
-    """What a source config asks a transport for (one stream of one source)."""
+    """What a source config asks a transport for (one stream of one source).
+
+    `options` is the stream's `options:` validated by the transport's `Stream` model (a
+    plain dict for a transport without one). `cursor` is the stream's watermark as stored
+    (the transport's own cursor when its batches carry `cursor_to`, else the newest mapped
+    `updated_at` as an ISO time). `window` asks for a backfill: only records updated in
+    [start, end), whatever the watermark; a transport that cannot filter by time raises
+    `ConnectorConfigError` saying so.
+    """
 
     stream: str
     format: str
-    options: dict[str, Any]
-    cursor: str | None = None  # the watermark, when the stream is incremental
+    options: Any  # the transport's Stream model instance, or a dict
+    cursor: str | None = None
+    window: tuple[dt.datetime | None, dt.datetime | None] | None = None
+
+
+@dataclass(frozen=True)
+class TransportContext:
+    """What a transport gets besides its config: who it works for and its credentials."""
+
+    source: str
+    base: Path  # the project home: relative paths in YAML are relative to it
+    credentials: Credentials | None = None  # resolved from the config's conn_id
 
 
 @dataclass(frozen=True)
@@ -58,9 +88,27 @@ class BadRecord:
 
 
 class Transport(Protocol):
-    """Fetches raw batches of one stream. Implementations: local folder, SFTP, REST, SQL."""
+    """Fetches raw batches of one stream. Built-ins: local folder, SFTP, REST, SQL.
+
+    A transport class has a `kind` (the YAML `type`), a `Config` model (a
+    `connectors.config.TransportConfig` whose `type` is `Literal[kind]`), a `Stream`
+    model for its streams' `options:` (a `connectors.config.StreamOptions`), and is built
+    as `cls(config, context)`. `fetch` yields batches one at a time (memory flat): each
+    is landed before the next is asked for.
+
+    Optional hooks (looked up with getattr):
+    - `finish(ref, ok, reason)`: called once a landed batch is done, with the batch's
+      `RawBatch.metadata` as `ref`: `ok` after it loaded, not ok (with the reason) when it
+      failed for good. Drop-folder transports archive or move the file to `error/` here.
+    - `cursor_key(value) -> tuple` (a classmethod): the order of the transport's own
+      cursors (`RawBatch.cursor_to`), so a watermark never moves backwards.
+    """
 
     kind: ClassVar[str]
+    Config: ClassVar[type[TransportConfig]]
+    Stream: ClassVar[type[StreamOptions]]
+
+    def __init__(self, config: Any, context: TransportContext) -> None: ...
 
     def fetch(self, request: StreamRequest) -> Iterator[RawBatch]: ...
 

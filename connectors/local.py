@@ -16,9 +16,12 @@ import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar
+from typing import ClassVar, Literal
 
-from connectors.base import RawBatch, StreamRequest
+from pydantic import Field, field_validator
+
+from connectors.base import RawBatch, StreamRequest, TransportContext
+from connectors.config import StreamOptions, TransportConfig
 from connectors.errors import ConnectorConfigError, ConnectorError
 
 log = logging.getLogger(__name__)
@@ -26,46 +29,54 @@ log = logging.getLogger(__name__)
 SKIPPED_SUFFIXES = (".tmp", ".part")
 
 
-def _settle(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConnectorConfigError(
-            f"local_folder: settle_seconds must be a number >= 0, not {value!r}"
-        )
-    return float(value)
-
-
-def _marker(value: Any) -> str | None:
+def _marker(value: str | None) -> str | None:
     if value is None:
         return None
-    if (
-        not isinstance(value, str)
-        or not value.strip()
-        or "/" in value
-        or "\\" in value
-        or value in (".", "..")
-    ):
-        raise ConnectorConfigError(
-            f"local_folder: done_marker must be a file name like '{{name}}.done' or '_SUCCESS',"
-            f" not {value!r}"
+    if not value.strip() or "/" in value or "\\" in value or value in (".", ".."):
+        raise ValueError(
+            f"done_marker must be a file name like '{{name}}.done' or '_SUCCESS', not {value!r}"
         )
     try:
         value.format(name="x", stem="x")
     except (KeyError, IndexError, ValueError) as e:
-        raise ConnectorConfigError(
-            f"local_folder: done_marker {value!r}: only {{name}} and {{stem}} can be used"
-        ) from e
+        raise ValueError(f"done_marker {value!r}: only {{name}} and {{stem}} can be used") from e
     return value
 
 
-def _pattern(value: Any, stream: str) -> str:
-    if not value or not isinstance(value, str):
-        raise ConnectorConfigError(f"stream {stream!r}: local_folder needs `pattern`")
-    if value.startswith(("/", "\\")) or ".." in PurePosixPath(value).parts:
-        raise ConnectorConfigError(
-            f"stream {stream!r}: pattern {value!r} must stay inside the folder"
-            " (no absolute path, no '..')"
+def _pattern(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value or value.startswith(("/", "\\")) or ".." in PurePosixPath(value).parts:
+        raise ValueError(
+            f"pattern {value!r} must stay inside the folder (no absolute path, no '..')"
         )
     return value
+
+
+class LocalFolderConfig(TransportConfig):
+    """`connector: {type: local_folder, path: ...}`."""
+
+    type: Literal["local_folder"] = "local_folder"
+    path: str = Field(min_length=1, description="the folder to read; relative to the project")
+    settle_seconds: float = Field(
+        0, ge=0, description="take a file only once its mtime is at least this old"
+    )
+    done_marker: str | None = Field(
+        None, description="take a file only once `{name}.done` (or a fixed name) exists"
+    )
+
+    _check_marker = field_validator("done_marker")(_marker)
+
+
+class LocalFolderStream(StreamOptions):
+    """A stream's `pattern` (and per-stream overrides) for `local_folder`."""
+
+    pattern: str | None = Field(None, description="file glob inside the folder")
+    settle_seconds: float | None = Field(None, ge=0)
+    done_marker: str | None = None
+
+    _check_pattern = field_validator("pattern")(_pattern)
+    _check_marker = field_validator("done_marker")(_marker)
 
 
 class LocalFolderTransport:
@@ -76,28 +87,22 @@ class LocalFolderTransport:
     """
 
     kind: ClassVar[str] = "local_folder"
+    Config: ClassVar[type[LocalFolderConfig]] = LocalFolderConfig
+    Stream: ClassVar[type[LocalFolderStream]] = LocalFolderStream
 
-    def __init__(
-        self,
-        path: str,
-        base: str | None = None,
-        settle_seconds: float = 0,
-        done_marker: str | None = None,
-        **_: Any,
-    ) -> None:
-        if not isinstance(path, str) or not path:
-            raise ConnectorConfigError("local_folder needs `path` (the folder to read)")
-        root = Path(path)
-        if not root.is_absolute() and base:
-            root = Path(base) / root
-        self.root = root
-        self.settle_seconds = _settle(settle_seconds)
-        self.done_marker = _marker(done_marker)
+    def __init__(self, config: LocalFolderConfig, context: TransportContext) -> None:
+        root = Path(config.path)
+        self.root = root if root.is_absolute() else Path(context.base) / root
+        self.settle_seconds = config.settle_seconds
+        self.done_marker = config.done_marker
 
     def fetch(self, request: StreamRequest) -> Iterator[RawBatch]:
-        pattern = _pattern(request.options.get("pattern"), request.stream)
-        settle = _settle(request.options.get("settle_seconds", self.settle_seconds))
-        marker = _marker(request.options.get("done_marker", self.done_marker))
+        opts = LocalFolderStream.coerce(request.options, request.stream)
+        if not opts.pattern:
+            raise ConnectorConfigError(f"stream {request.stream!r}: local_folder needs `pattern`")
+        pattern = opts.pattern
+        settle = self.settle_seconds if opts.settle_seconds is None else opts.settle_seconds
+        marker = opts.done_marker or self.done_marker
         if not self.root.is_dir():
             raise ConnectorError(f"folder {self.root} does not exist or is not a directory")
         real_root = self.root.resolve()

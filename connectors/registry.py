@@ -1,27 +1,151 @@
 """Transports and formats by name; third parties register through entry points.
 
-Entry point groups: `omshub.transports` and `omshub.formats` (value: a class with a
-`kind` and the `Transport`/`Format` protocol). Built-ins are registered below, so the
-source YAML can say `connector: {type: local_folder}` or `format: {type: xml}`.
+Entry point groups (named once, here): `omshub.transports` (value: a transport class, see
+`connectors.base.Transport`) and `omshub.formats` (a format class). A plugin is checked
+against the protocol when the registry loads it: one that does not fit is left out and
+named in `plugin_errors()` (and in the error a source that asks for it gets), so a broken
+plugin never breaks the built-ins.
 """
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Annotated, Any, Union, get_args
 
+from pydantic import Field, TypeAdapter
+
+from connectors.base import TransportContext
+from connectors.config import StreamOptions, TransportConfig
 from connectors.errors import ConnectorConfigError
+
+log = logging.getLogger("omshub.connectors")
+
+TRANSPORTS_GROUP = "omshub.transports"
+FORMATS_GROUP = "omshub.formats"
+
+
+def check_transport(cls: Any, name: str) -> str | None:
+    """Why `cls` is not a usable transport class (None when it is)."""
+    if not isinstance(cls, type):
+        return f"{cls!r} is not a class"
+    kind = getattr(cls, "kind", None)
+    if kind != name:
+        return f"its `kind` is {kind!r}, the entry point is named {name!r}"
+    config = getattr(cls, "Config", None)
+    if not (isinstance(config, type) and issubclass(config, TransportConfig)):
+        return "`Config` must be a subclass of connectors.config.TransportConfig"
+    if get_args(config.model_fields["type"].annotation) != (name,):
+        return f"`Config.type` must be Literal[{name!r}]"
+    stream = getattr(cls, "Stream", None)
+    if not (isinstance(stream, type) and issubclass(stream, StreamOptions)):
+        return "`Stream` must be a subclass of connectors.config.StreamOptions"
+    if not callable(getattr(cls, "fetch", None)):
+        return "it has no `fetch(request)` method"
+    return None
+
+
+def _builtin_transports() -> list[type[Any]]:
+    from connectors.local import LocalFolderTransport
+
+    found: list[type[Any]] = [LocalFolderTransport]
+    for module, name in (
+        ("connectors.rest", "RestTransport"),
+        ("connectors.sftp", "SftpTransport"),
+        ("connectors.sql", "SqlTransport"),
+    ):
+        try:
+            mod = __import__(module, fromlist=[name])
+        except ModuleNotFoundError as e:
+            if e.name != module:  # the module exists and a dependency of it is missing
+                raise
+            continue
+        found.append(getattr(mod, name))
+    return found
 
 
 @cache
-def transports() -> dict[str, type[Any]]:
-    from connectors.local import LocalFolderTransport
+def _load_transports() -> tuple[dict[str, type[Any]], dict[str, str]]:
+    table: dict[str, type[Any]] = {cls.kind: cls for cls in _builtin_transports()}
+    errors: dict[str, str] = {}
+    for ep in entry_points(group=TRANSPORTS_GROUP):
+        try:
+            cls = ep.load()
+        except Exception as e:  # a plugin's import error must not break the built-ins
+            errors[ep.name] = f"entry point {ep.value!r} does not load: {type(e).__name__}: {e}"
+            continue
+        why = check_transport(cls, ep.name)
+        if why:
+            errors[ep.name] = f"entry point {ep.value!r}: {why}"
+            continue
+        if ep.name in table and table[ep.name] is not cls:
+            errors[ep.name] = f"entry point {ep.value!r}: {ep.name!r} is already a transport"
+            continue
+        table[ep.name] = cls
+    for name, why in errors.items():
+        log.warning("transport plugin %s left out: %s", name, why)
+    return table, errors
 
-    table: dict[str, type[Any]] = {LocalFolderTransport.kind: LocalFolderTransport}
-    for ep in entry_points(group="omshub.transports"):
-        table[ep.name] = ep.load()
-    return table
+
+def transports() -> dict[str, type[Any]]:
+    """Every usable transport class by `kind`."""
+    return _load_transports()[0]
+
+
+def plugin_errors() -> dict[str, str]:
+    """Transport plugins that were left out, and why."""
+    return _load_transports()[1]
+
+
+def transport_class(kind: str) -> type[Any]:
+    cls = transports().get(kind)
+    if cls is None:
+        broken = plugin_errors().get(kind)
+        if broken:
+            raise ConnectorConfigError(f"connector type {kind!r} is a broken plugin: {broken}")
+        raise ConnectorConfigError(
+            f"unknown connector type {kind!r} (known: {', '.join(sorted(transports()))})"
+        )
+    return cls
+
+
+@cache
+def connector_adapter() -> TypeAdapter[Any]:
+    """Validates a `connector:` block: a discriminated union on `type` of every Config."""
+    models = tuple(cls.Config for cls in transports().values())
+    if len(models) == 1:
+        return TypeAdapter(models[0])
+    union: Any = Union[models]  # noqa: UP007
+    return TypeAdapter(Annotated[union, Field(discriminator="type")])
+
+
+def build_transport(config: TransportConfig, context: TransportContext) -> Any:
+    """The transport for a validated `connector:` block."""
+    return transport_class(config.type)(config, context)
+
+
+def transport(kind: str, options: dict[str, Any], context: TransportContext | None = None) -> Any:
+    """Validate `{type: kind, **options}` and build the transport (tests, scripts)."""
+    from pathlib import Path
+
+    from pydantic import ValidationError
+
+    cls = transport_class(kind)
+    try:
+        config = cls.Config.model_validate({"type": kind, **options})
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(map(str, err["loc"]))
+        raise ConnectorConfigError(f"{kind}: {where}: {err['msg']}") from None
+    return cls(config, context or TransportContext(source="-", base=Path.cwd()))
+
+
+def clear() -> None:
+    """Forget loaded plugins (tests that install one)."""
+    _load_transports.cache_clear()
+    connector_adapter.cache_clear()
+    formats.cache_clear()
 
 
 @cache
@@ -31,18 +155,9 @@ def formats() -> dict[str, Any]:
     from connectors.formats.xml import XmlFormat
 
     table: dict[str, Any] = {f.kind: f() for f in (CsvFormat, JsonFormat, NdjsonFormat, XmlFormat)}
-    for ep in entry_points(group="omshub.formats"):
+    for ep in entry_points(group=FORMATS_GROUP):
         table[ep.name] = ep.load()()
     return table
-
-
-def transport(kind: str, options: dict[str, Any]) -> Any:
-    cls = transports().get(kind)
-    if cls is None:
-        raise ConnectorConfigError(
-            f"unknown connector type {kind!r} (known: {', '.join(sorted(transports()))})"
-        )
-    return cls(**options)
 
 
 def get_format(kind: str) -> Any:

@@ -89,8 +89,12 @@ class LandedBatch(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     checksum: Mapped[str] = mapped_column(String(64))
     record_count: Mapped[int | None] = mapped_column(Integer)
-    cursor_from: Mapped[str | None] = mapped_column(String(64))
-    cursor_to: Mapped[str | None] = mapped_column(String(64))
+    cursor_from: Mapped[str | None] = mapped_column(Text)
+    cursor_to: Mapped[str | None] = mapped_column(Text)
+    #: the transport's RawBatch.metadata (JSON), handed to its `finish` hook
+    origin: Mapped[str | None] = mapped_column(Text)
+    #: set once the transport's `finish` hook ran: archived | error
+    origin_done: Mapped[str | None] = mapped_column(String(16))
     run_id: Mapped[str | None] = mapped_column(String(64))
     landed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     #: landed | loaded | failed | dead | discarded (docs/operations.md, batch states)
@@ -112,7 +116,7 @@ class Watermark(Base):
     __tablename__ = "watermark"
     source: Mapped[str] = mapped_column(String(64), primary_key=True)
     stream: Mapped[str] = mapped_column(String(64), primary_key=True)
-    cursor_value: Mapped[str | None] = mapped_column(String(64))
+    cursor_value: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 

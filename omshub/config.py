@@ -11,20 +11,22 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from connectors.config import TransportConfig
 from oms.db import project_home
 from oms.errors import ConfigError
 from transforms.yamlsrc import line_of, load_yaml
 
 log = logging.getLogger("omshub.config")
 SystemKind = Literal["erp", "wms", "tms", "pos", "crm", "channel", "3pl", "edi", "carrier"]
-
-
-class ConnectorSpec(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    type: str = Field(description="transport: local_folder, sftp, rest, sql")
-    conn_id: str | None = Field(None, description="Airflow connection holding host and secrets")
 
 
 class FormatSpec(BaseModel):
@@ -43,7 +45,10 @@ class StreamSpec(BaseModel):
         description="deprecated and ignored: the watermark follows the mapping's updated_at",
         json_schema_extra={"deprecated": True},
     )
-    options: dict[str, Any] = Field(default_factory=dict, description="transport options")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the transport's stream options (validated by its `Stream` model)",
+    )
 
 
 class SourceConfig(BaseModel):
@@ -52,7 +57,9 @@ class SourceConfig(BaseModel):
     system: str = Field(description="system name used in bindings and ownership rules")
     kind: SystemKind
     description: str | None = None
-    connector: ConnectorSpec
+    connector: TransportConfig = Field(
+        description="transport: local_folder, sftp, rest, sql, or a plugin's `type`"
+    )
     schedule: str | None = "@hourly"
     mode: Literal["incremental", "full"] = Field(
         "incremental", description="incremental: skip batches already loaded; full: reprocess"
@@ -72,6 +79,51 @@ class SourceConfig(BaseModel):
     retry_delay_seconds: int = Field(30, ge=0, description="wait between retries")
     tags: list[str] = Field(default_factory=list)
     file: str = ""
+
+    @field_validator("connector", mode="before")
+    @classmethod
+    def _typed_connector(cls, v: Any) -> Any:
+        if isinstance(v, TransportConfig):
+            return v
+        from connectors.registry import connector_adapter, transports
+
+        if not isinstance(v, dict):
+            raise ValueError("must be a mapping with a `type`")
+        kind = v.get("type")
+        if kind not in transports():
+            from connectors.registry import transport_class
+
+            try:
+                transport_class(str(kind))
+            except ConfigError as e:
+                raise ValueError(str(e)) from None
+        return connector_adapter().validate_python(v)
+
+    @model_validator(mode="after")
+    def _typed_stream_options(self) -> SourceConfig:
+        for i, s in enumerate(self.streams):
+            try:
+                self.stream_options(s)
+            except ValidationError as e:
+                err = e.errors()[0]
+                loc = ("streams", i, "options", *err["loc"])
+                raise StreamOptionsError(loc, err["msg"]) from None
+        return self
+
+    def stream_options(self, stream: StreamSpec) -> Any:
+        """The stream's `options:` (and `pattern`) validated by its transport's model."""
+        from connectors.registry import transport_class
+
+        model = transport_class(self.connector.type).Stream
+        data = dict(stream.options)
+        if stream.pattern is not None:
+            if "pattern" not in model.model_fields:
+                raise ValidationError.from_exception_data(
+                    model.__name__,
+                    [{"type": "extra_forbidden", "loc": ("pattern",), "input": stream.pattern}],
+                )
+            data["pattern"] = stream.pattern
+        return model.model_validate(data)
 
     @field_validator("streams")
     @classmethod
@@ -104,6 +156,15 @@ def mappings_dir() -> Path:
     return project_home() / "mappings"
 
 
+class StreamOptionsError(ValueError):
+    """A stream's options do not fit its transport (carries where, for the line number)."""
+
+    def __init__(self, loc: tuple[Any, ...], msg: str) -> None:
+        super().__init__(f"{'.'.join(map(str, loc))}: {msg}")
+        self.loc = loc
+        self.msg = msg
+
+
 def load_source(path: Path) -> SourceConfig:
     data, lines = load_yaml(path)
     try:
@@ -111,10 +172,30 @@ def load_source(path: Path) -> SourceConfig:
     except ValidationError as e:
         err = e.errors()[0]
         loc = tuple(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, StreamOptionsError):
+            loc, msg = cause.loc, cause.msg
+        # a union member's name in the loc (e.g. connector.rest.auth) is not a YAML key
+        keys = tuple(k for k in loc if not (isinstance(k, str) and k in _TYPE_TAGS))
         raise ConfigError(
-            f"{path}:{line_of(lines, loc)} {'.'.join(map(str, loc))}: {err['msg']}"
-        ) from e
+            f"{path}:{line_of(lines, keys)} {'.'.join(map(str, keys))}: {msg}"
+        ) from None
     return cfg
+
+
+def _type_tags() -> frozenset[str]:
+    from connectors.registry import transports
+
+    return frozenset(transports())
+
+
+class _Tags:
+    def __contains__(self, item: object) -> bool:
+        return item in _type_tags()
+
+
+_TYPE_TAGS = _Tags()
 
 
 @cache

@@ -8,12 +8,14 @@ picked up again by a run (an operator retries them with `omshub batches retry`).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
-from connectors.base import StreamRequest
-from connectors.registry import transport
+from connectors.base import StreamRequest, TransportContext
+from connectors.registry import build_transport
 from oms.db import project_home
 from oms.models import LandedBatch, Watermark, table
 from omshub import runs
@@ -24,6 +26,8 @@ log = logging.getLogger("omshub.pipeline")
 _lb, _wm = table(LandedBatch), table(Watermark)
 #: batch states a run never processes on its own
 PARKED = ("dead", "discarded")
+#: a backfill's [start, end) of update times (either end open)
+Window = tuple[dt.datetime | None, dt.datetime | None]
 
 
 def extract(
@@ -32,15 +36,21 @@ def extract(
     trigger: str = "cli",
     engine: Engine | None = None,
     holds_lock: bool = False,
+    streams: list[str] | None = None,
+    window: Window | None = None,
 ) -> list[str]:
-    """Fetch every stream of the source and land each batch; return the batch ids to load."""
+    """Fetch every stream of the source and land each batch; return the batch ids to load.
+
+    `streams` limits the run to some streams; `window` makes it a backfill (the transport
+    fetches what was updated in [start, end), whatever the watermark says).
+    """
     from oms.db import get_engine
 
     engine = engine or get_engine()
     runs.start_run(engine, source_name, run_id, trigger, holds_lock=holds_lock)
     try:
         source = get_source(source_name)
-        fresh = _extract_streams(engine, source, run_id)
+        fresh = _extract_streams(engine, source, run_id, streams, window)
     except Exception as e:
         runs.set_run(engine, run_id, "failed", f"extract failed: {_describe(e)}"[:4000])
         raise
@@ -55,17 +65,37 @@ def _describe(e: BaseException) -> str:
     return str(e) if isinstance(e, OmshubError) else f"{type(e).__name__}: {e}"
 
 
-def _extract_streams(engine: Engine, source: SourceConfig, run_id: str) -> list[str]:
-    options = source.connector.model_dump(exclude={"type", "conn_id"}, exclude_none=True)
-    options.setdefault("base", str(project_home()))
-    tr = transport(source.connector.type, options)
+def open_transport(source: SourceConfig) -> Any:
+    """The source's transport, with its connection's credentials resolved."""
+    from omshub.credentials import resolve
+
+    conn_id = source.connector.conn_id
+    context = TransportContext(
+        source=source.name,
+        base=project_home(),
+        credentials=resolve(conn_id) if conn_id else None,
+    )
+    return build_transport(source.connector, context)
+
+
+def _extract_streams(
+    engine: Engine,
+    source: SourceConfig,
+    run_id: str,
+    streams: list[str] | None = None,
+    window: Window | None = None,
+) -> list[str]:
+    tr = open_transport(source)
     ids: list[str] = []
     for stream in source.streams:
+        if streams and stream.name not in streams:
+            continue
         request = StreamRequest(
             stream.name,
             stream.format.type,
-            {**stream.options, "pattern": stream.pattern},
+            source.stream_options(stream),
             cursor=watermark(engine, source.name, stream.name),
+            window=window,
         )
         for raw in tr.fetch(request):
             batch_id = land(engine, source.name, stream.name, raw, run_id)

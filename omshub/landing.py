@@ -97,6 +97,9 @@ def land(engine: Engine, source: str, stream: str, batch: RawBatch, run_id: str)
         "checksum": checksum,
         "cursor_from": batch.cursor_from,
         "cursor_to": batch.cursor_to,
+        "origin": json.dumps(batch.metadata, sort_keys=True, default=str)
+        if batch.metadata
+        else None,
         "run_id": run_id,
         "landed_at": now,
         "status": "landed",

@@ -15,8 +15,7 @@ from sqlalchemy import Engine, select
 
 from connectors.base import BadRecord, StreamRequest
 from connectors.errors import FormatError
-from connectors.local import LocalFolderTransport
-from connectors.registry import get_format
+from connectors.registry import get_format, transport
 from oms.models import LandedBatch, table
 from omshub.landing import land, read_landed
 
@@ -92,7 +91,9 @@ def test_a_245_byte_file_name_is_read_and_landed(engine: Engine, tmp_path: Path)
     name = long_name(case["name_bytes"], ".csv")
     assert len(name.encode()) == case["name_bytes"]
     shutil.copy(CORPUS / case["file"], drop / name)
-    (batch,) = LocalFolderTransport(str(drop)).fetch(StreamRequest("s", "csv", {"pattern": "*"}))
+    (batch,) = transport("local_folder", {"path": str(drop)}).fetch(
+        StreamRequest("s", "csv", {"pattern": "*"})
+    )
     assert batch.name == name
     batch_id = land(engine, "wms", "shipments", batch, "run1")
     t = table(LandedBatch)

@@ -9,7 +9,6 @@ import pytest
 
 from connectors.base import StreamRequest
 from connectors.errors import ConnectorConfigError, ConnectorError, FormatError
-from connectors.local import LocalFolderTransport
 from connectors.registry import get_format, transport
 
 
@@ -106,7 +105,7 @@ def test_local_folder_transport(tmp_path: Path) -> None:
     ]
     with pytest.raises(ConnectorError, match="does not exist"):
         list(
-            LocalFolderTransport(str(tmp_path / "nope")).fetch(
+            transport("local_folder", {"path": str(tmp_path / "nope")}).fetch(
                 StreamRequest("o", "json", {"pattern": "*"})
             )
         )
