@@ -98,8 +98,11 @@ class Transport(Protocol):
 
     Optional hooks (looked up with getattr):
     - `finish(ref, ok, reason)`: called once a landed batch is done, with the batch's
-      `RawBatch.metadata` as `ref`: `ok` after it loaded, not ok (with the reason) when it
-      failed for good. Drop-folder transports archive or move the file to `error/` here.
+      `RawBatch.metadata` as `ref`, only when that metadata has `claim: true` (the
+      transport took the file out of its inbox): `ok` after it loaded, not ok (with the
+      reason) when it failed for good (dead, discarded). Called again after a crash, so
+      it must be idempotent. Drop-folder transports archive the file or move it to
+      `error/` (with a `.reason` beside it) here.
     - `cursor_key(value) -> tuple` (a classmethod): the order of the transport's own
       cursors (`RawBatch.cursor_to`), so a watermark never moves backwards.
     """

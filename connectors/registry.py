@@ -88,6 +88,16 @@ def _load_transports() -> tuple[dict[str, type[Any]], dict[str, str]]:
     return table, errors
 
 
+def register_transport(cls: type[Any]) -> None:
+    """Add a transport class in-process (an embedding application, tests); checked like a
+    plugin. An entry point in the package's metadata is the way for a distributed plugin."""
+    why = check_transport(cls, getattr(cls, "kind", ""))
+    if why:
+        raise ConnectorConfigError(f"{cls!r} is not a transport: {why}")
+    _load_transports()[0][cls.kind] = cls
+    connector_adapter.cache_clear()
+
+
 def transports() -> dict[str, type[Any]]:
     """Every usable transport class by `kind`."""
     return _load_transports()[0]

@@ -50,6 +50,9 @@ class SyncRun(Base):
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     host: Mapped[str | None] = mapped_column(String(255))
     pid: Mapped[int | None] = mapped_column(Integer)
+    #: why extraction stopped early, when it landed some batches first (they still load;
+    #: the run then ends `failed` with this reason)
+    extract_error: Mapped[str | None] = mapped_column(Text)
 
 
 class RunStat(Base):

@@ -150,6 +150,9 @@ def discard_batch(engine: Engine, batch_id: str, reason: str, by: str) -> dict[s
             f"batch {batch_id} is {row['status']}: its rows are in the store, so it cannot be "
             "discarded (a later batch of the source corrects them)"
         )
+    from omshub.origins import settle
+
+    settle(engine, batch_id)  # a claimed source file goes to error/ with the reason
     return {**get_batch(engine, batch_id), "dismissed": dismissed}
 
 

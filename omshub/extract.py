@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
-from connectors.base import StreamRequest, TransportContext
+from connectors.base import RawBatch, StreamRequest, TransportContext
 from connectors.registry import build_transport
 from oms.db import project_home
 from oms.models import LandedBatch, Watermark, table
 from omshub import runs
-from omshub.config import SourceConfig, get_source
+from omshub.config import SourceConfig, StreamSpec, get_source
 from omshub.landing import land
 
 log = logging.getLogger("omshub.pipeline")
@@ -43,6 +43,12 @@ def extract(
 
     `streams` limits the run to some streams; `window` makes it a backfill (the transport
     fetches what was updated in [start, end), whatever the watermark says).
+
+    A stream whose transport fails half-way does not stop the others, nor throw away what
+    it landed before failing: those batches load (the watermark moves with them, so the
+    next run resumes from there) and the run ends `failed` with the stream's error. Only
+    when there is nothing at all to load is the error raised (Airflow retries the task).
+    A configuration error is raised at once.
     """
     from oms.db import get_engine
 
@@ -50,13 +56,35 @@ def extract(
     runs.start_run(engine, source_name, run_id, trigger, holds_lock=holds_lock)
     try:
         source = get_source(source_name)
-        fresh = _extract_streams(engine, source, run_id, streams, window)
+        for name in streams or ():
+            source.stream(name)  # an unknown stream is an error, not an empty run
+        tr = open_transport(source)
+        _settle_done(engine, source, tr)
+        fresh, errors = _extract_streams(engine, source, run_id, tr, streams, window)
+        ids = list(dict.fromkeys([*fresh, *_pending(engine, source)]))
+        if errors and not ids:
+            raise errors[0][1]
     except Exception as e:
         runs.set_run(engine, run_id, "failed", f"extract failed: {_describe(e)}"[:4000])
         raise
-    ids = list(dict.fromkeys([*fresh, *_pending(engine, source)]))
-    runs.set_run(engine, run_id, "extracted", f"{len(ids)} batches to load")
+    extract_error = None
+    if errors:
+        extract_error = "extract failed: " + "; ".join(
+            f"stream {name}: {_describe(e)}" for name, e in errors
+        )
+        log.error(
+            "%s: %s (the %d batches landed before load)", source.name, extract_error, len(ids)
+        )
+    runs.set_run(engine, run_id, "extracted", f"{len(ids)} batches to load", extract_error)
     return ids
+
+
+def _settle_done(engine: Engine, source: SourceConfig, tr: Any) -> None:
+    """Archive (or move to error/) the source files of batches an earlier run finished."""
+    from omshub.origins import settle_pending
+
+    if getattr(tr, "finish", None) is not None:
+        settle_pending(engine, source.name, tr)
 
 
 def _describe(e: BaseException) -> str:
@@ -82,47 +110,74 @@ def _extract_streams(
     engine: Engine,
     source: SourceConfig,
     run_id: str,
+    tr: Any,
     streams: list[str] | None = None,
     window: Window | None = None,
-) -> list[str]:
-    tr = open_transport(source)
+) -> tuple[list[str], list[tuple[str, Exception]]]:
+    """Batch ids landed per stream, and the streams that failed (with their error)."""
+    from oms.errors import ConfigError
+
     ids: list[str] = []
+    errors: list[tuple[str, Exception]] = []
     for stream in source.streams:
         if streams and stream.name not in streams:
             continue
-        request = StreamRequest(
-            stream.name,
-            stream.format.type,
-            source.stream_options(stream),
-            cursor=watermark(engine, source.name, stream.name),
-            window=window,
-        )
-        for raw in tr.fetch(request):
-            batch_id = land(engine, source.name, stream.name, raw, run_id)
-            status = _status(engine, batch_id)
-            if status in PARKED:
-                log.info(
-                    "%s/%s %s: batch %s is %s, skipped",
-                    source.name,
-                    stream.name,
-                    raw.name,
-                    batch_id,
-                    status,
-                )
-                continue
-            if source.mode == "incremental" and status == "loaded":
-                log.debug("%s/%s %s: already loaded, skipped", source.name, stream.name, raw.name)
-                continue
+        try:
+            ids += _extract_stream(engine, source, stream, run_id, tr, window)
+        except ConfigError:
+            raise
+        except Exception as e:
+            log.debug("%s/%s: extraction failed", source.name, stream.name, exc_info=e)
+            errors.append((stream.name, e))
+    return ids, errors
+
+
+def _extract_stream(
+    engine: Engine,
+    source: SourceConfig,
+    stream: StreamSpec,
+    run_id: str,
+    tr: Any,
+    window: Window | None,
+) -> list[str]:
+    """Land every batch the transport yields for one stream; the ids to process."""
+    request = StreamRequest(
+        stream.name,
+        stream.format.type,
+        source.stream_options(stream),
+        cursor=watermark(engine, source.name, stream.name),
+        window=window,
+    )
+    where = f"{source.name}/{stream.name}"
+    ids: list[str] = []
+    for raw in tr.fetch(request):
+        batch_id = land(engine, source.name, stream.name, raw, run_id)
+        status = _status(engine, batch_id)
+        if status in ("loaded", *PARKED) and raw.metadata.get("claim"):
+            _finish_duplicate(tr, raw, batch_id, status)
+        if status in PARKED or (source.mode == "incremental" and status == "loaded"):
             log.info(
-                "%s/%s %s: landed as %s (%d bytes)",
-                source.name,
-                stream.name,
+                "%s %s: same bytes as batch %s, which is %s: skipped",
+                where,
                 raw.name,
                 batch_id,
-                len(raw.content),
+                status,
             )
-            ids.append(batch_id)
+            continue
+        log.info("%s %s: landed as %s (%d bytes)", where, raw.name, batch_id, len(raw.content))
+        ids.append(batch_id)
     return ids
+
+
+def _finish_duplicate(tr: Any, raw: RawBatch, batch_id: str, status: str | None) -> None:
+    """A claimed file whose bytes were already landed and done is finished at once
+    (archived when that batch loaded, else moved to error/): it never stays in
+    `processing/`, and a later finish of that batch is for its own first file."""
+    finish = getattr(tr, "finish", None)
+    if finish is None:
+        return
+    ok = status == "loaded"
+    finish(raw.metadata, ok, None if ok else f"same bytes as batch {batch_id}, which is {status}")
 
 
 def _pending(engine: Engine, source: SourceConfig) -> list[str]:

@@ -20,7 +20,7 @@ from oms.db import get_engine
 from oms.errors import BatchFailed, ConfigError
 from oms.models import LandedBatch, table
 from omshub.config import get_source
-from omshub.extract import extract
+from omshub.extract import Window, extract
 from omshub.process import BatchOutcome, map_records, ownership, process_batch
 from omshub.runs import RunSummary, heartbeat, now, start_run
 from omshub.runs import finish_run as _finish_run
@@ -75,18 +75,23 @@ def run_source(
     trigger: str = "cli",
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
+    streams: list[str] | None = None,
+    window: Window | None = None,
 ) -> RunReport:
     """The same steps an Airflow run takes, in one process, holding the source's run lock.
 
     A second run of the same source waits for the first (or raises `SourceBusy` when
-    `wait` is false). An extraction error ends the run `failed` and is re-raised.
+    `wait` is false). An extraction error with nothing landed ends the run `failed` and
+    is re-raised. `streams` and `window` (a backfill of [start, end)) go to `extract`.
     """
     from oms.locks import source_run_lock
 
     engine = engine or get_engine()
     run_id = run_id or new_run_id(trigger)
     with source_run_lock(engine, name, wait=wait, on_wait=on_wait or log.warning):
-        batch_ids = extract(name, run_id, trigger, engine, holds_lock=True)
+        batch_ids = extract(
+            name, run_id, trigger, engine, holds_lock=True, streams=streams, window=window
+        )
         return _process_many(name, run_id, batch_ids, engine)
 
 

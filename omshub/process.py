@@ -28,7 +28,7 @@ from oms.load import LoadContext, load_batch, prepare_batch
 from oms.load.prepare import Prepared
 from oms.models import LandedBatch, table
 from oms.ownership import Ownership
-from omshub import failures, quarantine, stats, watermark
+from omshub import failures, origins, quarantine, stats, watermark
 from omshub.config import StreamSpec, config_dir, get_source
 from omshub.landing import open_landed
 from omshub.mappings import get_mapping
@@ -145,8 +145,11 @@ def process_batch(batch_id: str, run_id: str, engine: Engine | None = None) -> d
     try:
         failures.retry_on_conflict(attempt)
     except Exception as e:
-        raise failures.record(engine, row, run_id, e, attempts[-1] if attempts else None) from e
+        failed = failures.record(engine, row, run_id, e, attempts[-1] if attempts else None)
+        origins.settle(engine, batch_id)  # moved to error/ when it is now dead
+        raise failed from e
     _log_done(row, outcome)
+    origins.settle(engine, batch_id)
     return outcome.as_dict()
 
 
@@ -171,7 +174,7 @@ def _process(
                 _load_chunk(conn, ready, ctx, name, progress)
         failures.check_threshold(source, row, progress)
         quarantine.record(conn, source, stream.name, ctx.batch_id, run_id, mapping, progress.bad)
-        watermark.advance(conn, source.name, stream.name, progress.cursor, run_id)
+        _advance_watermark(conn, source, stream.name, row, progress, run_id)
         stats.clear(conn, run_id, ctx.batch_id)
         for entity, counts in progress.counts.items():
             write_stat(conn, row, run_id, entity, counts, "success", None)
@@ -190,6 +193,26 @@ def _process(
     outcome.status = "success"
     outcome.records, outcome.quarantined_records = progress.records, len(progress.bad)
     outcome.entities = {e: c.as_dict() for e, c in progress.counts.items()}
+
+
+def _advance_watermark(
+    conn: Connection,
+    source: Any,
+    stream: str,
+    row: dict[str, Any],
+    progress: Progress,
+    run_id: str,
+) -> None:
+    """Move the stream's watermark in the batch's transaction: to the transport's own
+    cursor after this batch when the transport keeps one (`cursor_key`), else to the
+    newest mapped `updated_at` of the rows loaded. Never backwards."""
+    from connectors.registry import transport_class
+
+    key = getattr(transport_class(source.connector.type), "cursor_key", None)
+    if key is None:
+        watermark.advance(conn, source.name, stream, progress.cursor, run_id)
+    elif row["cursor_to"]:
+        watermark.advance_to(conn, source.name, stream, row["cursor_to"], run_id, key)
 
 
 def _chunks(stream: StreamSpec, fh: BinaryIO, name: str) -> Iterator[RecordChunk]:

@@ -102,7 +102,7 @@ def start_run(
             conn.execute(
                 update(_sr)
                 .where(_sr.c.run_id == run_id)
-                .values(**values, finished_at=None, message=None)
+                .values(**values, finished_at=None, message=None, extract_error=None)
             )
             return
         conn.execute(
@@ -112,8 +112,16 @@ def start_run(
         )
 
 
-def set_run(engine: Engine, run_id: str, status: str, message: str | None = None) -> None:
+def set_run(
+    engine: Engine,
+    run_id: str,
+    status: str,
+    message: str | None = None,
+    extract_error: str | None = None,
+) -> None:
     values: dict[str, Any] = {"status": status, "message": message, "heartbeat_at": now()}
+    if extract_error is not None:
+        values["extract_error"] = extract_error[:4000]
     if status not in OPEN:
         values["finished_at"] = now()
     with engine.begin() as conn:
@@ -190,6 +198,7 @@ def finish_run(source: str, run_id: str, engine: Engine) -> RunSummary:
         run = conn.execute(select(_sr).where(_sr.c.run_id == run_id)).one_or_none()
         entities, batches = run_counts(conn, run_id)
         extract_failed = run is None or run.status in ("running", "failed")
+        extract_failed = extract_failed or bool(run is not None and run.extract_error)
         messages = set(
             conn.execute(
                 select(_rs.c.message).where(
@@ -197,7 +206,9 @@ def finish_run(source: str, run_id: str, engine: Engine) -> RunSummary:
                 )
             ).scalars()
         )
-        if extract_failed:
+        if run is not None and run.extract_error:
+            messages.add(run.extract_error)
+        elif extract_failed:
             messages.add(
                 run.message if run is not None and run.message else "extraction did not complete"
             )

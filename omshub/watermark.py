@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -61,26 +61,54 @@ def later(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
 def advance(
     conn: Connection, source: str, stream: str, best: dt.datetime | None, run_id: str
 ) -> None:
-    """Move the watermark forward to `best` (never backwards)."""
-    if best is None:
-        return
+    """Move the watermark forward to the time `best` (never backwards)."""
+    if best is not None:
+        advance_to(conn, source, stream, best.isoformat(), run_id, time_key)
+
+
+def time_key(value: str) -> tuple[Any, ...]:
+    """Order of watermarks that are times (the mapped `updated_at`)."""
+    return (_cursor_time(value),)
+
+
+def advance_to(
+    conn: Connection,
+    source: str,
+    stream: str,
+    value: str,
+    run_id: str,
+    key: Callable[[str], tuple[Any, ...]] = time_key,
+) -> None:
+    """Move the watermark to `value` when it is past the stored one under `key`.
+
+    A stored value that `key` cannot read (set by hand, or by another transport before
+    the source changed) counts as the oldest, so it is replaced.
+    """
     now = dt.datetime.now(dt.UTC)
     current = conn.execute(
         select(_wm.c.cursor_value).where(_wm.c.source == source, _wm.c.stream == stream)
     ).scalar()
-    text = best.isoformat()
     if current is None:
         conn.execute(
             insert(_wm).values(
-                source=source, stream=stream, cursor_value=text, run_id=run_id, updated_at=now
+                source=source, stream=stream, cursor_value=value, run_id=run_id, updated_at=now
             )
         )
-    elif _cursor_time(current) < best:
+    elif _older(current, value, key):
         conn.execute(
             update(_wm)
             .where(_wm.c.source == source, _wm.c.stream == stream)
-            .values(cursor_value=text, run_id=run_id, updated_at=now)
+            .values(cursor_value=value, run_id=run_id, updated_at=now)
         )
+
+
+def _older(current: str, value: str, key: Callable[[str], tuple[Any, ...]]) -> bool:
+    try:
+        old = key(current)
+    except (ValueError, TypeError):
+        log.warning("watermark %r cannot be read; replacing it with %r", current, value)
+        return True
+    return bool(old < key(value))
 
 
 def _cursor_time(value: str) -> dt.datetime:
