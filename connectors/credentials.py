@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from connectors.errors import ConnectorConfigError
 
@@ -36,12 +36,30 @@ SECRET_WORDS = (
 )
 
 
+#: suffixes of keys that say where a secret goes or what kind it is, not the secret itself
+#: (`token_url`, `api_key_header`, `password_env`, `private_key_file`, `token_type`...)
+NOT_SECRET_SUFFIXES = (
+    "_url",
+    "_uri",
+    "_endpoint",
+    "_param",
+    "_header",
+    "_path",
+    "_file",
+    "_field",
+    "_location",
+    "_env",
+    "_conn_id",
+    "_name",
+    "_type",
+    "_seconds",
+)
+
+
 def is_secret_key(key: str) -> bool:
     """True for a key that names a secret (`client_secret`, `access_token`, `api_key`...)."""
     k = key.lower().replace("-", "_")
-    return any(word in k for word in SECRET_WORDS) and not k.endswith(
-        ("_env", "_conn_id", "_param", "_header", "_path", "_url", "_field", "_location")
-    )
+    return any(word in k for word in SECRET_WORDS) and not k.endswith(NOT_SECRET_SUFFIXES)
 
 
 class Secret:
@@ -73,7 +91,7 @@ class Secret:
 @dataclass(frozen=True)
 class Credentials:
     """One connection: where to connect and as whom. `extra` values named like secrets are
-    `Secret`s too (`client_secret`, `private_key`, ...)."""
+    `Secret`s too, at any depth (`client_secret`, `private_key`, ...)."""
 
     conn_id: str
     conn_type: str | None = None
@@ -94,8 +112,18 @@ class Credentials:
     def secrets(self) -> list[str]:
         """Every secret's clear text (for tests that grep output, and for redaction)."""
         out = [self.password.reveal()] if self.password else []
-        out += [v.reveal() for v in self.extra.values() if isinstance(v, Secret) and v]
-        return out
+        return out + [s.reveal() for s in _secrets_in(self.extra) if s]
+
+
+def _secrets_in(value: Any) -> Iterator[Secret]:
+    if isinstance(value, Secret):
+        yield value
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            yield from _secrets_in(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _secrets_in(v)
 
 
 #: conn_id -> Credentials; raises ConnectorConfigError when the connection is unknown
@@ -143,37 +171,63 @@ def _from_json(conn_id: str, raw: str) -> Credentials:
 
 
 def from_uri(conn_id: str, uri: str) -> Credentials:
-    """Airflow's connection URI form (`__extra__` = JSON extras, other query keys = extras)."""
-    parts = urlsplit(uri)
-    if not parts.scheme:
-        raise ConnectorConfigError(
-            f"{env_name(conn_id)} is neither a connection URI (scheme://...) nor JSON"
-        )
-    extra: dict[str, Any] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key == "__extra__":
-            try:
-                extra.update(json.loads(value))
-            except ValueError:
-                raise ConnectorConfigError(
-                    f"{env_name(conn_id)}: __extra__ is not valid JSON"
-                ) from None
-        else:
-            extra[key] = value
+    """Airflow's connection URI form, parsed as Airflow parses it (`Connection.from_uri`).
+
+    `scheme://login:password@host:port/schema?extras`: the parts are url-decoded, the
+    schema is the path less its first `/` (so `sqlite:////data/x.db` is `/data/x.db`), a
+    host with a protocol is written `conn_type://https://host...`, and `__extra__` (JSON)
+    replaces the other query keys, which are the extras otherwise.
+    """
+    name = env_name(conn_id)
+    if uri.count("://") > 2:
+        raise ConnectorConfigError(f"{name} is not a connection URI (more than two '://')")
+    conn_type = urlsplit(uri).scheme
+    if not conn_type:
+        raise ConnectorConfigError(f"{name} is neither a connection URI (scheme://...) nor JSON")
+    with_protocol = uri.count("://") == 2
+    rest = uri.replace(f"{conn_type}://", "" if with_protocol else "//", 1)
+    if with_protocol and any(c in rest.split("://", 1)[0] for c in "@:"):
+        raise ConnectorConfigError(f"{name}: the host's protocol must come before the login")
+    parts = urlsplit(rest)
     try:
         port = parts.port
     except ValueError:
-        raise ConnectorConfigError(f"{env_name(conn_id)}: the port is not a number") from None
+        raise ConnectorConfigError(f"{name}: the port is not a number") from None
+    host = _hostname(parts)
+    if host and with_protocol:
+        host = f"{parts.scheme}://{host}"
     return build(
         conn_id,
-        conn_type=parts.scheme.replace("-", "_"),
-        host=unquote(parts.hostname or "") or None,
+        conn_type=conn_type,
+        host=host,
         port=port,
         login=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
-        schema=unquote(parts.path.lstrip("/")) or None,
-        extra=extra,
+        schema=unquote(parts.path[1:]) or None,
+        extra=_query_extra(name, parts.query),
     )
+
+
+def _hostname(parts: SplitResult) -> str:
+    """The host as Airflow reads it: url-decoded, and as written when it holds a `/`."""
+    host = unquote(parts.hostname or "")
+    if "/" in host:
+        host = parts.netloc.rsplit("@", 1)[-1].split(":", 1)[0]
+        host = unquote(host)
+    return host
+
+
+def _query_extra(name: str, query: str) -> dict[str, Any]:
+    pairs = dict(parse_qsl(query, keep_blank_values=True))
+    if "__extra__" not in pairs:
+        return pairs
+    try:
+        extra = json.loads(pairs["__extra__"])
+    except ValueError:
+        raise ConnectorConfigError(f"{name}: __extra__ is not valid JSON") from None
+    if not isinstance(extra, dict):
+        raise ConnectorConfigError(f"{name}: __extra__ must be a JSON object")
+    return extra
 
 
 def build(
@@ -188,6 +242,7 @@ def build(
     extra: Mapping[str, Any] | None = None,
 ) -> Credentials:
     """Credentials with the secrets wrapped (from any store's fields)."""
+    extra = {} if extra is None else extra
     if not isinstance(extra, Mapping):
         raise ConnectorConfigError(f"connection {conn_id!r}: `extra` must be an object")
     try:
@@ -196,20 +251,37 @@ def build(
         raise ConnectorConfigError(
             f"connection {conn_id!r}: port {port!r} is not a number"
         ) from None
-    wrapped = {
-        k: Secret(str(v)) if is_secret_key(k) and isinstance(v, str) else v
-        for k, v in extra.items()
-    }
     return Credentials(
         conn_id=conn_id,
-        conn_type=conn_type or None,
+        conn_type=_conn_type(conn_type),
         host=host or None,
         port=port_no,
         login=login or None,
         password=Secret(password) if password else None,
         schema=schema or None,
-        extra=wrapped,
+        extra=_wrap(extra),
     )
+
+
+def _conn_type(value: str | None) -> str | None:
+    """Airflow's spelling: `postgresql` is `postgres`, dashes are underscores."""
+    if not value:
+        return None
+    return "postgres" if value == "postgresql" else value.replace("-", "_")
+
+
+def _wrap(value: Any) -> Any:
+    """`value` with every secret-named key's literal value (at any depth) as a `Secret`."""
+    if isinstance(value, Mapping):
+        return {
+            k: Secret(str(v))
+            if is_secret_key(str(k)) and isinstance(v, str | int) and not isinstance(v, bool)
+            else _wrap(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_wrap(v) for v in value]
+    return value
 
 
 def env_resolver(conn_id: str) -> Credentials:
