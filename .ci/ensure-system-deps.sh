@@ -4,6 +4,8 @@
 #   throwaway cluster with initdb/pg_ctl (tests/pgserver.py), which needs the binaries.
 # - redis-server: the CeleryExecutor cluster tests (tests/cluster) use OMSHUB_TEST_REDIS_URL,
 #   else a Redis on 127.0.0.1:6379, else start their own redis-server on a free port.
+# - openssh-server: the SFTP tests (tests/sshserver.py) start their own `/usr/sbin/sshd` on a
+#   free loopback port (never the system's sshd; the package does not need to run).
 set -euo pipefail
 
 have_pg_binaries() { compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null; }
@@ -25,6 +27,9 @@ fi
 if [ -z "${OMSHUB_TEST_REDIS_URL:-}" ] && ! redis_answers && ! command -v redis-server > /dev/null; then
   missing+=(redis-server)
 fi
+if [ ! -x /usr/sbin/sshd ]; then
+  missing+=(openssh-server)
+fi
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get > /dev/null; then
@@ -35,5 +40,5 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get > /dev/null; then
 else
   echo "warning: ${missing[*]} missing and cannot be installed here (not root, or no apt-get)." >&2
   echo "         set OMSHUB_TEST_PG_URL / OMSHUB_TEST_REDIS_URL or install them;" >&2
-  echo "         the PostgreSQL and cluster tests will fail." >&2
+  echo "         the PostgreSQL, cluster and SFTP tests will fail." >&2
 fi

@@ -6,77 +6,47 @@ skipped with a warning (never followed into /etc), and so are temporary names (`
 `settle_seconds` (take a file only once its mtime is that old) and `done_marker` (take it
 only once a marker file exists: `{name}.done` per file, or a fixed name like `_SUCCESS`
 for the whole folder the file is in).
+
+With `claim: true` the folder is a drop folder shared with other pollers: each file is
+claimed by an atomic rename into `processing/`, then archived under `archive/YYYY/MM/DD/`
+once its batch loaded, or moved to `error/` with a `.reason` file when it failed for good
+(`connectors.drop`, the same rules as the SFTP transport).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import stat
 import time
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
-from typing import ClassVar, Literal
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
+from connectors import drop
 from connectors.base import RawBatch, StreamRequest, TransportContext
-from connectors.config import StreamOptions, TransportConfig
+from connectors.drop import SKIPPED_SUFFIXES, DropConfig, DropStream, Entry, os_errors
 from connectors.errors import ConnectorConfigError, ConnectorError
 
 log = logging.getLogger(__name__)
 
-SKIPPED_SUFFIXES = (".tmp", ".part")
 
-
-def _marker(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not value.strip() or "/" in value or "\\" in value or value in (".", ".."):
-        raise ValueError(
-            f"done_marker must be a file name like '{{name}}.done' or '_SUCCESS', not {value!r}"
-        )
-    try:
-        value.format(name="x", stem="x")
-    except (KeyError, IndexError, ValueError) as e:
-        raise ValueError(f"done_marker {value!r}: only {{name}} and {{stem}} can be used") from e
-    return value
-
-
-def _pattern(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not value or value.startswith(("/", "\\")) or ".." in PurePosixPath(value).parts:
-        raise ValueError(
-            f"pattern {value!r} must stay inside the folder (no absolute path, no '..')"
-        )
-    return value
-
-
-class LocalFolderConfig(TransportConfig):
-    """`connector: {type: local_folder, path: ...}`."""
+class LocalFolderConfig(DropConfig):
+    """`connector: {type: local_folder, path: ...}` (claim folders only with `claim: true`)."""
 
     type: Literal["local_folder"] = "local_folder"
     path: str = Field(min_length=1, description="the folder to read; relative to the project")
-    settle_seconds: float = Field(
-        0, ge=0, description="take a file only once its mtime is at least this old"
-    )
-    done_marker: str | None = Field(
-        None, description="take a file only once `{name}.done` (or a fixed name) exists"
+    claim: bool = Field(
+        False, description="claim each file into processing/, then archive it or move it to error/"
     )
 
-    _check_marker = field_validator("done_marker")(_marker)
 
-
-class LocalFolderStream(StreamOptions):
+class LocalFolderStream(DropStream):
     """A stream's `pattern` (and per-stream overrides) for `local_folder`."""
-
-    pattern: str | None = Field(None, description="file glob inside the folder")
-    settle_seconds: float | None = Field(None, ge=0)
-    done_marker: str | None = None
-
-    _check_pattern = field_validator("pattern")(_pattern)
-    _check_marker = field_validator("done_marker")(_marker)
 
 
 class LocalFolderTransport:
@@ -93,11 +63,15 @@ class LocalFolderTransport:
     def __init__(self, config: LocalFolderConfig, context: TransportContext) -> None:
         root = Path(config.path)
         self.root = root if root.is_absolute() else Path(context.base) / root
+        self.config = config
         self.settle_seconds = config.settle_seconds
         self.done_marker = config.done_marker
 
     def fetch(self, request: StreamRequest) -> Iterator[RawBatch]:
         opts = LocalFolderStream.coerce(request.options, request.stream)
+        if self.config.claim:
+            yield from self._claim(request, opts)
+            return
         if not opts.pattern:
             raise ConnectorConfigError(f"stream {request.stream!r}: local_folder needs `pattern`")
         pattern = opts.pattern
@@ -118,9 +92,24 @@ class LocalFolderTransport:
             if content is not None:
                 yield RawBatch(content, path.name, request.format, metadata={"path": str(path)})
 
+    def _claim(self, request: StreamRequest, opts: LocalFolderStream) -> Iterator[RawBatch]:
+        """Claimed drop folder: each file renamed into processing/ before it is read."""
+        if request.window is not None:
+            raise ConnectorConfigError(
+                f"stream {request.stream!r}: a claimed folder cannot re-read a time window"
+                " (its files are archived once loaded)"
+            )
+        rules = drop.rules(self.config, opts, request.stream, str(self.root))
+        yield from drop.DropFolder(LocalFS(), rules).fetch(request.format)
+
+    def finish(self, ref: dict[str, Any], ok: bool, reason: str | None = None) -> str | None:
+        """Archive the claimed file of a loaded batch, or move it to error/ with its reason;
+        nothing for a batch that was not claimed (`claim: false`) or is already done."""
+        return drop.finish(LocalFS(), ref, ok, reason)
+
     @staticmethod
     def _marker_path(path: Path, marker: str) -> Path:
-        return path.parent / marker.format(name=path.name, stem=path.stem)
+        return path.parent / drop.marker_name(marker, path.name)
 
     def _wanted(self, path: Path, real_root: Path) -> bool:
         """Skip temporary names and anything that is not a regular file inside the folder."""
@@ -164,3 +153,80 @@ class LocalFolderTransport:
             log.info("%s: skipped, it changed while being read", path)
             return None
         return content
+
+
+def _entry(name: str, st: os.stat_result) -> Entry:
+    return Entry(name, st.st_size, st.st_mtime, stat.S_ISREG(st.st_mode), stat.S_ISLNK(st.st_mode))
+
+
+class LocalFS:
+    """`DropFS` on the local filesystem. A rename is link + unlink (as OpenSSH's sftp-server
+    does), so it never overwrites and exactly one of two racing renames succeeds."""
+
+    def listdir(self, folder: str) -> list[Entry]:
+        out = []
+        with os_errors(f"cannot list {folder}"), os.scandir(folder) as it:
+            for e in it:
+                try:
+                    out.append(_entry(e.name, e.stat(follow_symlinks=False)))
+                except FileNotFoundError:
+                    continue  # taken meanwhile
+        return out
+
+    def stat(self, path: str) -> Entry | None:
+        try:
+            with os_errors(f"cannot stat {path}"):
+                return _entry(os.path.basename(path), os.lstat(path))
+        except FileNotFoundError:
+            return None
+
+    def rename(self, src: str, dst: str) -> None:
+        with os_errors(f"cannot move {src} to {dst}"):
+            try:
+                os.link(src, dst, follow_symlinks=False)
+            except OSError as e:
+                if isinstance(e, FileNotFoundError | FileExistsError) or not _no_links(e):
+                    raise
+                if os.path.lexists(dst):  # no hard links here (another file system): racy
+                    raise FileExistsError(dst) from e
+                os.rename(src, dst)
+                return
+            try:
+                os.unlink(src)
+            except FileNotFoundError:
+                os.unlink(dst)  # another poller moved it first: drop our spare link
+                raise
+
+    @contextmanager
+    def open_read(self, path: str, size: int) -> Iterator[BinaryIO]:
+        with os_errors(f"cannot read {path}"):
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    raise ConnectorError(f"{path} is not a regular file")
+                yield f
+
+    def makedirs(self, folder: str) -> None:
+        with os_errors(f"cannot create {folder}"):
+            os.makedirs(folder, exist_ok=True)
+
+    def write(self, path: str, data: bytes) -> None:
+        tmp = f"{path}.{secrets.token_hex(4)}.tmp"
+        with os_errors(f"cannot write {path}"):
+            try:
+                with open(tmp, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, path)
+            finally:
+                if os.path.lexists(tmp):
+                    os.unlink(tmp)
+
+    def remove(self, path: str) -> None:
+        with os_errors(f"cannot remove {path}"), suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _no_links(e: OSError) -> bool:
+    import errno
+
+    return e.errno in (errno.EXDEV, errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK)

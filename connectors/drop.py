@@ -1,0 +1,437 @@
+"""Drop folders: claim a file, hand it over, then archive it or move it to `error/`.
+
+A drop folder (an SFTP inbox, a local export folder) is shared by whoever writes files
+into it and by every poller that reads them. The rules here are written once over a
+small filesystem protocol (`DropFS`) with two implementations, local (`LocalFS`) and
+SFTP (`connectors.sftp`), so both transports behave the same:
+
+- **claim**: a finished file is renamed into `processing/` under a name unique to the
+  claim (`<UTC time>-<token>--<name>`). A rename that never overwrites is atomic on both
+  (OpenSSH's sftp-server renames by link+unlink; `LocalFS` does the same), so when two
+  pollers race for a file exactly one rename succeeds; the other sees the source gone and
+  skips it. The claim time is in the name (a rename keeps the writer's mtime).
+- **finish**: once the batch loaded, the claimed file moves to `archive/YYYY/MM/DD/<name>`;
+  when it failed for good, to `error/<name>` with `error/<name>.reason` beside it. A name
+  already taken gets a `~N` suffix: nothing is ever overwritten. A second call for a ref
+  whose file is gone does nothing.
+- **claim timeout**: a claim older than `claim_timeout_seconds` (the poller died between
+  claim and landing, or its batch is still retrying) is claimed again, by an atomic rename
+  that keeps its token, so `finish` of the first claim still finds it.
+- **still being written**: dotfiles, `*.tmp`/`*.part`, files whose mtime is younger than
+  `settle_seconds`, files waiting for their done marker, and files that change while they
+  are downloaded are left alone. Links and other non-regular files are never taken.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import logging
+import posixpath
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Protocol
+
+from pydantic import Field, field_validator
+
+from connectors.base import RawBatch
+from connectors.config import StreamOptions, TransportConfig
+from connectors.errors import ConnectorConfigError, ConnectorError
+
+log = logging.getLogger(__name__)
+
+SKIPPED_SUFFIXES = (".tmp", ".part")
+#: bytes per read when downloading a claimed file
+READ_CHUNK = 1 << 20
+_CLAIMED = re.compile(r"^(\d{8}T\d{6}Z)-([0-9a-f]{12})--(.+)$")
+_STAMP = "%Y%m%dT%H%M%SZ"
+
+
+# -- options shared by the drop-folder transports ------------------------------------------
+
+
+def check_marker(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.strip() or "/" in value or "\\" in value or value in (".", ".."):
+        raise ValueError(
+            f"done_marker must be a file name like '{{name}}.done' or '_SUCCESS', not {value!r}"
+        )
+    try:
+        value.format(name="x", stem="x")
+    except (KeyError, IndexError, ValueError) as e:
+        raise ValueError(f"done_marker {value!r}: only {{name}} and {{stem}} can be used") from e
+    return value
+
+
+def check_pattern(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value or value.startswith(("/", "\\")) or ".." in value.replace("\\", "/").split("/"):
+        raise ValueError(
+            f"pattern {value!r} must stay inside the folder (no absolute path, no '..')"
+        )
+    return value
+
+
+def check_folder(value: str | None) -> str | None:
+    if value is not None and (not value.strip() or ".." in value.split("/")):
+        raise ValueError(f"folder {value!r} must be a name or a path without '..'")
+    return value
+
+
+class DropConfig(TransportConfig):
+    """Connector keys every drop-folder transport has (a stream may override each)."""
+
+    settle_seconds: float = Field(
+        0, ge=0, description="take a file only once its mtime is at least this old"
+    )
+    done_marker: str | None = Field(
+        None, description="take a file only once `{name}.done` (or a fixed name) exists"
+    )
+    processing_dir: str = Field("processing", description="claimed files; relative to the inbox")
+    archive_dir: str = Field("archive", description="loaded files, under YYYY/MM/DD/")
+    error_dir: str = Field("error", description="failed files, each with a `.reason` file")
+    claim_timeout_seconds: float = Field(
+        3600, gt=0, description="a claim this old whose batch never finished is taken again"
+    )
+
+    _check_marker = field_validator("done_marker")(check_marker)
+    _check_folders = field_validator("processing_dir", "archive_dir", "error_dir")(check_folder)
+
+
+class DropStream(StreamOptions):
+    """A stream's `pattern` and its overrides of the connector's drop-folder keys."""
+
+    pattern: str | None = Field(None, description="file glob inside the folder")
+    settle_seconds: float | None = Field(None, ge=0)
+    done_marker: str | None = None
+    processing_dir: str | None = None
+    archive_dir: str | None = None
+    error_dir: str | None = None
+    claim_timeout_seconds: float | None = Field(None, gt=0)
+
+    _check_pattern = field_validator("pattern")(check_pattern)
+    _check_marker = field_validator("done_marker")(check_marker)
+    _check_folders = field_validator("processing_dir", "archive_dir", "error_dir")(check_folder)
+
+
+@dataclass(frozen=True)
+class DropRules:
+    """One stream's drop folder, resolved: absolute folders and the effective settings."""
+
+    inbox: str
+    glob: str
+    processing: str
+    archive: str
+    error: str
+    settle_seconds: float
+    done_marker: str | None
+    claim_timeout_seconds: float
+
+
+def rules(config: DropConfig, opts: DropStream, stream: str, inbox: str) -> DropRules:
+    """The stream's rules: its `pattern` split into the inbox folder and a name glob
+    (the folder part may not hold wildcards), claim folders resolved against the inbox."""
+    if not opts.pattern:
+        raise ConnectorConfigError(f"stream {stream!r}: {config.type} needs `pattern`")
+    folder, glob = posixpath.split(opts.pattern)
+    if any(c in folder for c in "*?["):
+        raise ConnectorConfigError(
+            f"stream {stream!r}: pattern {opts.pattern!r}: a claimed drop folder reads one"
+            " folder; put wildcards in the file name only"
+        )
+    inbox = posixpath.normpath(posixpath.join(inbox, folder)) if folder else inbox
+
+    def pick(name: str) -> Any:
+        value = getattr(opts, name)
+        return getattr(config, name) if value is None else value
+
+    def under(name: str) -> str:
+        return posixpath.normpath(posixpath.join(inbox, pick(name)))
+
+    return DropRules(
+        inbox=inbox,
+        glob=glob,
+        processing=under("processing_dir"),
+        archive=under("archive_dir"),
+        error=under("error_dir"),
+        settle_seconds=float(pick("settle_seconds")),
+        done_marker=pick("done_marker"),
+        claim_timeout_seconds=float(pick("claim_timeout_seconds")),
+    )
+
+
+# -- the filesystem protocol ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One directory entry as `lstat` sees it (a link is never followed)."""
+
+    name: str
+    size: int
+    mtime: float
+    regular: bool
+    link: bool = False
+
+
+class DropFS(Protocol):
+    """What the claim/archive/error rules need from a filesystem; paths are POSIX strings.
+
+    `listdir` raises FileNotFoundError for a missing folder; `stat` is an lstat, None when
+    the path does not exist; `rename` moves atomically and never overwrites: it raises
+    FileNotFoundError when `src` is gone (another poller took it) and FileExistsError when
+    `dst` exists; `remove` does nothing for a file already gone. Any other failure is a
+    `ConnectorError` naming the path.
+    """
+
+    def listdir(self, folder: str) -> list[Entry]: ...
+    def stat(self, path: str) -> Entry | None: ...
+    def rename(self, src: str, dst: str) -> None: ...
+    def open_read(self, path: str, size: int) -> AbstractContextManager[BinaryIO]: ...
+    def makedirs(self, folder: str) -> None: ...
+    def write(self, path: str, data: bytes) -> None: ...
+    def remove(self, path: str) -> None: ...
+
+
+# -- claim ---------------------------------------------------------------------------------
+
+
+def _stamp(now: float) -> str:
+    return dt.datetime.fromtimestamp(now, dt.UTC).strftime(_STAMP)
+
+
+def marker_name(marker: str, name: str) -> str:
+    """The done marker of the file `name` (a fixed marker is its own name)."""
+    return marker.format(name=name, stem=posixpath.splitext(name)[0])
+
+
+def _age(stamp: str, now: float) -> float:
+    when = dt.datetime.strptime(stamp, _STAMP).replace(tzinfo=dt.UTC)
+    return now - when.timestamp()
+
+
+class DropFolder:
+    """The claim side: which files of one stream's inbox to take, taken one at a time."""
+
+    def __init__(self, fs: DropFS, rules: DropRules, where: str = "") -> None:
+        self.fs = fs
+        self.rules = rules
+        self.where = where  # shown before paths in log lines (e.g. `sftp host:22`)
+        self._made_processing = False
+
+    def fetch(self, fmt: str) -> Iterator[RawBatch]:
+        """Claim, download and yield each finished file: stale claims first, then the inbox
+        by name. A file is claimed only when the caller asks for the next batch."""
+        yield from self._stale(fmt)
+        try:
+            entries = self.fs.listdir(self.rules.inbox)
+        except FileNotFoundError:
+            raise ConnectorError(f"{self.where}folder {self.rules.inbox} does not exist") from None
+        names = {e.name for e in entries}
+        markers = self._markers(names)
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.name in markers or not self._ready(entry, names):
+                continue
+            batch = self._take(entry, fmt)
+            if batch is not None:
+                yield batch
+
+    def _markers(self, names: set[str]) -> set[str]:
+        marker = self.rules.done_marker
+        if not marker:
+            return set()
+        return {marker_name(marker, n) for n in names}
+
+    def _ready(self, entry: Entry, names: set[str]) -> bool:
+        """Whether `entry` is a finished data file this stream takes (else left alone)."""
+        name, where = entry.name, f"{self.where}{posixpath.join(self.rules.inbox, entry.name)}"
+        if name.startswith(".") or name.endswith(SKIPPED_SUFFIXES):
+            return False
+        if not fnmatch.fnmatchcase(name, self.rules.glob):
+            return False
+        if not entry.regular:
+            if entry.link:
+                log.warning("%s: skipped, a link is never followed in a claimed drop", where)
+            return False
+        marker = self.rules.done_marker
+        if marker and marker_name(marker, name) not in names:
+            log.info("%s: waiting for its done marker %s", where, marker)
+            return False
+        age = time.time() - entry.mtime
+        if age < self.rules.settle_seconds:
+            log.info(
+                "%s: skipped, modified %.1fs ago (settle_seconds %g)",
+                where,
+                age,
+                self.rules.settle_seconds,
+            )
+            return False
+        return True
+
+    def _take(self, entry: Entry, fmt: str) -> RawBatch | None:
+        """Claim `entry` by renaming it into processing/, then download it."""
+        if not self._made_processing:
+            self.fs.makedirs(self.rules.processing)
+            self._made_processing = True
+        src = posixpath.join(self.rules.inbox, entry.name)
+        claimed = self._claim(src, secrets.token_hex(6), entry.name)
+        if claimed is None:
+            return None
+        marker = self.rules.done_marker
+        if marker and "{" in marker:  # a per-file marker has done its job
+            self.fs.remove(posixpath.join(self.rules.inbox, marker_name(marker, entry.name)))
+        return self._download(claimed, entry, fmt, src)
+
+    def _claim(self, src: str, token: str, name: str) -> str | None:
+        """Rename `src` to a claim of `name` made now; None when another poller was first."""
+        claimed = posixpath.join(self.rules.processing, f"{_stamp(time.time())}-{token}--{name}")
+        try:
+            self.fs.rename(src, claimed)
+        except (FileNotFoundError, FileExistsError):
+            log.info("%s%s: taken by another poller, skipped", self.where, src)
+            return None
+        return claimed
+
+    def _stale(self, fmt: str) -> Iterator[RawBatch]:
+        """Claims older than the claim timeout, claimed again under a new time (same token)."""
+        try:
+            entries = self.fs.listdir(self.rules.processing)
+        except FileNotFoundError:
+            return
+        now = time.time()
+        for entry in sorted(entries, key=lambda e: e.name):
+            m = _CLAIMED.match(entry.name)
+            if not (m and entry.regular and fnmatch.fnmatchcase(m[3], self.rules.glob)):
+                continue
+            age = _age(m[1], now)
+            if age < self.rules.claim_timeout_seconds:
+                continue
+            old = posixpath.join(self.rules.processing, entry.name)
+            new = self._claim(old, m[2], m[3])
+            if new is None:
+                continue
+            log.warning(
+                "%s%s: claimed %.0fs ago and never finished (claim_timeout_seconds %g): taken again",
+                self.where,
+                old,
+                age,
+                self.rules.claim_timeout_seconds,
+            )
+            batch = self._download(new, entry, fmt, None)
+            if batch is not None:
+                yield batch
+
+    def _download(self, claimed: str, entry: Entry, fmt: str, back: str | None) -> RawBatch | None:
+        """The claimed file's bytes (read in chunks), unless it changed meanwhile: a writer
+        was still at it, so it goes back to the inbox (`back`) for a later run."""
+        data = bytearray()
+        with self.fs.open_read(claimed, entry.size) as f:
+            while chunk := f.read(READ_CHUNK):
+                data += chunk
+        after = self.fs.stat(claimed)
+        if after is None or (after.size, int(after.mtime)) != (entry.size, int(entry.mtime)):
+            log.info("%s%s: it changed while being read, left for a later run", self.where, claimed)
+            if back is not None and after is not None:
+                with suppress(FileNotFoundError, FileExistsError):  # else the claim timeout
+                    self.fs.rename(claimed, back)
+            return None
+        m = _CLAIMED.match(posixpath.basename(claimed))
+        assert m is not None
+        metadata = {
+            "path": claimed,
+            "name": m[3],
+            "claim": f"{m[1]}-{m[2]}",
+            "size": entry.size,
+            "archive_dir": self.rules.archive,
+            "error_dir": self.rules.error,
+        }
+        return RawBatch(bytes(data), m[3], fmt, metadata=metadata)
+
+
+# -- finish --------------------------------------------------------------------------------
+
+
+def finish(
+    fs: DropFS, ref: dict[str, Any], ok: bool, reason: str | None, where: str = ""
+) -> str | None:
+    """Archive (ok) or move to error/ (with `.reason`) the file a batch was claimed from.
+
+    Returns the file's new path, or None when there is nothing to do: `ref` is not a claim,
+    or its file is gone (already finished: a second call is harmless).
+    """
+    if not ref.get("claim"):
+        return None
+    path = _current(fs, str(ref["path"]))
+    if path is None:
+        log.info("%s%s: already archived or moved to error/, nothing to do", where, ref["path"])
+        return None
+    name = str(ref["name"])
+    if ok:
+        day = dt.datetime.now(dt.UTC).strftime("%Y/%m/%d")
+        folder = posixpath.join(str(ref["archive_dir"]), day)
+    else:
+        folder = str(ref["error_dir"])
+    fs.makedirs(folder)
+    target = _move_unique(fs, path, folder, name)
+    if target is None:
+        return None
+    if not ok:
+        text = (reason or "failed") + "\n"
+        fs.write(target + ".reason", text.encode("utf-8", "replace"))
+    log.info("%s%s: %s to %s", where, path, "archived" if ok else "moved", target)
+    return target
+
+
+def _current(fs: DropFS, path: str) -> str | None:
+    """Where the claimed file is now: `path`, or its newer claim (same token) after a
+    claim timeout took it again; None when it was finished."""
+    if fs.stat(path) is not None:
+        return path
+    folder, base = posixpath.split(path)
+    m = _CLAIMED.match(base)
+    if m is None:
+        return None
+    try:
+        entries = fs.listdir(folder)
+    except FileNotFoundError:
+        return None
+    for entry in entries:
+        again = _CLAIMED.match(entry.name)
+        if again and again[2] == m[2] and again[3] == m[3]:
+            return posixpath.join(folder, entry.name)
+    return None
+
+
+def _move_unique(fs: DropFS, path: str, folder: str, name: str) -> str | None:
+    """Move `path` to `folder/name`, or `name~2`, `~3`... when taken; never overwrites."""
+    stem, ext = posixpath.splitext(name)
+    for n in range(1, 10_000):
+        target = posixpath.join(folder, name if n == 1 else f"{stem}~{n}{ext}")
+        try:
+            fs.rename(path, target)
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            return None  # finished by someone else meanwhile
+        return target
+    raise ConnectorError(f"{folder}: no free name for {name!r}")
+
+
+# -- the local filesystem ------------------------------------------------------------------
+
+
+@contextmanager
+def os_errors(what: str) -> Iterator[None]:
+    """Any OSError but "not found" / "exists" (which the rules act on) as a ConnectorError."""
+    try:
+        yield
+    except (FileNotFoundError, FileExistsError):
+        raise
+    except OSError as e:
+        raise ConnectorError(f"{what}: {e.strerror or e}") from e
