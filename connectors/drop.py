@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import hashlib
 import logging
 import posixpath
 import re
@@ -49,6 +50,8 @@ SKIPPED_SUFFIXES = (".tmp", ".part")
 READ_CHUNK = 1 << 20
 _CLAIMED = re.compile(r"^(\d{8}T\d{6}Z)-([0-9a-f]{12})--(.+)$")
 _STAMP = "%Y%m%dT%H%M%SZ"
+#: longest file name written (255 bytes, less room for the `.reason` beside an error file)
+MAX_NAME = 255 - len(".reason")
 
 
 # -- options shared by the drop-folder transports ------------------------------------------
@@ -286,11 +289,12 @@ class DropFolder:
         marker = self.rules.done_marker
         if marker and "{" in marker:  # a per-file marker has done its job
             self.fs.remove(posixpath.join(self.rules.inbox, marker_name(marker, entry.name)))
-        return self._download(claimed, entry, fmt, src)
+        return self._download(claimed, entry, fmt, entry.name, src)
 
     def _claim(self, src: str, token: str, name: str) -> str | None:
         """Rename `src` to a claim of `name` made now; None when another poller was first."""
-        claimed = posixpath.join(self.rules.processing, f"{_stamp(time.time())}-{token}--{name}")
+        claim = f"{_stamp(time.time())}-{token}--"
+        claimed = posixpath.join(self.rules.processing, claim + fit(name, MAX_NAME - len(claim)))
         try:
             self.fs.rename(src, claimed)
         except (FileNotFoundError, FileExistsError):
@@ -323,11 +327,13 @@ class DropFolder:
                 age,
                 self.rules.claim_timeout_seconds,
             )
-            batch = self._download(new, entry, fmt, None)
+            batch = self._download(new, entry, fmt, m[3], None)
             if batch is not None:
                 yield batch
 
-    def _download(self, claimed: str, entry: Entry, fmt: str, back: str | None) -> RawBatch | None:
+    def _download(
+        self, claimed: str, entry: Entry, fmt: str, name: str, back: str | None
+    ) -> RawBatch | None:
         """The claimed file's bytes (read in chunks), unless it changed meanwhile: a writer
         was still at it, so it goes back to the inbox (`back`) for a later run."""
         data = bytearray()
@@ -345,13 +351,13 @@ class DropFolder:
         assert m is not None
         metadata = {
             "path": claimed,
-            "name": m[3],
+            "name": name,
             "claim": f"{m[1]}-{m[2]}",
             "size": entry.size,
             "archive_dir": self.rules.archive,
             "error_dir": self.rules.error,
         }
-        return RawBatch(bytes(data), m[3], fmt, metadata=metadata)
+        return RawBatch(bytes(data), name, fmt, metadata=metadata)
 
 
 # -- finish --------------------------------------------------------------------------------
@@ -408,11 +414,25 @@ def _current(fs: DropFS, path: str) -> str | None:
     return None
 
 
+def fit(name: str, budget: int = MAX_NAME) -> str:
+    """`name`, or when longer than `budget` bytes its start + `~` + a hash + its extension:
+    a file system refuses names over 255 bytes, and a partner's may be close to that."""
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) <= budget:
+        return name
+    stem, ext = posixpath.splitext(name)
+    ext = ext if len(ext) <= 16 else ""
+    tag = "~" + hashlib.sha256(raw).hexdigest()[:8]
+    room = budget - len(tag) - len(ext.encode("utf-8", "surrogateescape"))
+    short = stem.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "ignore")
+    return short + tag + ext
+
+
 def _move_unique(fs: DropFS, path: str, folder: str, name: str) -> str | None:
     """Move `path` to `folder/name`, or `name~2`, `~3`... when taken; never overwrites."""
     stem, ext = posixpath.splitext(name)
     for n in range(1, 10_000):
-        target = posixpath.join(folder, name if n == 1 else f"{stem}~{n}{ext}")
+        target = posixpath.join(folder, fit(name if n == 1 else f"{stem}~{n}{ext}"))
         try:
             fs.rename(path, target)
         except FileExistsError:

@@ -211,7 +211,7 @@ class LocalFS:
             os.makedirs(folder, exist_ok=True)
 
     def write(self, path: str, data: bytes) -> None:
-        tmp = f"{path}.{secrets.token_hex(4)}.tmp"
+        tmp = os.path.join(os.path.dirname(path), f".{secrets.token_hex(8)}.tmp")  # short
         with os_errors(f"cannot write {path}"):
             try:
                 with open(tmp, "wb") as f:

@@ -1,8 +1,9 @@
 """A real OpenSSH server for the SFTP tests: `sshd -D -e` on a free loopback port.
 
 It has its own host key, accepts one test user (`omshubsftp`, made once with `useradd`,
-idempotent) by key or by a password that is random per session and locked again at the
-end, and serves SFTP only (`internal-sftp`, no shell, no forwarding). Nothing is chrooted:
+idempotent, no login shell) by key or by password (random, made once per boot, readable by
+root only: /run/omshub-sftp-test.password), and serves SFTP only (`internal-sftp`, no
+shell, no forwarding). Nothing is chrooted:
 the user's folders live in a temporary directory that the user owns, and tests address
 them by absolute path. Files a test drops are chowned to the user, as a real upload would
 be (the kernel's protected_hardlinks refuses OpenSSH's link-based rename otherwise).
@@ -32,6 +33,7 @@ import pytest
 
 SSHD = "/usr/sbin/sshd"
 USER = "omshubsftp"
+PASSWORD_FILE = Path("/run/omshub-sftp-test.password")
 
 
 def ed25519_pem(passphrase: bytes | None = None) -> tuple[str, str]:
@@ -53,7 +55,7 @@ def _free_port() -> int:
 
 
 def _ensure_user() -> pwd.struct_passwd:
-    """The test user, made once: no home, no login shell, password locked."""
+    """The test user, made once: no home, no login shell."""
     try:
         return pwd.getpwnam(USER)
     except KeyError:
@@ -69,15 +71,22 @@ def _ensure_user() -> pwd.struct_passwd:
         pytest.fail(f"cannot create the SFTP test user {USER!r}: {made.stderr.strip()}")
 
 
-def _set_password(password: str | None) -> None:
-    """Set the test user's password (hashed by openssl), or lock it (None)."""
-    hashed = "*"
-    if password is not None:
-        hashed = subprocess.run(
-            ["openssl", "passwd", "-6", "-stdin"],
-            input=password, capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
-    subprocess.run(["usermod", "-p", hashed, USER], check=True, capture_output=True)
+def _password() -> str:
+    """The test user's password: random, made once per boot and kept root-only in /run, so
+    concurrent test sessions share it (setting it again is idempotent)."""
+    path = PASSWORD_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        password = path.read_text().strip()
+    else:
+        password = secrets.token_urlsafe(18)
+        with os.fdopen(fd, "w") as f:
+            f.write(password)
+    subprocess.run(
+        ["chpasswd"], input=f"{USER}:{password}\n", text=True, check=True, capture_output=True
+    )
+    return password
 
 
 @dataclass
@@ -223,8 +232,7 @@ def sshd() -> Iterator[SshServer]:
     (root / "etc/host_ed25519").chmod(0o600)
     client_private, client_public = ed25519_pem()
     (root / "keys/authorized_keys").write_text(client_public + "\n")
-    password = secrets.token_urlsafe(18)
-    _set_password(password)
+    password = _password()
     proc = None
     try:
         for attempt in range(3):  # a free port can be taken before sshd binds it
@@ -247,5 +255,4 @@ def sshd() -> Iterator[SshServer]:
                 proc.wait(5)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        _set_password(None)
         shutil.rmtree(root, ignore_errors=True)

@@ -75,6 +75,19 @@ def test_names_are_never_overwritten_and_folders_can_be_renamed(tmp_path: Path) 
     assert t.finish(batch.metadata, True) == str(elsewhere / today() / "x.json")
 
 
+def test_names_near_the_255_byte_limit_are_claimed_archived_and_errored(tmp_path: Path) -> None:
+    long = "é" * 120 + ".json"  # 245 bytes: legal, but not with a claim prefix or `.reason`
+    t = claiming(tmp_path)
+    for ok in (True, False):
+        (tmp_path / long).write_text("[1]" if ok else "[2]")
+        (batch,) = fetch(t)
+        assert batch.name == long and len(Path(batch.metadata["path"]).name.encode()) <= 255
+        moved = Path(t.finish(batch.metadata, ok, "bad") or "")
+        assert moved.is_file() and moved.name.endswith(".json") and moved.name.startswith("é")
+        assert len(moved.name.encode()) <= 248
+    assert (moved.parent / (moved.name + ".reason")).read_text() == "bad\n"
+
+
 def test_links_and_other_non_regular_files_are_never_taken(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
