@@ -30,13 +30,15 @@ def test_claim_then_archive_and_finish_is_idempotent(sshd: SshServer) -> None:
     inbox = sshd.folder("archive_flow")
     for name in ("a.json", "b.json", "c.json.tmp", "d.json.part", ".e.json", "notes.txt"):
         sshd.drop(inbox / name, f'["{name}"]')
+    (inbox / "link.json").symlink_to("/etc/passwd")  # never followed, never moved
+    (inbox / "dir.json").mkdir()
     t = sshd.transport(path=str(inbox))
     batches = fetch(t)
     assert [(b.name, b.content) for b in batches] == [
         ("a.json", b'["a.json"]'),
         ("b.json", b'["b.json"]'),
     ]
-    left = ["c.json.tmp", "d.json.part", ".e.json", "notes.txt"]
+    left = ["c.json.tmp", "d.json.part", ".e.json", "link.json", "notes.txt"]
     assert sorted(p.name for p in inbox.iterdir() if p.is_file()) == sorted(left)
     for b in batches:
         ref = b.metadata
@@ -52,7 +54,16 @@ def test_claim_then_archive_and_finish_is_idempotent(sshd: SshServer) -> None:
     assert t.finish(batches[0].metadata, True) is None  # a second call does nothing
     t.finish(batches[1].metadata, True)
     assert tree(inbox) == sorted([f"archive/{day}/a.json", f"archive/{day}/b.json", *left])
+    assert (inbox / "link.json").is_symlink()
     assert (inbox / "archive" / day / "a.json").read_bytes() == b'["a.json"]'
+
+
+def test_a_missing_inbox_is_a_connector_error(sshd: SshServer) -> None:
+    from connectors.errors import ConnectorError
+
+    t = sshd.transport(path=str(sshd.root / "home" / "no_such_inbox"))
+    with pytest.raises(ConnectorError, match=r"127\.0\.0\.1:\d+: folder .*no_such_inbox does not"):
+        fetch(t)
 
 
 def test_failed_batch_moves_to_error_with_its_reason(sshd: SshServer) -> None:
