@@ -54,6 +54,9 @@ class SftpConfig(DropConfig):
         None, description="known_hosts file (relative to the project) pinning the host key"
     )
     connect_timeout_seconds: float = Field(15, gt=0, le=600)
+    io_timeout_seconds: float = Field(
+        120, gt=0, le=3600, description="longest wait for any one answer once connected"
+    )
 
 
 class SftpStream(DropStream):
@@ -80,7 +83,7 @@ class SftpFS:
         self.where = where
 
     @contextmanager
-    def _errors(self, what: str) -> Iterator[None]:
+    def errors(self, what: str) -> Iterator[None]:
         import paramiko
 
         try:
@@ -89,12 +92,14 @@ class SftpFS:
             raise
         except (OSError, EOFError, paramiko.SSHException) as e:
             why = getattr(e, "strerror", None) or str(e) or type(e).__name__
+            if isinstance(e, TimeoutError):
+                why = "the server stopped answering (io_timeout_seconds)"
             raise ConnectorError(f"sftp {self.where}: {what}: {why}") from e
 
     def listdir(self, folder: str) -> list[Entry]:
         import stat
 
-        with self._errors(f"cannot list {folder}"):
+        with self.errors(f"cannot list {folder}"):
             return [
                 Entry(
                     a.filename,
@@ -110,7 +115,7 @@ class SftpFS:
         import stat
 
         try:
-            with self._errors(f"cannot stat {path}"):
+            with self.errors(f"cannot stat {path}"):
                 a = self.sftp.lstat(path)
         except FileNotFoundError:
             return None
@@ -120,7 +125,7 @@ class SftpFS:
 
     def rename(self, src: str, dst: str) -> None:
         try:
-            with self._errors(f"cannot move {src} to {dst}"):
+            with self.errors(f"cannot move {src} to {dst}"):
                 self.sftp.rename(src, dst)
         except (OSError, ConnectorError):
             # SFTP v3 says only "failure": find out whether the race was lost
@@ -132,7 +137,7 @@ class SftpFS:
 
     @contextmanager
     def open_read(self, path: str, size: int) -> Iterator[BinaryIO]:
-        with self._errors(f"cannot read {path}"), self.sftp.open(path, "rb") as f:
+        with self.errors(f"cannot read {path}"), self.sftp.open(path, "rb") as f:
             f.prefetch(size)  # pipelined reads: the whole file is requested at once
             yield f  # type: ignore[misc]
 
@@ -146,18 +151,18 @@ class SftpFS:
             if self.stat(current) is not None:
                 continue
             try:
-                with self._errors(f"cannot create {current}"):
+                with self.errors(f"cannot create {current}"):
                     self.sftp.mkdir(current)
             except ConnectorError:
                 if self.stat(current) is None:  # else another poller made it meanwhile
                     raise
 
     def write(self, path: str, data: bytes) -> None:
-        with self._errors(f"cannot write {path}"), self.sftp.open(path, "wb") as f:
+        with self.errors(f"cannot write {path}"), self.sftp.open(path, "wb") as f:
             f.write(data)
 
     def remove(self, path: str) -> None:
-        with suppress(FileNotFoundError), self._errors(f"cannot remove {path}"):
+        with suppress(FileNotFoundError), self.errors(f"cannot remove {path}"):
             self.sftp.remove(path)
 
 
@@ -209,7 +214,7 @@ class SftpTransport:
                 " (its files are archived once loaded)"
             )
         with self.session() as fs:
-            with fs._errors("cannot resolve the inbox"):
+            with fs.errors("cannot resolve the inbox"):
                 inbox = fs.sftp.normalize(opts.path or self.config.path)
             rules = drop.rules(self.config, opts, request.stream, inbox)
             yield from drop.DropFolder(fs, rules, f"sftp {self.where}: ").fetch(request.format)
@@ -265,7 +270,9 @@ class SftpTransport:
                 look_for_keys=False,  # only the connection's key, never ~/.ssh
                 allow_agent=False,
             )
-            return client, client.open_sftp()
+            sftp = client.open_sftp()
+            sftp.get_channel().settimeout(self.config.io_timeout_seconds)  # never hang
+            return client, sftp
         except BaseException as e:
             client.close()
             raise self._connect_error(e) from None

@@ -1,12 +1,15 @@
 """Who the SFTP transport trusts and how it logs in, against a real sshd: the host key must
 be the pinned one (unknown or changed = refused, naming host, port and the key received),
-login by key (inline, file, passphrase) or password, and no secret in any message."""
+login by key (inline, file, passphrase) or password, no secret in any message, and
+network failures (nothing listening, a server that stops answering) as ConnectorError."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +126,39 @@ def test_authentication_and_network_failures_are_typed_and_hold_no_secret(
     with pytest.raises(ConnectorError, match=r"127\.0\.0\.1:1: cannot connect"):
         names(sshd.transport(path=str(inbox), port=1))
     assert not isinstance(e.value, ConnectorError)  # a wrong password is not retried
+
+
+def _descendants(pid: int) -> list[int]:
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        kids = [p for p, pp in parents.items() if pp == parent]
+        found += kids
+        todo += kids
+    return found
+
+
+def test_a_server_that_stops_answering_is_a_connector_error(sshd: SshServer, inbox: Path) -> None:
+    t = sshd.transport(path=str(inbox), io_timeout_seconds=1)
+    with t.session():
+        frozen = _descendants(sshd.process.pid)  # the session's sshd processes
+        assert frozen
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(ConnectorError, match="the server stopped answering"):
+                names(t)
+        finally:
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
+    assert (inbox / "a.json").exists()
 
 
 def test_configuration_mistakes_are_refused(sshd: SshServer, inbox: Path) -> None:
