@@ -1,8 +1,7 @@
-"""`omshub db`, `mapping` and `state`: the store's schema, mappings, watermarks."""
+"""`omshub db` and `mapping`: the store's schema and mappings (`state`: `state_cmds`)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,14 +12,12 @@ from rich.table import Table
 from rich.text import Text
 
 from oms.errors import OmshubError
-from omshub.cli.base import EXIT_FAILED, app, cell, dump_json, engine, err, fail, out, sub_app
+from omshub.cli.base import EXIT_FAILED, app, dump_json, err, fail, out, sub_app
 
 db_app = sub_app("The canonical store's schema.")
 mapping_app = sub_app("Check and test YAML mappings.")
-state_app = sub_app("Watermarks (cursor state) per source stream.")
 app.add_typer(db_app, name="db")
 app.add_typer(mapping_app, name="mapping")
-app.add_typer(state_app, name="state")
 
 
 @db_app.command("upgrade")
@@ -136,44 +133,3 @@ def mapping_schema(write: bool = False) -> None:
         out.print(f"wrote {SCHEMA_PATH}")
     else:
         dump_json(json_schema())
-
-
-@state_app.command("show")
-def state_show() -> None:
-    """Every watermark."""
-    from sqlalchemy import select
-
-    from oms.models import Watermark, table
-
-    t = table(Watermark)
-    with engine().connect() as conn:
-        rows = conn.execute(select(t).order_by(t.c.source, t.c.stream)).mappings().all()
-    cols = ("source", "stream", "cursor_value", "run_id", "updated_at")
-    view = Table(title="watermarks")
-    for c in cols:
-        view.add_column(c)
-    for r in rows:
-        view.add_row(*[cell(r[c]) for c in cols])
-    out.print(view)
-
-
-@state_app.command("set")
-def state_set(source: str, stream: str, cursor: str) -> None:
-    """Move a watermark by hand (to backfill from an earlier point)."""
-    from sqlalchemy import delete, insert
-
-    from oms.models import Watermark, table
-
-    t = table(Watermark)
-    with engine().begin() as conn:
-        conn.execute(delete(t).where(t.c.source == source, t.c.stream == stream))
-        conn.execute(
-            insert(t).values(
-                source=source,
-                stream=stream,
-                cursor_value=cursor,
-                run_id="manual",
-                updated_at=dt.datetime.now(dt.UTC),
-            )
-        )
-    out.print(f"{source}.{stream} watermark = {cursor}")

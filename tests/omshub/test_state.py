@@ -1,0 +1,455 @@
+"""`omshub state show|set|reset` and `omshub backfill` on a real store (SQLite, PostgreSQL).
+
+Two transports registered in-process, like an embedding application's: `windowed` serves
+orders updated after its cursor or inside a backfill window (its watermark is the mapped
+`updated_at`), `cursored` does the same with its own cursor (`cursor_key`, `parse_cursor`),
+and `nowindow` cannot re-read a window. A folder source stands beside them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import pytest
+from projects import shop_order, use_project
+from sqlalchemy import Engine, insert, select
+from typer.testing import CliRunner
+
+from connectors.base import RawBatch, StreamRequest, TransportContext
+from connectors.config import StreamOptions, TransportConfig
+from connectors.errors import ConnectorConfigError
+from connectors.registry import register_transport
+from oms.locks import source_run_lock
+from oms.models import SyncRun, Watermark, table
+from omshub.cli import app
+
+runner = CliRunner()
+OMSHUB = Path(sys.executable).parent / "omshub"
+_wm, _sr = table(Watermark), table(SyncRun)
+UTC = dt.UTC
+
+
+def t(minute: int) -> str:
+    return f"2026-11-20T10:{minute:02d}:00+00:00"
+
+
+class WindowedConfig(TransportConfig):
+    type: Literal["windowed"] = "windowed"
+
+
+class Windowed:
+    """One batch per fetch: the orders after the cursor, or inside the window."""
+
+    kind: ClassVar[str] = "windowed"
+    Config: ClassVar[type[TransportConfig]] = WindowedConfig
+    Stream: ClassVar[type[StreamOptions]] = StreamOptions
+    orders: ClassVar[list[dict[str, Any]]] = []
+    requests: ClassVar[list[StreamRequest]] = []
+
+    def __init__(self, config: TransportConfig, context: TransportContext) -> None:
+        pass
+
+    def fetch(self, request: StreamRequest) -> Iterator[RawBatch]:
+        Windowed.requests.append(request)
+        rows = [o for o in Windowed.orders if self.wanted(request, o)]
+        if rows:
+            body = json.dumps({"orders": rows}).encode()
+            last = max(o["id"] for o in rows)
+            yield RawBatch(body, f"{request.stream}.json", request.format, cursor_to=f"{last:06d}")
+
+    def wanted(self, request: StreamRequest, order: dict[str, Any]) -> bool:
+        at = dt.datetime.fromisoformat(order["updated_at"])
+        if request.window is not None:
+            start, end = request.window
+            return (start is None or start <= at) and (end is None or at < end)
+        return request.cursor is None or at > dt.datetime.fromisoformat(request.cursor)
+
+
+class Cursored(Windowed):
+    """The same; its watermark is its own cursor (the newest id, six digits)."""
+
+    kind: ClassVar[str] = "cursored"
+
+    class Config(TransportConfig):
+        type: Literal["cursored"] = "cursored"
+
+    def wanted(self, request: StreamRequest, order: dict[str, Any]) -> bool:
+        if request.window is not None or request.cursor is None:
+            return super().wanted(request, order)
+        return bool(order["id"] > int(request.cursor))
+
+    @classmethod
+    def cursor_key(cls, value: str) -> tuple[int]:
+        return (int(value),)
+
+    @classmethod
+    def parse_cursor(cls, value: str) -> str:
+        if not value.isdigit():
+            raise ValueError("an order id (digits only)")
+        return f"{int(value):06d}"
+
+
+class NoWindow(Windowed):
+    kind: ClassVar[str] = "nowindow"
+
+    class Config(TransportConfig):
+        type: Literal["nowindow"] = "nowindow"
+
+    def fetch(self, request: StreamRequest) -> Iterator[RawBatch]:
+        if request.window is not None:
+            raise ConnectorConfigError(f"stream {request.stream!r}: cannot re-read a time window")
+        yield from super().fetch(request)
+
+
+SOURCE = """\
+name: {name}
+system: {name}
+kind: channel
+connector: {connector}
+retries: 0
+streams:
+  - name: orders
+    format: {{type: json, records_path: orders}}
+    mapping: shop/orders.yaml
+{more}"""
+ARCHIVE = """\
+  - name: archive
+    format: {type: json, records_path: orders}
+    mapping: shop/orders.yaml
+"""
+
+
+@pytest.fixture(autouse=True)
+def logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMSHUB_LOG_DIR", str(tmp_path / "logs"))
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str) -> Path:
+    """Sources `shop` (windowed: orders, archive), `ledger` (cursored), `nowin`, `folder`."""
+    for cls in (Windowed, Cursored, NoWindow):
+        register_transport(cls)
+    home = use_project(tmp_path, monkeypatch, incremental=True)
+    sources = home / "config/sources"
+    (sources / "shop.yaml").rename(sources / "folder.yaml")
+    folder = (sources / "folder.yaml").read_text().replace("name: shop", "name: folder")
+    (sources / "folder.yaml").write_text(folder)
+    for name, kind, more in (
+        ("shop", "windowed", ARCHIVE),
+        ("ledger", "cursored", ""),
+        ("nowin", "nowindow", ""),
+    ):
+        text = SOURCE.format(name=name, connector=f"{{type: {kind}}}", more=more)
+        (sources / f"{name}.yaml").write_text(text)
+    monkeypatch.setattr(
+        Windowed, "orders", [shop_order(i, f"N{i}", updated_at=t(i)) for i in (1, 2, 3, 9)]
+    )
+    monkeypatch.setattr(Windowed, "requests", [])
+    return home
+
+
+def cli(*args: str, code: int = 0) -> Any:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == code, (args, result.output)
+    return result
+
+
+def shown(*args: str) -> dict[tuple[str, str], dict[str, Any]]:
+    data = json.loads(cli("state", "show", *args, "--json").stdout)
+    return {(r["source"], r["stream"]): r for r in data["watermarks"]}
+
+
+def marks(engine: Engine) -> dict[tuple[str, str], tuple[str, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(_wm.c.source, _wm.c.stream, _wm.c.cursor_value, _wm.c.run_id))
+        return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+
+
+def test_show_lists_every_configured_stream_with_its_watermark(
+    project: Path, engine: Engine
+) -> None:
+    before = shown()
+    assert set(before) == {
+        ("folder", "orders"),
+        ("ledger", "orders"),
+        ("nowin", "orders"),
+        ("shop", "archive"),
+        ("shop", "orders"),
+    }
+    assert all(r["watermark"] is None and r["set_by"] is None for r in before.values())
+    assert before["ledger", "orders"]["cursor"] == "transport"
+    assert before["shop", "orders"]["cursor"] == "updated_at"
+    assert before["folder", "orders"]["cursor"] == "updated_at"
+
+    run = cli("run", "shop", "ledger")
+    assert "shop: success" in run.stdout and "ledger: success" in run.stdout
+    with engine.begin() as conn:  # a stream no longer in the config
+        conn.execute(insert(_wm).values(source="shop", stream="gone", cursor_value="x", run_id="r"))
+    after = shown()
+    shop = after["shop", "orders"]
+    assert shop["watermark"] == t(9) and shop["set_by"].startswith("cli__")
+    assert dt.datetime.fromisoformat(shop["set_at"]).tzinfo is not None
+    assert after["ledger", "orders"]["watermark"] == "000009"
+    assert after["shop", "archive"]["watermark"] == t(9)
+    assert after["shop", "gone"] == {
+        "source": "shop",
+        "stream": "gone",
+        "watermark": "x",
+        "set_by": "r",
+        "set_at": None,
+        "cursor": "-",
+        "configured": False,
+    }
+    assert set(shown("shop")) == {("shop", "orders"), ("shop", "archive"), ("shop", "gone")}
+    assert set(shown("shop", "--stream", "archive")) == {("shop", "archive")}
+    table = cli("state", "show").stdout
+    assert "none" in table and "not configured" in table and t(9)[:19] in table
+
+
+def test_show_errors_are_one_line_with_exit_2(project: Path) -> None:
+    (project / "config/sources/bad.yaml").write_text("name: bad\nsystem: x\nkind: nope\n")
+    for args, message in (
+        (["nope"], "error: unknown source 'nope' (known: folder, ledger, nowin, shop)"),
+        (
+            ["shop", "--stream", "x"],
+            "error: source 'shop' has no stream 'x' (its streams: orders, archive)",
+        ),
+        (["--stream", "orders"], "error: --stream needs a SOURCE"),
+    ):
+        result = cli("state", "show", *args, code=2)
+        assert result.stderr.startswith(message) and len(result.stderr.splitlines()) == 1
+    bad = cli("state", "show", "bad", code=2)
+    assert bad.stderr.startswith("error: ") and "bad.yaml:3 kind" in bad.stderr
+    every = json.loads(cli("state", "show", "--json").stdout)  # the others still show
+    assert "bad.yaml:3 kind" in every["broken"]["bad"] and len(every["watermarks"]) == 5
+
+
+def test_show_never_migrates_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import inspect
+
+    from oms.db import get_engine, upgrade
+
+    db = tmp_path / "new" / "store.db"
+    db.parent.mkdir()
+    monkeypatch.setenv("OMSHUB_DATABASE_URL", f"sqlite:///{db}")
+    missing = cli("state", "show", code=2)
+    assert missing.stderr == f"error: no store at {db}: run `omshub db upgrade` to create it\n"
+    assert not db.exists()
+    upgrade(f"sqlite:///{db}", revision="0004")
+    old = cli("state", "show", code=2)
+    assert "is at schema revision 0004, not 0005: run `omshub db upgrade` first" in old.stderr
+    with get_engine(f"sqlite:///{db}").connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0004"
+        assert "landed_batch" in inspect(conn).get_table_names()
+
+
+def test_set_validates_and_normalises_the_value(project: Path, engine: Engine) -> None:
+    day = cli("state", "set", "shop", "orders", "2026-11-20", "--yes")
+    assert "taken as 2026-11-20T00:00:00+00:00 (midnight UTC)" in day.stderr
+    assert "shop/orders: none -> 2026-11-20T00:00:00+00:00 (new)" in day.stderr
+    assert marks(engine)["shop", "orders"] == ("2026-11-20T00:00:00+00:00", "manual")
+    naive = cli("state", "set", "shop", "orders", "2026-11-19T08:30", "--yes")
+    assert "has no UTC offset: taken as UTC" in naive.stderr and "(backwards)" in naive.stderr
+    cli("state", "set", "shop", "orders", "2026-11-20T12:00:00+02:00", "-y")
+    assert marks(engine)["shop", "orders"][0] == "2026-11-20T10:00:00+00:00"
+    assert shown("shop")["shop", "orders"]["set_by"] == "manual"
+
+    for args, message in (
+        (["shop", "orders", "yesterday"], "error: watermark 'yesterday' is not an ISO 8601 time"),
+        (["shop", "orders", "2026-13-01"], "error: watermark '2026-13-01' is not an ISO 8601 time"),
+        (["nope", "orders", "2026-11-20"], "error: unknown source 'nope'"),
+        (["shop", "nope", "2026-11-20"], "error: source 'shop' has no stream 'nope'"),
+        (
+            ["ledger", "orders", "abc"],
+            "error: ledger/orders: 'abc' is not a cursored cursor: an order id",
+        ),
+    ):
+        result = cli("state", "set", *args, "--yes", code=2)
+        assert result.stderr.startswith(message) and len(result.stderr.splitlines()) == 1
+    assert marks(engine)["shop", "orders"][0] == "2026-11-20T10:00:00+00:00"
+
+    cli("state", "set", "ledger", "orders", "42", "--yes")  # the transport's own parser
+    assert marks(engine)["ledger", "orders"] == ("000042", "manual")
+    assert (
+        "000042 -> 000007 (backwards)" in cli("state", "set", "ledger", "orders", "7", "-y").stderr
+    )
+
+
+def test_changes_without_yes_and_without_a_terminal_are_refused(
+    project: Path, engine: Engine
+) -> None:
+    cli("state", "set", "shop", "orders", "2026-11-20", "--yes")
+    refused = cli("state", "set", "shop", "orders", "2026-11-01", code=2)
+    assert (
+        "error: refusing to move shop/orders without --yes: there is no terminal" in refused.stderr
+    )
+    gone = cli("state", "reset", "shop", code=2)
+    assert gone.stderr.endswith(
+        "error: refusing to reset shop without --yes: there is no terminal"
+        " to ask (give --yes to confirm)\n"
+    )
+    assert marks(engine)["shop", "orders"][0] == "2026-11-20T00:00:00+00:00"
+
+
+def test_reset_deletes_and_the_next_run_reads_from_the_start(project: Path, engine: Engine) -> None:
+    cli("run", "shop")
+    assert {k for k in marks(engine) if k[0] == "shop"} == {("shop", "orders"), ("shop", "archive")}
+    one = cli("state", "reset", "shop", "--stream", "archive", "--yes")
+    assert f"shop/archive watermark reset (was {t(9)})" in one.stdout
+    assert ("shop", "archive") not in marks(engine) and ("shop", "orders") in marks(engine)
+    assert f"shop/orders watermark reset (was {t(9)})" in cli("state", "reset", "shop", "-y").stdout
+    assert "shop: no watermark to reset" in cli("state", "reset", "shop", "--yes").stdout
+    cli("state", "reset", "nope", "--yes", code=2)
+    cli("state", "reset", "shop", "--stream", "nope", "--yes", code=2)
+    Windowed.requests.clear()
+    Windowed.orders = [{**o, "total": "5"} for o in Windowed.orders]  # not the same bytes
+    cli("run", "shop")
+    assert [r.cursor for r in Windowed.requests] == [None, None]  # from the beginning
+    assert marks(engine)["shop", "orders"][0] == t(9)
+
+
+def test_reset_asks_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_store: str
+) -> None:
+    """The installed command with its stdin on a pseudo-terminal: "n" keeps, "y" deletes."""
+    from oms.db import get_engine
+
+    home = use_project(tmp_path, monkeypatch)
+    engine = get_engine(sqlite_store)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(_wm).values(source="shop", stream="orders", cursor_value=t(1), run_id="r")
+        )
+    env = {**os.environ, "OMSHUB_HOME": str(home), "OMSHUB_DATABASE_URL": sqlite_store}
+    for answer, code in (("n", 1), ("y", 0)):
+        master, slave = os.openpty()
+        with os.fdopen(master, "wb", buffering=0) as keys:
+            keys.write(f"{answer}\n".encode())
+            done = subprocess.run(
+                [str(OMSHUB), "state", "reset", "shop"],
+                stdin=slave,
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=60,
+            )
+        os.close(slave)
+        assert done.returncode == code, done.stderr
+        assert "delete 1 watermark(s) of shop?" in done.stderr
+        assert (("shop", "orders") in marks(engine)) == (answer == "n")
+    assert "nothing changed" not in done.stderr
+
+
+def test_backfill_loads_a_window_and_never_moves_a_watermark_back(
+    project: Path, engine: Engine
+) -> None:
+    cli("run", "shop", "ledger")
+    cli("state", "set", "ledger", "orders", "99", "--yes")
+    before = marks(engine)
+    Windowed.orders = [{**o, "total": "7"} for o in Windowed.orders]  # re-sent with new totals
+    Windowed.requests.clear()
+    result = cli("backfill", "shop", "--from", "2026-11-20T10:01:00Z", "--to", "2026-11-20T10:03")
+    assert "--to '2026-11-20T10:03' has no UTC offset: taken as UTC" in result.stderr
+    assert "shop: success" in result.stdout and "2 loaded" in result.stdout
+    window = (
+        dt.datetime(2026, 11, 20, 10, 1, tzinfo=UTC),
+        dt.datetime(2026, 11, 20, 10, 3, tzinfo=UTC),
+    )
+    assert [(r.stream, r.window) for r in Windowed.requests] == [
+        ("orders", window),
+        ("archive", window),
+    ]
+    assert marks(engine) == before  # orders 1 and 2 (10:01, 10:02) are older than 10:09
+
+    data = json.loads(
+        cli("backfill", "ledger", "--from", "2026-11-20", "--to", "2026-11-21", "--json").stdout
+    )
+    assert data["window"] == {
+        "from": "2026-11-20T00:00:00+00:00",
+        "to": "2026-11-21T00:00:00+00:00",
+    }
+    assert data["status"] == "success" and data["ok"] is True and data["streams"] is None
+    assert data["summary"]["batches"] == {"loaded": 1} and data["errors"] == []
+    assert dt.datetime.fromisoformat(data["summary"]["finished_at"]).tzinfo is not None
+    assert marks(engine)["ledger", "orders"] == ("000099", "manual")  # cursor 000009 < 000099
+    with engine.connect() as conn:
+        run = conn.execute(
+            select(_sr.c.trigger, _sr.c.status).where(_sr.c.run_id == data["run_id"])
+        ).one()
+    assert tuple(run) == ("backfill", "success")
+
+    Windowed.requests.clear()
+    cli("backfill", "shop", "--stream", "archive", "--from", "2026-11-20", "--to", "2026-11-21")
+    assert [r.stream for r in Windowed.requests] == ["archive"]
+
+
+def test_backfill_errors(project: Path, engine: Engine) -> None:
+    for args, message in (
+        (
+            ["shop", "--from", "2026-11-21", "--to", "2026-11-20"],
+            "error: --from 2026-11-21T00:00:00+00:00 is not before --to",
+        ),
+        (
+            ["shop", "--from", "2026-11-20", "--to", "2026-11-20"],
+            "error: --from 2026-11-20T00:00:00+00:00 is not before",
+        ),
+        (
+            ["shop", "--from", "soon", "--to", "2026-11-20"],
+            "error: --from 'soon' is not an ISO 8601 time",
+        ),
+        (["nope", "--from", "2026-11-20", "--to", "2026-11-21"], "error: unknown source 'nope'"),
+        (
+            ["shop", "--stream", "x", "--from", "2026-11-20", "--to", "2026-11-21"],
+            "error: source 'shop' has no stream 'x'",
+        ),
+        (
+            ["nowin", "--from", "2026-11-20", "--to", "2026-11-21"],
+            "error: stream 'orders': cannot re-read a time window",
+        ),
+    ):
+        result = cli("backfill", *args, code=2)
+        errors = [line for line in result.stderr.splitlines() if not line.startswith("note: ")]
+        assert errors == [errors[0]] and errors[0].startswith(message), result.stderr
+    with engine.connect() as conn:  # only the transport's refusal started a run, ended failed
+        runs = conn.execute(select(_sr.c.source, _sr.c.trigger, _sr.c.status)).all()
+    assert [tuple(r) for r in runs] == [("nowin", "backfill", "failed")]
+
+
+def test_backfill_and_set_exit_3_when_the_source_is_busy(project: Path, engine: Engine) -> None:
+    with source_run_lock(engine, "shop"):  # not reentrant: this process's next try is refused
+        busy = cli(
+            "backfill", "shop", "--from", "2026-11-20", "--to", "2026-11-21", "--no-wait", code=3
+        )
+        assert "another run of shop is in progress" in busy.stderr
+        refused = cli("state", "set", "shop", "orders", "2026-11-20", "--yes", code=3)
+        assert "another run of shop is in progress" in refused.stderr
+    assert marks(engine) == {}
+
+
+def test_backfill_of_a_claimed_folder_is_a_clear_error(project: Path) -> None:
+    from connectors.local import LocalFolderConfig
+
+    if "claim" not in LocalFolderConfig.model_fields:
+        pytest.skip("local_folder has no claim option in this tree")
+    src = project / "config/sources/folder.yaml"
+    src.write_text(src.read_text().replace("path: drop}", "path: drop, claim: true}"))
+    result = cli("backfill", "folder", "--from", "2026-11-20", "--to", "2026-11-21", code=2)
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("error: stream 'orders': a claimed folder cannot re-read a time window")
+
+
+@pytest.mark.xfail(
+    reason="connectors.local: a plain folder does not refuse a window yet", strict=False
+)
+def test_backfill_of_a_folder_is_a_clear_error(project: Path) -> None:
+    (project / "drop/a.json").write_text(json.dumps({"orders": [shop_order(1, "A1")]}))
+    result = cli("backfill", "folder", "--from", "2026-11-20", "--to", "2026-11-21", code=2)
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("error: stream 'orders': ") and "window" in last
