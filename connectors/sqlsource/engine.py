@@ -1,0 +1,163 @@
+"""The source database: its SQLAlchemy URL, a read-only engine, and errors in one line.
+
+The URL names its driver (`postgresql+psycopg`, `mysql+pymysql`): a bare `postgresql://`
+means psycopg 3 to SQLAlchemy 2.1 and psycopg2 to other tools. SQLite files are opened
+read-only (`mode=ro`), relative to the project; a missing file is an error, never a new
+empty database. PostgreSQL sessions run read-only transactions in UTC, so a `query`
+cannot write and naive timestamps compare as the UTC times the cursor stores.
+Everything SQLAlchemy is imported in the functions (DAG files parse this module).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from connectors.credentials import Credentials
+from connectors.errors import ConnectorConfigError, ConnectorError
+from connectors.sqlsource.config import SqlConfig
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.engine import URL
+
+#: connection type -> SQLAlchemy driver name
+DRIVERS = {"postgres": "postgresql+psycopg", "mysql": "mysql+pymysql", "sqlite": "sqlite"}
+#: connection extras passed on to the driver as URL query keys
+PASSED_EXTRAS = {
+    "postgres": (
+        "sslmode",
+        "sslrootcert",
+        "sslcert",
+        "sslkey",
+        "application_name",
+        "target_session_attrs",
+    ),
+    "mysql": ("charset", "ssl_ca", "ssl_cert", "ssl_key"),
+    "sqlite": (),
+}
+
+
+def source_url(config: SqlConfig, creds: Credentials | None, base: Path) -> URL:
+    """The database's URL, driver named, from the YAML `url` or the connection."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if config.url is not None:
+        try:
+            url = make_url(config.url)
+        except ArgumentError:
+            raise ConnectorConfigError("connector.url is not a SQLAlchemy URL") from None
+        backend = url.get_backend_name()
+        if "+" not in url.drivername:
+            kind = "postgres" if backend == "postgresql" else backend
+            url = url.set(drivername=DRIVERS.get(kind, url.drivername))
+    else:
+        url = _from_connection(config, creds)
+    if config.database:
+        url = url.set(database=config.database)
+    if url.get_backend_name() == "sqlite":
+        url = url.set(database=str(_sqlite_path(url.database, base)))
+    return url
+
+
+def _from_connection(config: SqlConfig, creds: Credentials | None) -> URL:
+    from sqlalchemy.engine import URL
+
+    if creds is None:
+        raise ConnectorConfigError(f"connection {config.conn_id!r} was not resolved")
+    kind = creds.conn_type or ""
+    driver = DRIVERS.get(kind)
+    if driver is None:
+        raise ConnectorConfigError(
+            f"connection {creds.conn_id!r}: conn_type {kind or None!r} is not a SQL source"
+            f" (known: {', '.join(sorted(DRIVERS))}, postgresql)"
+        )
+    query = {
+        k: str(v)
+        for k, v in creds.extra.items()
+        if k in PASSED_EXTRAS[kind] and isinstance(v, str | int)
+    }
+    if kind == "sqlite":
+        return URL.create(driver, database=creds.schema or creds.host)
+    return URL.create(
+        driver,
+        username=creds.login,
+        password=creds.secret("password"),
+        host=creds.host,
+        port=creds.port,
+        database=creds.schema,
+        query=query,
+    )
+
+
+def _sqlite_path(database: str | None, base: Path) -> Path:
+    if not database or database == ":memory:":
+        raise ConnectorConfigError("a SQLite source needs a file (the connection's schema)")
+    path = Path(database).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def create(url: URL, timeout: float) -> Engine:
+    """A read-only engine for `url` (no pool: one connection per fetch)."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import NoSuchModuleError
+    from sqlalchemy.pool import NullPool
+
+    backend = url.get_backend_name()
+    try:
+        if backend == "sqlite":
+            return _sqlite(Path(url.database or ""), timeout)
+        args: dict[str, Any] = {"connect_timeout": max(int(timeout), 1)}
+        if backend == "postgresql":
+            args["options"] = "-c TimeZone=UTC -c default_transaction_read_only=on"
+        engine = create_engine(url, poolclass=NullPool, connect_args=args)
+    except NoSuchModuleError:
+        raise ConnectorConfigError(f"no SQLAlchemy dialect for {url.drivername!r}") from None
+    except ModuleNotFoundError as e:
+        raise ConnectorConfigError(
+            f"the driver for {url.drivername} is not installed (module {e.name!r})"
+        ) from None
+    if backend in ("mysql", "mariadb"):
+
+        @event.listens_for(engine, "connect")
+        def _read_only(dbapi_conn: Any, _record: Any) -> None:
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SET SESSION TRANSACTION READ ONLY")
+                cur.execute("SET time_zone = '+00:00'")
+
+    return engine
+
+
+def _sqlite(path: Path, timeout: float) -> Engine:
+    """SQLite opened read-only through a URI, so a missing file is an error."""
+    import sqlite3
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    if not path.is_file():
+        raise ConnectorError(f"SQLite file {path} does not exist")
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+
+    return create_engine("sqlite://", creator=connect, poolclass=NullPool)
+
+
+def describe(e: BaseException, where: str, secrets: list[str]) -> Exception:
+    """A database error as one typed line: a wrong table, column or query is the config's
+    fault (ConnectorConfigError), anything else may pass (ConnectorError, retried)."""
+    from sqlalchemy.exc import DBAPIError, ProgrammingError
+
+    orig = getattr(e, "orig", None) or e
+    text = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    message = f"{where}: {text}"
+    config = isinstance(e, ProgrammingError) or (
+        isinstance(e, DBAPIError)
+        and any(s in text for s in ("no such table", "no such column", "syntax error"))
+    )
+    return ConnectorConfigError(message) if config else ConnectorError(message)
