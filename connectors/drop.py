@@ -1,25 +1,21 @@
 """Drop folders: claim a file, hand it over, then archive it or move it to `error/`.
 
 A drop folder (an SFTP inbox, a local export folder) is shared by whoever writes files
-into it and by every poller that reads them. The rules here are written once over a
-small filesystem protocol (`DropFS`) with two implementations, local (`LocalFS`) and
-SFTP (`connectors.sftp`), so both transports behave the same:
+into it and by every poller that reads them. These rules are written once, over a small
+filesystem protocol (`DropFS`: `connectors.local.LocalFS`, `connectors.sftp.SftpFS`), so
+both transports behave the same (docs/transports/sftp.md tells the whole story):
 
-- **claim**: a finished file is renamed into `processing/` under a name unique to the
-  claim (`<UTC time>-<token>--<name>`). A rename that never overwrites is atomic on both
-  (OpenSSH's sftp-server renames by link+unlink; `LocalFS` does the same), so when two
-  pollers race for a file exactly one rename succeeds; the other sees the source gone and
-  skips it. The claim time is in the name (a rename keeps the writer's mtime).
-- **finish**: once the batch loaded, the claimed file moves to `archive/YYYY/MM/DD/<name>`;
-  when it failed for good, to `error/<name>` with `error/<name>.reason` beside it. A name
-  already taken gets a `~N` suffix: nothing is ever overwritten. A second call for a ref
-  whose file is gone does nothing.
-- **claim timeout**: a claim older than `claim_timeout_seconds` (the poller died between
-  claim and landing, or its batch is still retrying) is claimed again, by an atomic rename
-  that keeps its token, so `finish` of the first claim still finds it.
-- **still being written**: dotfiles, `*.tmp`/`*.part`, files whose mtime is younger than
-  `settle_seconds`, files waiting for their done marker, and files that change while they
-  are downloaded are left alone. Links and other non-regular files are never taken.
+- **claim**: a finished file is renamed into `processing/` as `<UTC time>-<token>--<name>`.
+  The rename never overwrites and is atomic (OpenSSH's sftp-server and `LocalFS` rename by
+  link + unlink), so of two pollers racing for a file exactly one wins. The claim time is
+  in the name because a rename keeps the writer's mtime.
+- **finish**: loaded -> `archive/YYYY/MM/DD/<name>`; failed for good -> `error/<name>` and
+  `error/<name>.reason`. A taken name gets `~N`; a second call does nothing.
+- **claim timeout**: a claim older than `claim_timeout_seconds` is claimed again, keeping
+  its token, so `finish` of the first claim still finds the file.
+- **still being written**: dotfiles, `*.tmp`/`*.part`, files younger than `settle_seconds`,
+  files waiting for their done marker, files that change while downloaded, and anything
+  but a regular file are left alone.
 """
 
 from __future__ import annotations
@@ -33,7 +29,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
@@ -441,17 +437,3 @@ def _move_unique(fs: DropFS, path: str, folder: str, name: str) -> str | None:
             return None  # finished by someone else meanwhile
         return target
     raise ConnectorError(f"{folder}: no free name for {name!r}")
-
-
-# -- the local filesystem ------------------------------------------------------------------
-
-
-@contextmanager
-def os_errors(what: str) -> Iterator[None]:
-    """Any OSError but "not found" / "exists" (which the rules act on) as a ConnectorError."""
-    try:
-        yield
-    except (FileNotFoundError, FileExistsError):
-        raise
-    except OSError as e:
-        raise ConnectorError(f"{what}: {e.strerror or e}") from e

@@ -29,7 +29,7 @@ from pydantic import Field
 
 from connectors import drop
 from connectors.base import RawBatch, StreamRequest, TransportContext
-from connectors.drop import SKIPPED_SUFFIXES, DropConfig, DropStream, Entry, os_errors
+from connectors.drop import SKIPPED_SUFFIXES, DropConfig, DropStream, Entry
 from connectors.errors import ConnectorConfigError, ConnectorError
 
 log = logging.getLogger(__name__)
@@ -153,6 +153,17 @@ class LocalFolderTransport:
             log.info("%s: skipped, it changed while being read", path)
             return None
         return content
+
+
+@contextmanager
+def os_errors(what: str) -> Iterator[None]:
+    """Any OSError but "not found" / "exists" (which the rules act on) as a ConnectorError."""
+    try:
+        yield
+    except (FileNotFoundError, FileExistsError):
+        raise
+    except OSError as e:
+        raise ConnectorError(f"{what}: {e.strerror or e}") from e
 
 
 def _entry(name: str, st: os.stat_result) -> Entry:
