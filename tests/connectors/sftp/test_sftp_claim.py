@@ -58,6 +58,25 @@ def test_claim_then_archive_and_finish_is_idempotent(sshd: SshServer) -> None:
     assert (inbox / "archive" / day / "a.json").read_bytes() == b'["a.json"]'
 
 
+def test_a_relative_path_starts_in_the_login_folder_and_streams_may_have_their_own(
+    sshd: SshServer,
+) -> None:
+    inbox = sshd.folder("relative")
+    (inbox / "daily").mkdir()
+    os.chown(inbox / "daily", sshd.uid, sshd.gid)
+    sshd.drop(inbox / "a.json", "[1]")
+    sshd.drop(inbox / "daily" / "b.json", "[2]")
+    t = sshd.transport(path="relative")  # the login lands in the server's start folder
+    (a,) = fetch(t)
+    assert a.metadata["path"].startswith(str(inbox / "processing") + "/")
+    (b,) = fetch(t, "daily/*.json")  # a folder part in the pattern: that folder's claims
+    assert b.metadata["path"].startswith(str(inbox / "daily" / "processing") + "/")
+    other = sshd.folder("relative_other")
+    sshd.drop(other / "c.json", "[3]")
+    (c,) = fetch(t, path="relative_other")  # a stream's own inbox
+    assert c.metadata["path"].startswith(str(other / "processing") + "/")
+
+
 def test_a_missing_inbox_is_a_connector_error(sshd: SshServer) -> None:
     from connectors.errors import ConnectorError
 
