@@ -215,3 +215,32 @@ def test_config_mistakes_and_backfill_windows(tmp_path: Path) -> None:
     window = StreamRequest("orders", "json", {"pattern": "*"}, window=(None, None))
     with pytest.raises(ConnectorConfigError, match="cannot re-read a time window"):
         list(claiming(tmp_path).fetch(window))
+
+
+def test_a_claimed_folder_source_end_to_end_with_a_resent_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_store: str
+) -> None:
+    """Through omshub.pipeline: loaded -> archive; the same bytes sent again -> archived at
+    once (that batch is loaded); a format error parked dead -> error/ with its reason."""
+    import json
+
+    from projects import shop_order, write_source
+
+    from oms.db import get_engine
+    from omshub import pipeline
+
+    home = write_source(tmp_path / "proj")
+    yaml = home / "config/sources/shop.yaml"
+    text = yaml.read_text().replace("path: drop}", "path: drop, claim: true}")
+    yaml.write_text(text.replace("retries: 0", "retries: 0\nmax_batch_attempts: 1"))
+    monkeypatch.setenv("OMSHUB_HOME", str(home))
+    engine, inbox = get_engine(sqlite_store), home / "drop"
+    good = json.dumps({"orders": [shop_order(1, "L1", updated_at="2026-11-20T10:00:00Z")]})
+    (inbox / "a.json").write_text(good)
+    (inbox / "b.json").write_text('{"orders": [')
+    pipeline.run_source("shop", engine=engine)
+    (inbox / "a_again.json").write_text(good)
+    pipeline.run_source("shop", engine=engine)
+    done = [f"archive/{today()}/a.json", f"archive/{today()}/a_again.json", "error/b.json"]
+    assert tree(inbox) == sorted([*done, "error/b.json.reason"])
+    assert "invalid JSON" in (inbox / "error/b.json.reason").read_text()
