@@ -33,7 +33,7 @@ from omshub.cli import app
 runner = CliRunner()
 OMSHUB = Path(sys.executable).parent / "omshub"
 _wm, _sr = table(Watermark), table(SyncRun)
-UTC = dt.UTC
+STREAMS = ("orders", "archive")  # of source shop
 
 
 def t(minute: int) -> str:
@@ -108,22 +108,8 @@ class NoWindow(Windowed):
         yield from super().fetch(request)
 
 
-SOURCE = """\
-name: {name}
-system: {name}
-kind: channel
-connector: {connector}
-retries: 0
-streams:
-  - name: orders
-    format: {{type: json, records_path: orders}}
-    mapping: shop/orders.yaml
-{more}"""
-ARCHIVE = """\
-  - name: archive
-    format: {type: json, records_path: orders}
-    mapping: shop/orders.yaml
-"""
+SOURCE = "name: {0}\nsystem: {0}\nkind: channel\nconnector: {{type: {1}}}\nretries: 0\nstreams:\n"
+STREAM = "  - {name: %s, format: {type: json, records_path: orders}, mapping: shop/orders.yaml}\n"
 
 
 @pytest.fixture(autouse=True)
@@ -141,12 +127,12 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str) -> 
     (sources / "shop.yaml").rename(sources / "folder.yaml")
     folder = (sources / "folder.yaml").read_text().replace("name: shop", "name: folder")
     (sources / "folder.yaml").write_text(folder)
-    for name, kind, more in (
-        ("shop", "windowed", ARCHIVE),
-        ("ledger", "cursored", ""),
-        ("nowin", "nowindow", ""),
+    for name, kind, streams in (
+        ("shop", "windowed", STREAMS),
+        ("ledger", "cursored", ("orders",)),
+        ("nowin", "nowindow", ("orders",)),
     ):
-        text = SOURCE.format(name=name, connector=f"{{type: {kind}}}", more=more)
+        text = SOURCE.format(name, kind) + "".join(STREAM % st for st in streams)
         (sources / f"{name}.yaml").write_text(text)
     monkeypatch.setattr(
         Windowed, "orders", [shop_order(i, f"N{i}", updated_at=t(i)) for i in (1, 2, 3, 9)]
@@ -159,6 +145,14 @@ def cli(*args: str, code: int = 0) -> Any:
     result = runner.invoke(app, list(args))
     assert result.exit_code == code, (args, result.output)
     return result
+
+
+def fails(*args: str, start: str, code: int = 2) -> str:
+    """Run a command that must fail: one `error:` line, the last on stderr, starting so."""
+    lines = cli(*args, code=code).stderr.splitlines()
+    assert [x for x in lines if x.startswith("error:")] == lines[-1:], lines
+    assert lines[-1].startswith(start), lines
+    return str(lines[-1])
 
 
 def shown(*args: str) -> dict[tuple[str, str], dict[str, Any]]:
@@ -177,11 +171,8 @@ def test_show_lists_every_configured_stream_with_its_watermark(
 ) -> None:
     before = shown()
     assert set(before) == {
-        ("folder", "orders"),
-        ("ledger", "orders"),
-        ("nowin", "orders"),
+        *[(s, "orders") for s in ("folder", "ledger", "nowin", "shop")],
         ("shop", "archive"),
-        ("shop", "orders"),
     }
     assert all(r["watermark"] is None and r["set_by"] is None for r in before.values())
     assert before["ledger", "orders"]["cursor"] == "transport"
@@ -198,15 +189,8 @@ def test_show_lists_every_configured_stream_with_its_watermark(
     assert dt.datetime.fromisoformat(shop["set_at"]).tzinfo is not None
     assert after["ledger", "orders"]["watermark"] == "000009"
     assert after["shop", "archive"]["watermark"] == t(9)
-    assert after["shop", "gone"] == {
-        "source": "shop",
-        "stream": "gone",
-        "watermark": "x",
-        "set_by": "r",
-        "set_at": None,
-        "cursor": "-",
-        "configured": False,
-    }
+    gone = {"watermark": "x", "set_by": "r", "set_at": None, "cursor": "-", "configured": False}
+    assert after["shop", "gone"] == {"source": "shop", "stream": "gone", **gone}
     assert set(shown("shop")) == {("shop", "orders"), ("shop", "archive"), ("shop", "gone")}
     assert set(shown("shop", "--stream", "archive")) == {("shop", "archive")}
     table = cli("state", "show").stdout
@@ -215,18 +199,12 @@ def test_show_lists_every_configured_stream_with_its_watermark(
 
 def test_show_errors_are_one_line_with_exit_2(project: Path) -> None:
     (project / "config/sources/bad.yaml").write_text("name: bad\nsystem: x\nkind: nope\n")
-    for args, message in (
-        (["nope"], "error: unknown source 'nope' (known: folder, ledger, nowin, shop)"),
-        (
-            ["shop", "--stream", "x"],
-            "error: source 'shop' has no stream 'x' (its streams: orders, archive)",
-        ),
-        (["--stream", "orders"], "error: --stream needs a SOURCE"),
-    ):
-        result = cli("state", "show", *args, code=2)
-        assert result.stderr.startswith(message) and len(result.stderr.splitlines()) == 1
-    bad = cli("state", "show", "bad", code=2)
-    assert bad.stderr.startswith("error: ") and "bad.yaml:3 kind" in bad.stderr
+    show = ("state", "show")
+    fails(*show, "nope", start="error: unknown source 'nope' (known: folder, ledger, nowin, shop)")
+    no_x = "error: source 'shop' has no stream 'x' (its streams: orders, archive)"
+    fails(*show, "shop", "--stream", "x", start=no_x)
+    fails(*show, "--stream", "orders", start="error: --stream needs a SOURCE")
+    assert "bad.yaml:3 kind" in fails(*show, "bad", start="error: ")
     every = json.loads(cli("state", "show", "--json").stdout)  # the others still show
     assert "bad.yaml:3 kind" in every["broken"]["bad"] and len(every["watermarks"]) == 5
 
@@ -261,18 +239,13 @@ def test_set_validates_and_normalises_the_value(project: Path, engine: Engine) -
     assert marks(engine)["shop", "orders"][0] == "2026-11-20T10:00:00+00:00"
     assert shown("shop")["shop", "orders"]["set_by"] == "manual"
 
-    for args, message in (
-        (["shop", "orders", "yesterday"], "error: watermark 'yesterday' is not an ISO 8601 time"),
-        (["shop", "orders", "2026-13-01"], "error: watermark '2026-13-01' is not an ISO 8601 time"),
-        (["nope", "orders", "2026-11-20"], "error: unknown source 'nope'"),
-        (["shop", "nope", "2026-11-20"], "error: source 'shop' has no stream 'nope'"),
-        (
-            ["ledger", "orders", "abc"],
-            "error: ledger/orders: 'abc' is not a cursored cursor: an order id",
-        ),
-    ):
-        result = cli("state", "set", *args, "--yes", code=2)
-        assert result.stderr.startswith(message) and len(result.stderr.splitlines()) == 1
+    set_ = ("state", "set", "--yes")
+    fails(*set_, "shop", "orders", "yesterday", start="error: watermark 'yesterday' is not an ISO")
+    fails(*set_, "shop", "orders", "2026-13-01", start="error: watermark '2026-13-01' is not an")
+    fails(*set_, "nope", "orders", "2026-11-20", start="error: unknown source 'nope'")
+    fails(*set_, "shop", "nope", "2026-11-20", start="error: source 'shop' has no stream 'nope'")
+    not_id = "error: ledger/orders: 'abc' is not a cursored cursor: an order id (digits only)"
+    fails(*set_, "ledger", "orders", "abc", start=not_id)
     assert marks(engine)["shop", "orders"][0] == "2026-11-20T10:00:00+00:00"
 
     cli("state", "set", "ledger", "orders", "42", "--yes")  # the transport's own parser
@@ -286,15 +259,11 @@ def test_changes_without_yes_and_without_a_terminal_are_refused(
     project: Path, engine: Engine
 ) -> None:
     cli("state", "set", "shop", "orders", "2026-11-20", "--yes")
-    refused = cli("state", "set", "shop", "orders", "2026-11-01", code=2)
-    assert (
-        "error: refusing to move shop/orders without --yes: there is no terminal" in refused.stderr
-    )
-    gone = cli("state", "reset", "shop", code=2)
-    assert gone.stderr.endswith(
-        "error: refusing to reset shop without --yes: there is no terminal"
-        " to ask (give --yes to confirm)\n"
-    )
+    no_tty = "without --yes: there is no terminal to ask (give --yes to confirm)"
+    moved = fails("state", "set", "shop", "orders", "2026-11-01", start="error: refusing to move")
+    assert moved == f"error: refusing to move shop/orders {no_tty}"
+    gone = fails("state", "reset", "shop", start="error: refusing to reset")
+    assert gone == f"error: refusing to reset shop {no_tty}"
     assert marks(engine)["shop", "orders"][0] == "2026-11-20T00:00:00+00:00"
 
 
@@ -358,14 +327,8 @@ def test_backfill_loads_a_window_and_never_moves_a_watermark_back(
     result = cli("backfill", "shop", "--from", "2026-11-20T10:01:00Z", "--to", "2026-11-20T10:03")
     assert "--to '2026-11-20T10:03' has no UTC offset: taken as UTC" in result.stderr
     assert "shop: success" in result.stdout and "2 loaded" in result.stdout
-    window = (
-        dt.datetime(2026, 11, 20, 10, 1, tzinfo=UTC),
-        dt.datetime(2026, 11, 20, 10, 3, tzinfo=UTC),
-    )
-    assert [(r.stream, r.window) for r in Windowed.requests] == [
-        ("orders", window),
-        ("archive", window),
-    ]
+    window = (dt.datetime.fromisoformat(t(1)), dt.datetime.fromisoformat(t(3)))
+    assert [(r.stream, r.window) for r in Windowed.requests] == [(s, window) for s in STREAMS]
     assert marks(engine) == before  # orders 1 and 2 (10:01, 10:02) are older than 10:09
 
     data = json.loads(
@@ -391,32 +354,17 @@ def test_backfill_loads_a_window_and_never_moves_a_watermark_back(
 
 
 def test_backfill_errors(project: Path, engine: Engine) -> None:
-    for args, message in (
-        (
-            ["shop", "--from", "2026-11-21", "--to", "2026-11-20"],
-            "error: --from 2026-11-21T00:00:00+00:00 is not before --to",
-        ),
-        (
-            ["shop", "--from", "2026-11-20", "--to", "2026-11-20"],
-            "error: --from 2026-11-20T00:00:00+00:00 is not before",
-        ),
-        (
-            ["shop", "--from", "soon", "--to", "2026-11-20"],
-            "error: --from 'soon' is not an ISO 8601 time",
-        ),
-        (["nope", "--from", "2026-11-20", "--to", "2026-11-21"], "error: unknown source 'nope'"),
-        (
-            ["shop", "--stream", "x", "--from", "2026-11-20", "--to", "2026-11-21"],
-            "error: source 'shop' has no stream 'x'",
-        ),
-        (
-            ["nowin", "--from", "2026-11-20", "--to", "2026-11-21"],
-            "error: stream 'orders': cannot re-read a time window",
-        ),
-    ):
-        result = cli("backfill", *args, code=2)
-        errors = [line for line in result.stderr.splitlines() if not line.startswith("note: ")]
-        assert errors == [errors[0]] and errors[0].startswith(message), result.stderr
+    day = ("--from", "2026-11-20", "--to", "2026-11-21")
+    late = "error: --from 2026-11-21T00:00:00+00:00 is not before --to 2026-11-20T00:00:00+00:00"
+    fails("backfill", "shop", "--from", "2026-11-21", "--to", "2026-11-20", start=late)
+    empty = "error: --from 2026-11-20T00:00:00+00:00 is not before"
+    fails("backfill", "shop", "--from", "2026-11-20", "--to", "2026-11-20", start=empty)
+    soon = "error: --from 'soon' is not an ISO 8601 time"
+    fails("backfill", "shop", "--from", "soon", "--to", "2026-11-20", start=soon)
+    fails("backfill", "nope", *day, start="error: unknown source 'nope'")
+    fails("backfill", "shop", "--stream", "x", *day, start="error: source 'shop' has no stream 'x'")
+    refused = "error: stream 'orders': cannot re-read a time window"
+    fails("backfill", "nowin", *day, start=refused)
     with engine.connect() as conn:  # only the transport's refusal started a run, ended failed
         runs = conn.execute(select(_sr.c.source, _sr.c.trigger, _sr.c.status)).all()
     assert [tuple(r) for r in runs] == [("nowin", "backfill", "failed")]
@@ -440,9 +388,8 @@ def test_backfill_of_a_claimed_folder_is_a_clear_error(project: Path) -> None:
         pytest.skip("local_folder has no claim option in this tree")
     src = project / "config/sources/folder.yaml"
     src.write_text(src.read_text().replace("path: drop}", "path: drop, claim: true}"))
-    result = cli("backfill", "folder", "--from", "2026-11-20", "--to", "2026-11-21", code=2)
-    last = result.stderr.splitlines()[-1]
-    assert last.startswith("error: stream 'orders': a claimed folder cannot re-read a time window")
+    claimed = "error: stream 'orders': a claimed folder cannot re-read a time window"
+    fails("backfill", "folder", "--from", "2026-11-20", "--to", "2026-11-21", start=claimed)
 
 
 @pytest.mark.xfail(
@@ -450,6 +397,5 @@ def test_backfill_of_a_claimed_folder_is_a_clear_error(project: Path) -> None:
 )
 def test_backfill_of_a_folder_is_a_clear_error(project: Path) -> None:
     (project / "drop/a.json").write_text(json.dumps({"orders": [shop_order(1, "A1")]}))
-    result = cli("backfill", "folder", "--from", "2026-11-20", "--to", "2026-11-21", code=2)
-    last = result.stderr.splitlines()[-1]
-    assert last.startswith("error: stream 'orders': ") and "window" in last
+    error = fails("backfill", "folder", "--from", "2026-11-20", "--to", "2026-11-21", start="error")
+    assert error.startswith("error: stream 'orders': ") and "window" in error
