@@ -22,15 +22,21 @@ from connectors.errors import ConnectorConfigError
 _SECRET_HEADERS = ("authorization", "proxy-authorization", "x-api-key", "cookie")
 
 
-def inline_secrets(value: Any, path: tuple[str, ...] = ()) -> list[str]:
-    """Dotted paths of secret-looking keys with a literal value inside `value`."""
-    found: list[str] = []
+def _literal(value: Any) -> bool:
+    """A value written out in the file (a string or a number), not a block of settings."""
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def inline_secrets(value: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Paths of secret-looking keys with a literal value (or a list of them) in `value`."""
+    found: list[tuple[str, ...]] = []
     if isinstance(value, dict):
         for key, item in value.items():
             where = (*path, str(key))
             secretish = is_secret_key(str(key)) or str(key).lower() in _SECRET_HEADERS
-            if secretish and isinstance(item, str | int) and not isinstance(item, bool):
-                found.append(".".join(where))
+            listed = isinstance(item, list) and any(map(_literal, item))
+            if secretish and (_literal(item) or listed):
+                found.append(where)
             else:
                 found += inline_secrets(item, where)
     elif isinstance(value, list):
@@ -39,14 +45,23 @@ def inline_secrets(value: Any, path: tuple[str, ...] = ()) -> list[str]:
     return found
 
 
+class InlineSecretError(ValueError):
+    """A secret written in YAML. `keys` is the path of the first one inside the block being
+    validated, so the caller can point at its line."""
+
+    def __init__(self, found: list[tuple[str, ...]]) -> None:
+        super().__init__(
+            f"secret written inline in YAML ({', '.join('.'.join(p) for p in found)}): secrets"
+            " belong in an Airflow connection named by `conn_id` (or AIRFLOW_CONN_<ID> in the"
+            " environment), never in a file"
+        )
+        self.keys: tuple[str | int, ...] = tuple(int(k) if k.isdigit() else k for k in found[0])
+
+
 def refuse_inline_secrets(data: Any) -> Any:
     bad = inline_secrets(data)
     if bad:
-        raise ValueError(
-            f"secret written inline in YAML ({', '.join(bad)}): secrets belong in an Airflow"
-            " connection named by `conn_id` (or AIRFLOW_CONN_<ID> in the environment),"
-            " never in a file"
-        )
+        raise InlineSecretError(bad)
     return data
 
 
