@@ -429,6 +429,8 @@ def _move_unique(fs: DropFS, path: str, folder: str, name: str) -> str | None:
     stem, ext = posixpath.splitext(name)
     for n in range(1, 10_000):
         target = posixpath.join(folder, fit(name if n == 1 else f"{stem}~{n}{ext}"))
+        if fs.stat(target) is not None:  # also where a server's rename would overwrite
+            continue
         try:
             fs.rename(path, target)
         except FileExistsError:
