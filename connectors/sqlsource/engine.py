@@ -146,18 +146,21 @@ def _sqlite(path: Path, timeout: float) -> Engine:
     return create_engine("sqlite://", creator=connect, poolclass=NullPool)
 
 
+#: messages of errors that no retry mends (SQLite reports them as OperationalError)
+_CONFIG_FAULTS = ("no such table", "no such column", "syntax error", "read-only transaction")
+
+
 def describe(e: BaseException, where: str, secrets: list[str]) -> Exception:
     """A database error as one typed line: a wrong table, column or query is the config's
     fault (ConnectorConfigError), anything else may pass (ConnectorError, retried)."""
-    from sqlalchemy.exc import DBAPIError, ProgrammingError
+    from sqlalchemy.exc import DBAPIError, NotSupportedError, ProgrammingError
 
     orig = getattr(e, "orig", None) or e
     text = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
     for secret in secrets:
         text = text.replace(secret, "***")
     message = f"{where}: {text}"
-    config = isinstance(e, ProgrammingError) or (
-        isinstance(e, DBAPIError)
-        and any(s in text for s in ("no such table", "no such column", "syntax error"))
+    config = isinstance(e, ProgrammingError | NotSupportedError) or (
+        isinstance(e, DBAPIError) and any(s in text for s in _CONFIG_FAULTS)
     )
     return ConnectorConfigError(message) if config else ConnectorError(message)

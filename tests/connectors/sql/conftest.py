@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from connectors.base import RawBatch, StreamRequest, TransportContext
+from connectors.credentials import from_uri
 from connectors.registry import transport
 
 
@@ -63,8 +64,12 @@ class SourceDb:
         return name
 
     def transport(self, base: Path | None = None) -> Any:
-        context = TransportContext(source="erp", base=base or Path.cwd())
-        return transport("sql", {"url": self.url}, context)
+        """SQLite by `url`; PostgreSQL by `conn_id`, credentials as AIRFLOW_CONN_<ID> has them."""
+        base = base or Path.cwd()
+        if self.kind == "sqlite":
+            return transport("sql", {"url": self.url}, TransportContext("erp", base))
+        creds = from_uri("erp_db", self.url.replace("postgresql+psycopg://", "postgres://", 1))
+        return transport("sql", {"conn_id": "erp_db"}, TransportContext("erp", base, creds))
 
     def read(
         self, options: dict[str, Any], cursor: str | None = None, window: Any = None
