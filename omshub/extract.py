@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, or_, select
@@ -83,7 +84,10 @@ def _settle_done(engine: Engine, source: SourceConfig, tr: Any) -> None:
     """Archive (or move to error/) the source files of batches an earlier run finished."""
     from omshub.origins import settle_pending
 
-    if getattr(tr, "finish", None) is not None:
+    if getattr(tr, "finish", None) is None:
+        return
+    session = getattr(tr, "session", None)  # one connection for all of them (SFTP)
+    with session() if session is not None else nullcontext():
         settle_pending(engine, source.name, tr)
 
 
