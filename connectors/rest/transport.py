@@ -145,19 +145,23 @@ class RestTransport:
         return Plan("ordered" if inc.ordered else "unordered", watermark, since)
 
     def _params(self, opts: RestStream, inc: Incremental | None, plan: Plan) -> dict[str, Any]:
+        """Connector and stream params, the bounds added (`param`, `end_param`) or put in
+        place of `{since}` / `{until}` (an `{until}` without a window end is a day past
+        now: a SOQL `WHERE` keeps working outside backfills)."""
         fmt = inc.format if inc else None
         since = bound(plan.since, fmt) if plan.since else None
         until = bound(plan.until, fmt) if plan.until else None
         params: dict[str, Any] = {}
         for key, value in {**self.config.params, **opts.params}.items():
-            if isinstance(value, str) and ("{since}" in value or "{until}" in value):
-                if ("{since}" in value and since is None) or ("{until}" in value and not until):
-                    if "{until}" in value and "{since}" not in value:
-                        continue  # no end: the parameter is left out
+            if isinstance(value, str) and "{since}" in value:
+                if since is None:
                     raise ConnectorConfigError(
                         f"param {key!r} needs {{since}} on the first run: set incremental.start"
                     )
-                value = value.replace("{since}", since or "").replace("{until}", until or "")
+                value = value.replace("{since}", since)
+            if isinstance(value, str) and "{until}" in value:
+                later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+                value = value.replace("{until}", until or bound(later, fmt))
             params[key] = value
         if inc and inc.param and since:
             params[inc.param] = since

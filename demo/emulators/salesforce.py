@@ -107,6 +107,7 @@ class SalesforceEmulator(Emulator):
         self.advertise_expiry = advertise_expiry
         self.batch_size = batch_size
         self._sessions: dict[str, float] = {}  # token -> issued (monotonic)
+        self.issued: list[str] = []  # every access token handed out (tests grep for them)
         self._cursors: dict[str, tuple[list[dict], int]] = {}  # locator -> records, size
 
     def expire_sessions(self) -> None:
@@ -150,6 +151,7 @@ class SalesforceEmulator(Emulator):
             )
         token = "00DEMULATOR!" + secrets.token_urlsafe(24)
         self._sessions[token] = time.monotonic()
+        self.issued.append(token)
         doc: dict[str, Any] = {
             "access_token": token,
             "instance_url": self.origin,

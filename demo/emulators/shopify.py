@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import datetime as dt
 import json
 import re
@@ -71,6 +72,16 @@ def load_orders(paths: Iterable[Path]) -> list[dict]:
     return orders
 
 
+def _has_status(order: dict, status: str) -> bool:
+    closed, cancelled = order.get("closed_at"), order.get("cancelled_at")
+    return {
+        "any": True,
+        "open": not closed and not cancelled,
+        "closed": bool(closed),
+        "cancelled": bool(cancelled),
+    }[status]
+
+
 class ShopifyEmulator(Emulator):
     """A shop's Admin API serving `orders` (and a transaction or two per order)."""
 
@@ -89,6 +100,7 @@ class ShopifyEmulator(Emulator):
             key=lambda o: (_time(o["updated_at"]), o["id"]),
         )
         #: random unless given, so no secret-looking literal lives in the code
+        self._keys = [(_time(o["updated_at"]), o["id"]) for o in self.orders]
         self.token = token or "shpat_" + secrets.token_hex(16)
         self.revoked = False
         self.throttle_pages = set(throttle_pages)
@@ -147,7 +159,7 @@ class ShopifyEmulator(Emulator):
         if fault is not None:
             return fault
         try:
-            matching = self._filter(filters, after)
+            matching = self._filter(filters, after, limit)
         except ValueError as e:
             return Reply.json({"errors": str(e)}, 400, "orders")
         chunk = matching[:limit]
@@ -182,27 +194,28 @@ class ShopifyEmulator(Emulator):
                 return Reply.json({"errors": "Internal Server Error"}, 500, "orders")
         return None
 
-    def _filter(self, filters: dict[str, str], after: list[Any] | None) -> list[dict]:
+    def _filter(self, filters: dict[str, str], after: list[Any] | None, limit: int) -> list[dict]:
+        """Up to `limit + 1` orders past `after` that pass the filters (sorted keys and a
+        bisect: a 10,000-order shop answers each page in well under a millisecond)."""
         status = filters.get("status", "open")
         if status not in _STATUSES:
             raise ValueError(f"status must be one of {', '.join(_STATUSES)}")
         low = _time(filters["updated_at_min"]) if "updated_at_min" in filters else None
         high = _time(filters["updated_at_max"]) if "updated_at_max" in filters else None
-        key = (_time(after[0]), after[1]) if after else None
-        out = []
-        for order in self.orders:
-            updated = _time(order["updated_at"])
-            if (low and updated < low) or (high and updated > high):
-                continue
-            if key and (updated, order["id"]) <= key:
-                continue
-            if status == "open" and (order.get("closed_at") or order.get("cancelled_at")):
-                continue
-            if status == "closed" and not order.get("closed_at"):
-                continue
-            if status == "cancelled" and not order.get("cancelled_at"):
+        if after:
+            begin = bisect.bisect_right(self._keys, (_time(after[0]), after[1]))
+        else:
+            begin = bisect.bisect_left(self._keys, (low, -1)) if low else 0
+        out: list[dict] = []
+        for i in range(begin, len(self.orders)):
+            if high and self._keys[i][0] > high:
+                break
+            order = self.orders[i]
+            if (low and self._keys[i][0] < low) or not _has_status(order, status):
                 continue
             out.append(order)
+            if len(out) > limit:
+                break
         return out
 
     def _link(self, state: dict, limit: int, rel: str) -> str:
