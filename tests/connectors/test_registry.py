@@ -64,6 +64,9 @@ def test_the_plugin_is_a_transport_and_the_broken_ones_are_left_out(
 ) -> None:
     kinds = registry.transports()
     assert kinds["acme_ftp"].__module__ == "omshub_acme"
+    assert kinds["acme_ftp"].parse_cursor("orders_0007.json") == "orders_0007.json"
+    with pytest.raises(ValueError, match="expected a file name"):
+        kinds["acme_ftp"].parse_cursor("../x")
     assert kinds["local_folder"].__module__ == "connectors.local"  # not shadowed
     errors = registry.plugin_errors()
     assert set(errors) == set(BROKEN)

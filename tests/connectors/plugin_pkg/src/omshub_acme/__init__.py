@@ -6,7 +6,8 @@ so that they sort in the order they were written (`orders_000123.json`). The tra
 
 - takes the login from the source's connection (`conn_id`), never from YAML;
 - keeps its own cursor, the name of the last file handed over (`cursor_to`), ordered by
-  `cursor_key`, so a re-run fetches only the files written since;
+  `cursor_key` (and checked by `parse_cursor` when set by hand), so a re-run fetches only
+  the files written since;
 - cannot backfill by time (its files carry no time it can filter on) and says so.
 """
 
@@ -77,3 +78,10 @@ class AcmeFtpTransport:
     def cursor_key(cls, value: str) -> tuple[str]:
         """Cursors are file names, written in order: a later name is a later cursor."""
         return (value,)
+
+    @classmethod
+    def parse_cursor(cls, value: str) -> str:
+        """A cursor set by hand (`omshub state set`): the last file already handed over."""
+        if not value or "/" in value:
+            raise ValueError("expected a file name, e.g. orders_000123.json")
+        return value
