@@ -353,6 +353,11 @@ def _field(record: Any, name: str, path: str) -> str:
 
 
 def _newest(page: Page, cursor_path: str) -> dt.datetime | None:
+    if page.records is None:
+        raise ConnectorConfigError(
+            f"incremental reads each record's {cursor_path!r}: set the stream's `records_path`"
+            f" (page {page.number} from {page.url} has no list of records at its root)"
+        )
     best = None
     for rec in page.records or []:
         value = dig(rec, cursor_path)

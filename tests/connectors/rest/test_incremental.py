@@ -100,6 +100,16 @@ def test_window_errors(shop) -> None:
         fetch(shop, {"path": "/admin/api/2024-01/orders.json"}, window=window)
 
 
+def test_incremental_without_records_path_is_a_config_error(shop) -> None:
+    opts = orders()
+    del opts["records_path"], opts["page_size"]
+    with pytest.raises(
+        ConnectorConfigError,
+        match=r"reads each record's 'updated_at': set the stream's `records_path`",
+    ):
+        fetch(shop, opts)
+
+
 def test_bad_watermark_is_a_config_error(shop) -> None:
     with pytest.raises(ConnectorConfigError, match=r"the watermark 'yesterday' is not an ISO time"):
         fetch(shop, orders(), cursor="yesterday")
