@@ -147,7 +147,10 @@ def transport(kind: str, options: dict[str, Any], context: TransportContext | No
     except ValidationError as e:
         err = e.errors()[0]
         where = ".".join(map(str, err["loc"]))
-        raise ConnectorConfigError(f"{kind}: {where}: {err['msg']}") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConnectorConfigError(
+            f"{kind}: {where}: {msg}" if where else f"{kind}: {msg}"
+        ) from None
     return cls(config, context or TransportContext(source="-", base=Path.cwd()))
 
 
@@ -155,24 +158,50 @@ def clear() -> None:
     """Forget loaded plugins (tests that install one)."""
     _load_transports.cache_clear()
     connector_adapter.cache_clear()
-    formats.cache_clear()
+    _load_formats.cache_clear()
 
 
 @cache
-def formats() -> dict[str, Any]:
+def _load_formats() -> tuple[dict[str, Any], dict[str, str]]:
     from connectors.formats.csv import CsvFormat
     from connectors.formats.json import JsonFormat, NdjsonFormat
     from connectors.formats.xml import XmlFormat
 
     table: dict[str, Any] = {f.kind: f() for f in (CsvFormat, JsonFormat, NdjsonFormat, XmlFormat)}
+    errors: dict[str, str] = {}
     for ep in entry_points(group=FORMATS_GROUP):
-        table[ep.name] = ep.load()()
-    return table
+        try:
+            fmt = ep.load()()
+        except Exception as e:  # a plugin's import error must not break the built-ins
+            errors[ep.name] = f"entry point {ep.value!r} does not load: {type(e).__name__}: {e}"
+            continue
+        if ep.name in table:
+            errors[ep.name] = f"entry point {ep.value!r}: {ep.name!r} is already a format"
+        elif not callable(getattr(fmt, "records", None) or getattr(fmt, "read", None)):
+            errors[ep.name] = f"entry point {ep.value!r}: it has no `records` or `read` method"
+        else:
+            table[ep.name] = fmt
+    for name, why in errors.items():
+        log.warning("format plugin %s left out: %s", name, why)
+    return table, errors
+
+
+def formats() -> dict[str, Any]:
+    """Every usable format (an instance) by name."""
+    return _load_formats()[0]
+
+
+def format_errors() -> dict[str, str]:
+    """Format plugins that were left out, and why."""
+    return _load_formats()[1]
 
 
 def get_format(kind: str) -> Any:
     fmt = formats().get(kind)
     if fmt is None:
+        broken = format_errors().get(kind)
+        if broken:
+            raise ConnectorConfigError(f"format {kind!r} is a broken plugin: {broken}")
         raise ConnectorConfigError(
             f"unknown format {kind!r} (known: {', '.join(sorted(formats()))})"
         )

@@ -80,6 +80,19 @@ def test_the_plugin_is_a_transport_and_the_broken_ones_are_left_out(
     assert sum("left out" in r.getMessage() for r in caplog.records) == len(BROKEN)
 
 
+def test_format_plugins_are_checked_the_same_way(installed: Path) -> None:
+    assert registry.get_format("acme_psv").read(b"id|number\n1|A1\n", {}) == [
+        {"id": "1", "number": "A1"}
+    ]
+    assert type(registry.get_format("csv")).__module__ == "connectors.formats.csv"
+    assert set(registry.format_errors()) == {"acme_fixed_width", "csv"}
+    assert "'csv' is already a format" in registry.format_errors()["csv"]
+    with pytest.raises(ConnectorConfigError, match="format 'acme_fixed_width' is a broken plugin"):
+        registry.get_format("acme_fixed_width")
+    with pytest.raises(ConnectorConfigError, match="unknown format 'x12' \\(known: acme_psv, csv"):
+        registry.get_format("x12")
+
+
 def test_a_source_asking_for_a_broken_plugin_gets_its_error(installed: Path) -> None:
     with pytest.raises(ConnectorConfigError) as e:
         registry.transport_class("acme_no_sdk")
