@@ -304,3 +304,21 @@ def test_a_missing_table_or_parameter_is_a_config_error(tmp_path: Path) -> None:
             "orders", "ndjson", {"table": "t", "tiebreak": "id"}, window=(None, None)
         )
         list(tr.fetch(req))
+
+
+def test_columns_of_mixed_types_encode_like_json() -> None:
+    rows = [
+        (1, 1.5, "a", None, Decimal("1"), True, dt.date(2026, 1, 1), {"x": math.nan}),
+        (2**64, 2, 'q"\\\n%s', "x", None, False, "2026", [1, None]),
+        (None, math.inf, "", 3, Decimal("-0.0"), None, None, None),
+    ]
+    cols = ["i", "f", "s", "m", "d", "b", "t", "j%s"]
+    lines = encode.ndjson(cols, rows).decode().splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {"i": 1, "f": 1.5, "s": "a", "m": None, "d": "1", "b": True, "t": "2026-01-01",
+         "j%s": {"x": "NaN"}},
+        {"i": 2**64, "f": 2, "s": 'q"\\\n%s', "m": "x", "d": None, "b": False, "t": "2026",
+         "j%s": [1, None]},
+        {"i": None, "f": "Infinity", "s": "", "m": 3, "d": "-0.0", "b": None, "t": None,
+         "j%s": None},
+    ]  # fmt: skip
