@@ -247,7 +247,11 @@ class HttpClient:
                 timeout=self.config.timeout_seconds,
                 allow_redirects=False,
             )
-        except (requests.ConnectionError, requests.Timeout) as e:
+        except (
+            requests.ConnectionError,
+            requests.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+        ) as e:
             raise _Retry(f"{type(e).__name__}") from None
         except requests.RequestException as e:
             raise ConnectorError(f"{method} {shown}: {type(e).__name__}") from None

@@ -79,7 +79,7 @@ class Paginator:
         if page.records is None:
             raise ConnectorConfigError(
                 f"paginator {self.kind!r} counts records: set the stream's `records_path`"
-                f" (the page from {page.url} has no list there)"
+                f" (page {page.number} has no list there)"
             )
         return page.records
 

@@ -129,7 +129,8 @@ class RestTransport:
                     f"{where}: a window with an end needs incremental.end_param"
                     " (or an {until} in the params)"
                 )
-            return Plan("window", None, _utc(start), _utc(end))
+            since = _utc(start) or (parse_time(inc.start) if inc.start else None)
+            return Plan("window", None, since, _utc(end))
         watermark = None
         if request.cursor:
             try:
@@ -162,7 +163,7 @@ class RestTransport:
             if isinstance(value, str) and "{until}" in value:
                 later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
                 value = value.replace("{until}", until or bound(later, fmt))
-            params[key] = value
+            params[key] = str(value).lower() if isinstance(value, bool) else value
         if inc and inc.param and since:
             params[inc.param] = since
         if inc and inc.end_param and until:
@@ -329,6 +330,8 @@ def _page(number: int, url: str, params: dict[str, Any], resp: Any, path: str | 
             body = json.loads(content)
         except ValueError:
             body = None
+    if path and body is None:
+        raise ConnectorError(f"page {number} is not JSON ({len(content)} bytes)")
     records = dig(body, path) if body is not None else None
     if path and body is not None and not isinstance(records, list):
         keys = ", ".join(sorted(body)[:8]) if isinstance(body, dict) else type(body).__name__
@@ -356,7 +359,7 @@ def _newest(page: Page, cursor_path: str) -> dt.datetime | None:
     if page.records is None:
         raise ConnectorConfigError(
             f"incremental reads each record's {cursor_path!r}: set the stream's `records_path`"
-            f" (page {page.number} from {page.url} has no list of records at its root)"
+            f" (page {page.number} has no list of records at its root)"
         )
     best = None
     for rec in page.records or []:

@@ -114,8 +114,11 @@ def test_next_url_pages_of_salesforce_with_oauth2(salesforce, make_rest) -> None
 
 def test_single_page_by_default(generic, make_rest) -> None:
     tr = make_rest({"auth": "bearer"}, creds(generic, password=generic.secret))
-    batches = fetch(tr, {"path": "/items", "params": {"limit": 100}, "records_path": "data"})
+    batches = fetch(
+        tr, {"path": "/items", "params": {"limit": 100, "flag": True}, "records_path": "data"}
+    )
     assert len(batches) == 1 and ids(batches) == list(range(1, 24))
+    assert generic.sent("items")[0].query["flag"] == "true"  # JSON's spelling, not Python's
 
 
 @pytest.mark.parametrize(
