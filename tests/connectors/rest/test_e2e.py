@@ -112,3 +112,24 @@ def test_a_run_cut_off_half_way_fails_then_the_next_resumes_from_the_watermark(
     assert first_bound(shop) == less_overlap(newest(orders[:done]))  # resumed from the mark
     assert counts(engine) == (n, n, n)
     assert watermark(engine, "shop", "orders") == newest(orders)
+
+
+def test_backfill_window_reloads_without_moving_the_watermark(
+    shop: ShopifyEmulator, engine: Engine
+) -> None:
+    shop.orders = shop.orders[:300]
+    shop._keys = shop._keys[:300]
+    assert pipeline.run_source("shop", engine=engine).ok
+    mark = watermark(engine, "shop", "orders")
+    start = dt.datetime(2026, 1, 1, 0, 10, tzinfo=dt.UTC)
+    end = dt.datetime(2026, 1, 1, 0, 20, tzinfo=dt.UTC)
+    report = pipeline.run_source("shop", engine=engine, trigger="backfill", window=(start, end))
+    assert report.ok, report.errors
+    sent = [r for r in shop.sent("orders") if "page_info" not in r.query][-1].query
+    assert (sent["updated_at_min"], sent["updated_at_max"]) == (
+        "2026-01-01T00:10:00Z",
+        "2026-01-01T00:20:00Z",
+    )
+    assert sum(b["records"] for b in report.batches) == 33  # minutes 10..20, three a minute
+    assert changed(report) == 0
+    assert watermark(engine, "shop", "orders") == mark

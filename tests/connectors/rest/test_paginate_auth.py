@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from resthelp import (
@@ -190,3 +191,14 @@ def test_oauth2_wrong_client_is_a_config_error(salesforce, make_rest) -> None:
     tr = make_rest({"auth": auth}, creds(salesforce, login=SF_CLIENT_ID, password="nope-nope"))
     with pytest.raises(ConnectorConfigError, match=r"400.*invalid_client"):
         fetch(tr, {"path": "/services/data/v60.0/query", "params": {"q": "SELECT Id FROM Contact"}})
+
+
+def test_a_key_in_the_query_is_scrubbed_from_urllib3_debug_lines(
+    generic, make_rest, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    auth = {"type": "api_key", "location": "query", "name": "api_key"}
+    tr = make_rest({"auth": auth}, creds(generic, password=GENERIC_SECRET))
+    fetch(tr, {"path": "/items", "records_path": "data"})
+    assert "GET /items?api_key=***" in caplog.text
+    assert GENERIC_SECRET not in caplog.text
