@@ -322,3 +322,19 @@ def test_columns_of_mixed_types_encode_like_json() -> None:
         {"i": None, "f": "Infinity", "s": "", "m": 3, "d": "-0.0", "b": None, "t": None,
          "j%s": None},
     ]  # fmt: skip
+
+
+def test_a_password_in_the_yaml_url_names_file_and_line_not_the_password(tmp_path: Path) -> None:
+    from oms.errors import ConfigError
+    from omshub.config import load_source
+
+    path = tmp_path / "erp.yaml"
+    path.write_text(
+        "name: erp\nsystem: erp\nkind: erp\nconnector:\n  type: sql\n"
+        "  url: postgresql://erp:hunter2@db/erp\nstreams:\n  - name: orders\n"
+        "    mapping: m.yaml\n    format: {type: ndjson}\n    options: {table: orders, tiebreak: id}\n"
+    )
+    with pytest.raises(ConfigError) as e:
+        load_source(path)
+    assert f"{path}:6 connector.url: url holds a password" in str(e.value)
+    assert "hunter2" not in str(e.value)

@@ -4,6 +4,7 @@ value, load on the next run, none twice."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import textwrap
 from pathlib import Path
@@ -104,3 +105,51 @@ def test_an_erp_table_loads_incrementally_none_twice(
         names = list(conn.execute(select(lb.c.original_name)).scalars())
     assert landed == 5
     assert all(n.startswith(f"table:{table} updated_at ") for n in names)
+
+
+def _set_watermark(engine: Engine, value: str) -> None:
+    """What `omshub state set erp orders VALUE` stores (the transport's parse_cursor)."""
+    from sqlalchemy import update
+
+    from connectors.sql import SqlTransport
+    from oms.models import Watermark
+
+    wm = Watermark.__table__
+    with engine.begin() as conn:
+        conn.execute(
+            update(wm)
+            .where(wm.c.source == "erp", wm.c.stream == "orders")
+            .values(cursor_value=SqlTransport.parse_cursor(value), run_id="manual")
+        )
+
+
+def test_a_backfill_keeps_the_watermark_and_a_hand_set_one_is_inclusive(
+    source_db: Db, sqlite_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oms.db import get_engine
+
+    engine = get_engine(sqlite_store)
+    at = source_db.at
+    table = source_db.orders(
+        [(i, at("09:00" if i < 4 else "10:00" if i < 7 else "11:00")) for i in range(1, 9)]
+    )
+    monkeypatch.setenv("OMSHUB_HOME", str(_project(tmp_path / "proj", table)))
+    monkeypatch.setenv("AIRFLOW_CONN_ERP_REPLICA", _connection(source_db))
+    assert _records(pipeline.run_source("erp", engine=engine)) == 8
+    mark = watermark(engine, "erp", "orders")
+
+    # a fix in the ERP that did not move updated_at: a backfill of that hour reloads it
+    source_db.run(f"update {table} set number = 'SO-5-FIXED' where id = 5")
+    start = dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC)
+    backfill = pipeline.run_source(
+        "erp", engine=engine, window=(start, start + dt.timedelta(hours=1))
+    )
+    assert _records(backfill) == 3 and "SO-5-FIXED" in _orders(engine)
+    assert watermark(engine, "erp", "orders") == mark
+
+    # set by hand to 11:00: rows at 11:00 are read again, with a new one among them
+    _set_watermark(engine, "2026-11-20T11:00:00Z")
+    source_db.orders([(9, at("11:00"))])
+    again = pipeline.run_source("erp", engine=engine)
+    assert _records(again) == 3  # ids 7, 8 (unchanged, idempotent) and 9
+    assert json.loads(watermark(engine, "erp", "orders") or "")["key"] == [9]
