@@ -7,10 +7,12 @@ either (CI, cron: no stdin) it refuses, so a pipeline never moves one by acciden
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -39,7 +41,8 @@ Json = Annotated[bool, typer.Option("--json", help="machine-readable")]
 
 
 def _at(state: StreamState) -> str:
-    return state.set_at.isoformat(timespec="seconds") if state.set_at else "-"
+    """`2026-12-02T18:12:54Z`: ISO 8601, UTC, to the second (the JSON has it whole)."""
+    return f"{state.set_at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}" if state.set_at else "-"
 
 
 @state_app.command("show")
@@ -62,9 +65,9 @@ def state_show(
     if as_json:
         dump_json({"watermarks": [r.as_json() for r in rows], "broken": broken})
         return
-    view = Table(title="watermarks")
-    for col in ("source", "stream", "watermark", "set by", "set at (UTC)", "cursor"):
-        view.add_column(col)
+    view = Table(title="watermarks", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for col in ("source", "stream", "watermark", "set by", "set at", "cursor"):
+        view.add_column(col, overflow="fold")  # a watermark is never cut short
     for r in rows:
         kind = r.cursor if r.configured else "not configured"
         mark = cell(r.watermark) if r.watermark is not None else cell("none")
@@ -214,10 +217,12 @@ def backfill_json(plan: Backfill, rep: RunReport) -> dict[str, Any]:
 
 def print_counts(rep: RunReport) -> None:
     """Per entity, the counts of this backfill run."""
+    from omshub.runs import COUNTS
+
     entities = rep.summary.entities if rep.summary else {}
     if not entities:
         return
-    cols = sorted({c for counts in entities.values() for c in counts})
+    cols = [c for c in COUNTS if any(c in counts for counts in entities.values())]
     table = Table(title=f"backfill run {rep.run_id}")
     table.add_column("entity")
     for col in cols:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import pytest
-from projects import shop_order, use_project
+from projects import drop, shop_order, use_project
 from sqlalchemy import Engine, insert, select
 from typer.testing import CliRunner
 
@@ -210,8 +210,6 @@ def test_show_errors_are_one_line_with_exit_2(project: Path) -> None:
 
 
 def test_show_never_migrates_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sqlalchemy import inspect
-
     from oms.db import get_engine, upgrade
 
     db = tmp_path / "new" / "store.db"
@@ -225,7 +223,17 @@ def test_show_never_migrates_the_store(tmp_path: Path, monkeypatch: pytest.Monke
     assert "is at schema revision 0004, not 0005: run `omshub db upgrade` first" in old.stderr
     with get_engine(f"sqlite:///{db}").connect() as conn:
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0004"
-        assert "landed_batch" in inspect(conn).get_table_names()
+
+
+def test_an_unreadable_watermark_is_replaced_by_the_next_run(project: Path, engine: Engine) -> None:
+    with engine.begin() as conn:  # written before `state set` validated, or by another tool
+        conn.execute(
+            insert(_wm).values(source="folder", stream="orders", cursor_value="not-a-time")
+        )
+    assert "not-a-time" in cli("state", "show", "folder").stdout
+    drop(project, "a.json", [shop_order(1, "A1", updated_at=t(5))])
+    cli("run", "folder")
+    assert marks(engine)["folder", "orders"][0] == t(5)
 
 
 def test_set_validates_and_normalises_the_value(project: Path, engine: Engine) -> None:
@@ -313,7 +321,6 @@ def test_reset_asks_on_a_terminal(
         assert done.returncode == code, done.stderr
         assert "delete 1 watermark(s) of shop?" in done.stderr
         assert (("shop", "orders") in marks(engine)) == (answer == "n")
-    assert "nothing changed" not in done.stderr
 
 
 def test_backfill_loads_a_window_and_never_moves_a_watermark_back(
