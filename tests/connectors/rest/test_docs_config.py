@@ -93,3 +93,16 @@ def test_child_stream_reads_its_parent_from_the_source_config(
     assert {x["_parent_name"] for x in lines} == {o["name"] for o in shop.orders}
     assert all(x["order_id"] == x["_parent_id"] for x in lines)
     assert batches[-1].cursor_to == "2026-01-01T00:08:00+00:00"
+
+
+def test_importing_the_transport_stays_light() -> None:
+    """DAG files parse every source's config: requests and tenacity load on first use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, connectors.rest, connectors.rest.auth, connectors.rest.paginate\n"
+        "print(sorted(m for m in ('requests', 'tenacity', 'urllib3') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
