@@ -7,6 +7,7 @@ import base64
 import json
 import re
 import secrets
+import time
 from typing import Any
 
 from connectors.base import RawBatch, StreamRequest
@@ -51,6 +52,8 @@ class GenericApi(Emulator):
         )
 
     def handle(self, r: Request) -> Reply:
+        if "slow" in r.query:
+            time.sleep(float(r.query["slow"]))
         if not self._authed(r):
             return Reply.json({"error": "unauthorized"}, 401, "unauthorized")
         parts = re.match(r"^/items/(\d+)/parts$", r.path)

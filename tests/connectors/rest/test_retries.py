@@ -7,7 +7,7 @@ import email.utils
 import time
 
 import pytest
-from resthelp import SHOP_TOKEN, creds, fetch, records, salesforce_rest
+from resthelp import GENERIC_SECRET, SHOP_TOKEN, creds, fetch, records, salesforce_rest
 
 from connectors.errors import ConnectorConfigError, ConnectorError
 from connectors.rest.http import retry_after
@@ -62,6 +62,26 @@ def test_connection_refused_is_retried_then_a_connector_error(make_rest) -> None
         ConnectorError, match=r"127.0.0.1:9/x: gave up after 2 attempts: ConnectionError"
     ):
         fetch(tr, {"path": "/x"})
+
+
+def test_a_timeout_is_retried_then_a_connector_error(generic, make_rest) -> None:
+    tr = make_rest(
+        {"auth": "bearer", "timeout_seconds": 0.1, "max_retries": 1},
+        creds(generic, password=GENERIC_SECRET),
+    )
+    with pytest.raises(ConnectorError, match="gave up after 2 attempts: ReadTimeout"):
+        fetch(tr, {"path": "/items", "params": {"slow": 0.3}})
+
+
+def test_min_interval_spaces_requests(generic, make_rest) -> None:
+    tr = make_rest(
+        {"auth": "bearer", "paginator": {"type": "page_number"}, "page_size": 5},
+        creds(generic, password=GENERIC_SECRET),
+    )
+    tr.config = tr.config.model_copy(update={"min_interval_seconds": 0.05})
+    started = time.monotonic()
+    assert len(fetch(tr, {"path": "/items", "records_path": "data"})) == 5
+    assert time.monotonic() - started >= 0.2  # 5 requests, 4 gaps
 
 
 def test_revoked_token_is_a_clear_error(shopify, make_rest) -> None:
