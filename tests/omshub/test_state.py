@@ -205,6 +205,9 @@ def test_show_errors_are_one_line_with_exit_2(project: Path) -> None:
     fails(*show, "shop", "--stream", "x", start=no_x)
     fails(*show, "--stream", "orders", start="error: --stream needs a SOURCE")
     assert "bad.yaml:3 kind" in fails(*show, "bad", start="error: ")
+    assert "bad.yaml:3 kind" in fails("state", "set", "bad", "o", "2026-11-20", start="error: ")
+    backfill = ("backfill", "bad", "--from", "2026-11-20", "--to", "2026-11-21")
+    assert "bad.yaml:3 kind" in fails(*backfill, start="error: ")
     every = json.loads(cli("state", "show", "--json").stdout)  # the others still show
     assert "bad.yaml:3 kind" in every["broken"]["bad"] and len(every["watermarks"]) == 5
 
