@@ -3,8 +3,9 @@
 The URL names its driver (`postgresql+psycopg`, `mysql+pymysql`): a bare `postgresql://`
 means psycopg 3 to SQLAlchemy 2.1 and psycopg2 to other tools. SQLite files are opened
 read-only (`mode=ro`), relative to the project; a missing file is an error, never a new
-empty database. PostgreSQL sessions run read-only transactions in UTC, so a `query`
-cannot write and naive timestamps compare as the UTC times the cursor stores.
+empty database. PostgreSQL and MySQL sessions run read-only transactions in UTC, so a
+`query` cannot write and times come back in UTC; both are set by statements when a session
+starts, not by startup options, which poolers such as PgBouncer refuse.
 Everything SQLAlchemy is imported in the functions (DAG files parse this module).
 """
 
@@ -98,6 +99,17 @@ def _sqlite_path(database: str | None, base: Path) -> Path:
     return path if path.is_absolute() else base / path
 
 
+#: statements each new session runs first: read-only transactions, times in UTC
+SESSION = {
+    "postgresql": (
+        "SET TIME ZONE 'UTC'",
+        "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+    ),
+    "mysql": ("SET time_zone = '+00:00'", "SET SESSION TRANSACTION READ ONLY"),
+    "mariadb": ("SET time_zone = '+00:00'", "SET SESSION TRANSACTION READ ONLY"),
+}
+
+
 def create(url: URL, timeout: float) -> Engine:
     """A read-only engine for `url` (no pool: one connection per fetch)."""
     from sqlalchemy import create_engine, event
@@ -108,9 +120,7 @@ def create(url: URL, timeout: float) -> Engine:
     try:
         if backend == "sqlite":
             return _sqlite(Path(url.database or ""), timeout)
-        args: dict[str, Any] = {"connect_timeout": max(int(timeout), 1)}
-        if backend == "postgresql":
-            args["options"] = "-c TimeZone=UTC -c default_transaction_read_only=on"
+        args = {"connect_timeout": max(int(timeout), 1)}
         engine = create_engine(url, poolclass=NullPool, connect_args=args)
     except NoSuchModuleError:
         raise ConnectorConfigError(f"no SQLAlchemy dialect for {url.drivername!r}") from None
@@ -118,13 +128,18 @@ def create(url: URL, timeout: float) -> Engine:
         raise ConnectorConfigError(
             f"the driver for {url.drivername} is not installed (module {e.name!r})"
         ) from None
-    if backend in ("mysql", "mariadb"):
+    statements = SESSION.get(backend, ())
 
-        @event.listens_for(engine, "connect")
-        def _read_only(dbapi_conn: Any, _record: Any) -> None:
-            with dbapi_conn.cursor() as cur:
-                cur.execute("SET SESSION TRANSACTION READ ONLY")
-                cur.execute("SET time_zone = '+00:00'")
+    @event.listens_for(engine, "connect")
+    def _session(dbapi_conn: Any, _record: Any) -> None:
+        if statements:
+            cur = dbapi_conn.cursor()
+            try:
+                for sql in statements:
+                    cur.execute(sql)
+            finally:
+                cur.close()
+            dbapi_conn.commit()
 
     return engine
 
