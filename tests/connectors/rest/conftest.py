@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(Path(__file__).resolve().parents[3]))  # demo.emulators, however run
 
 from resthelp import FAST, SF_CLIENT_ID, SF_SECRET, SHOP_TOKEN, GenericApi
 
