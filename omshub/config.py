@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from connectors.config import TransportConfig
+from connectors.config import InlineSecretError, TransportConfig
 from oms.db import project_home
 from oms.errors import ConfigError
 from transforms.yamlsrc import line_of, load_yaml
@@ -90,6 +90,8 @@ class SourceConfig(BaseModel):
         if not isinstance(v, dict):
             raise ValueError("must be a mapping with a `type`")
         kind = v.get("type")
+        if kind is None:
+            raise ValueError(f"`type` is required: one of {', '.join(sorted(transports()))}")
         if kind not in transports():
             from connectors.registry import transport_class
 
@@ -101,13 +103,26 @@ class SourceConfig(BaseModel):
 
     @model_validator(mode="after")
     def _typed_stream_options(self) -> SourceConfig:
+        from connectors.registry import transport_class
+
+        model = transport_class(self.connector.type).Stream
         for i, s in enumerate(self.streams):
+            if s.pattern is not None and "pattern" not in model.model_fields:
+                raise StreamOptionsError(
+                    ("streams", i, "pattern"),
+                    f"transport {self.connector.type!r} takes no `pattern` (it reads no files)",
+                )
             try:
                 self.stream_options(s)
             except ValidationError as e:
                 err = e.errors()[0]
                 loc = ("streams", i, "options", *err["loc"])
-                raise StreamOptionsError(loc, err["msg"]) from None
+                if err["loc"][:1] == ("pattern",) and "pattern" not in s.options:
+                    loc = ("streams", i, *err["loc"])  # written as the stream's `pattern`
+                cause = (err.get("ctx") or {}).get("error")
+                if isinstance(cause, InlineSecretError):
+                    loc = (*loc, *cause.keys)
+                raise StreamOptionsError(loc, err["msg"].removeprefix("Value error, ")) from None
         return self
 
     def stream_options(self, stream: StreamSpec) -> Any:
@@ -167,8 +182,11 @@ class StreamOptionsError(ValueError):
 
 def load_source(path: Path) -> SourceConfig:
     data, lines = load_yaml(path)
+    if not isinstance(data, dict):
+        what = "empty" if data is None else f"a {type(data).__name__}, not a mapping of keys"
+        raise ConfigError(f"{path}: the source file is {what} (name:, system:, connector: ...)")
     try:
-        cfg = SourceConfig.model_validate({**(data or {}), "file": str(path)})
+        cfg = SourceConfig.model_validate({**data, "file": str(path)})
     except ValidationError as e:
         err = e.errors()[0]
         loc = tuple(err["loc"])
@@ -176,26 +194,30 @@ def load_source(path: Path) -> SourceConfig:
         cause = (err.get("ctx") or {}).get("error")
         if isinstance(cause, StreamOptionsError):
             loc, msg = cause.loc, cause.msg
-        # a union member's name in the loc (e.g. connector.rest.auth) is not a YAML key
-        keys = tuple(k for k in loc if not (isinstance(k, str) and k in _TYPE_TAGS))
+        elif isinstance(cause, InlineSecretError):
+            loc = (*loc, *cause.keys)  # the secret's own line
+        keys = yaml_path(data, loc, keep_last=err["type"] in ("missing", "extra_forbidden"))
         raise ConfigError(
             f"{path}:{line_of(lines, keys)} {'.'.join(map(str, keys))}: {msg}"
         ) from None
     return cfg
 
 
-def _type_tags() -> frozenset[str]:
-    from connectors.registry import transports
-
-    return frozenset(transports())
-
-
-class _Tags:
-    def __contains__(self, item: object) -> bool:
-        return item in _type_tags()
-
-
-_TYPE_TAGS = _Tags()
+def yaml_path(data: Any, loc: tuple[Any, ...], keep_last: bool = True) -> tuple[Any, ...]:
+    """`loc` as keys of the YAML document: pydantic puts the names of union members in it
+    (`connector.rest.auth`, `params.a.str`), which are not keys. With `keep_last`, a last
+    key that is not in the document (a missing one) stays, so the message names it."""
+    keys: list[Any] = []
+    node = data
+    for i, k in enumerate(loc):
+        in_dict = isinstance(node, dict) and k in node
+        in_list = isinstance(node, list) and isinstance(k, int) and 0 <= k < len(node)
+        if in_dict or in_list:
+            node = node[k]
+        elif i < len(loc) - 1 or not keep_last:
+            continue
+        keys.append(k)
+    return tuple(keys)
 
 
 @cache

@@ -84,7 +84,7 @@ def land(engine: Engine, source: str, stream: str, batch: RawBatch, run_id: str)
     _write(path, batch.content)
     _write(
         path.with_name(path.name + _MANIFEST),
-        json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode(),
+        json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False, default=str).encode(),
     )
     row = {
         "batch_id": batch_id,

@@ -20,10 +20,6 @@ from oms.errors import ConfigError
 from omshub.config import broken_sources, load_source, sources
 
 # the config.py change asked for in the seam report (line of the key itself, no crash)
-NEEDS_CONFIG_CHANGE = pytest.mark.xfail(
-    strict=True, reason="omshub/config.py change requested by the seam helper's report"
-)
-
 FOLDER = """\
 name: shop
 system: shop
@@ -187,10 +183,10 @@ def test_a_secret_written_inline_is_refused_at_any_depth(
     assert f"secret written inline in YAML ({key})" in message
     assert "conn_id" in message and "AIRFLOW_CONN_" in message
     secret = insert.split(":", 1)[1].strip().strip("'[]")
-    assert secret.split(",")[0] not in message  # the value itself is never repeated
+    text = message.removeprefix(str(tmp_path))  # (a tmp dir name may hold "t-1")
+    assert secret.split(",")[0] not in text  # the value itself is never repeated
 
 
-@NEEDS_CONFIG_CHANGE
 @pytest.mark.parametrize(
     ("where", "insert", "key"),
     [
@@ -314,7 +310,6 @@ def test_pattern_on_a_transport_without_one_is_refused(tmp_path: Path) -> None:
     assert "pattern '../*.json' must stay inside the folder" in message
 
 
-@NEEDS_CONFIG_CHANGE
 def test_pattern_error_points_at_the_pattern(tmp_path: Path) -> None:
     text = API.replace("    format: {type: json", '    pattern: "*.json"\n    format: {type: json')
     assert error(write(tmp_path, text)).startswith(
@@ -326,13 +321,11 @@ def test_pattern_error_points_at_the_pattern(tmp_path: Path) -> None:
     )
 
 
-@NEEDS_CONFIG_CHANGE
 def test_a_missing_type_says_so(tmp_path: Path) -> None:
     message = error(write(tmp_path, FOLDER.replace("  type: local_folder\n", "")))
     assert message.startswith(f"{tmp_path}/source.yaml:4 connector: `type` is required: one of ")
 
 
-@NEEDS_CONFIG_CHANGE
 def test_option_messages_carry_no_pydantic_prefix(tmp_path: Path) -> None:
     text = FOLDER.replace('"*.json"', '"../*.json"')
     assert "Value error" not in error(write(tmp_path, text))
@@ -355,7 +348,6 @@ def test_one_broken_source_file_does_not_hide_the_others(tmp_path: Path) -> None
     assert re.match(rf"{re.escape(str(tmp_path))}/syntax\.yaml:\d+: invalid YAML", broken["syntax"])
 
 
-@NEEDS_CONFIG_CHANGE
 def test_a_file_that_is_not_a_mapping_is_one_broken_source(tmp_path: Path) -> None:
     write(tmp_path, FOLDER, "shop.yaml")
     write(tmp_path, "- name: a\n- name: b\n", "list.yaml")
