@@ -20,7 +20,7 @@ help: ## list the targets
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check uv
+	$(VENV)/bin/pip install -q --disable-pip-version-check 'uv>=0.7,<1'
 	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements.lock
 	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
 	@touch $@
