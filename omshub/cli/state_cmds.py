@@ -71,7 +71,7 @@ def state_show(
     for r in rows:
         kind = r.cursor if r.configured else "not configured"
         mark = cell(r.watermark) if r.watermark is not None else cell("none")
-        view.add_row(r.source, r.stream, mark, cell(r.set_by), _at(r), kind)
+        view.add_row(cell(r.source), cell(r.stream), mark, cell(r.set_by), _at(r), kind)
     out.print(view)
     for name, why in broken.items():
         err.print(f"[yellow]bad[/] {escape(name)}: {escape(why)}", soft_wrap=True, highlight=False)
@@ -91,6 +91,11 @@ def confirm(question: str, yes: bool, refused: str) -> None:
     if not typer.confirm(question, default=False, err=True):
         err.print("nothing changed")
         raise typer.Exit(EXIT_FAILED)
+
+
+def say(line: str) -> None:
+    """A result line on stdout: names and values are data, never markup."""
+    out.print(escape(line), soft_wrap=True, highlight=False)
 
 
 def _arrow(change: Change) -> str:
@@ -119,11 +124,11 @@ def state_set(
     _notes(change.notes)
     err.print(escape(_arrow(change)), soft_wrap=True, highlight=False)
     if change.direction == "unchanged" and change.old == change.new:
-        out.print(f"{source}/{stream} watermark is already {change.new}: nothing changed")
+        say(f"{source}/{stream} watermark is already {change.new}: nothing changed")
         return
     confirm(f"set {source}/{stream} to {change.new}?", yes, f"refusing to move {source}/{stream}")
     state.apply_set(eng, change)
-    out.print(f"{source}/{stream} watermark = {change.new} (was {change.old or 'none'})")
+    say(f"{source}/{stream} watermark = {change.new} (was {change.old or 'none'})")
 
 
 @state_app.command("reset")
@@ -143,14 +148,14 @@ def state_reset(
     changes = state.plan_reset(eng, source, stream)
     which = f"{source}/{stream}" if stream else source
     if not changes:
-        out.print(f"{which}: no watermark to reset")
+        say(f"{which}: no watermark to reset")
         return
     for change in changes:
         err.print(escape(_arrow(change)), soft_wrap=True, highlight=False)
     confirm(f"delete {len(changes)} watermark(s) of {which}?", yes, f"refusing to reset {which}")
     state.apply_reset(eng, changes)
     for change in changes:
-        out.print(f"{change.source}/{change.stream} watermark reset (was {change.old})")
+        say(f"{change.source}/{change.stream} watermark reset (was {change.old})")
 
 
 @app.command()

@@ -34,6 +34,7 @@ runner = CliRunner()
 OMSHUB = Path(sys.executable).parent / "omshub"
 _wm, _sr = table(Watermark), table(SyncRun)
 STREAMS = ("orders", "archive")  # of source shop
+OLD = "[b]gone"  # a stream no longer configured (a name that looks like markup)
 
 
 def t(minute: int) -> str:
@@ -182,19 +183,28 @@ def test_show_lists_every_configured_stream_with_its_watermark(
     run = cli("run", "shop", "ledger")
     assert "shop: success" in run.stdout and "ledger: success" in run.stdout
     with engine.begin() as conn:  # a stream no longer in the config
-        conn.execute(insert(_wm).values(source="shop", stream="gone", cursor_value="x", run_id="r"))
+        conn.execute(
+            insert(_wm).values(source="shop", stream=OLD, cursor_value="[red]x", run_id="r")
+        )
     after = shown()
     shop = after["shop", "orders"]
     assert shop["watermark"] == t(9) and shop["set_by"].startswith("cli__")
     assert dt.datetime.fromisoformat(shop["set_at"]).tzinfo is not None
     assert after["ledger", "orders"]["watermark"] == "000009"
     assert after["shop", "archive"]["watermark"] == t(9)
-    gone = {"watermark": "x", "set_by": "r", "set_at": None, "cursor": "-", "configured": False}
-    assert after["shop", "gone"] == {"source": "shop", "stream": "gone", **gone}
-    assert set(shown("shop")) == {("shop", "orders"), ("shop", "archive"), ("shop", "gone")}
+    gone = {
+        "watermark": "[red]x",
+        "set_by": "r",
+        "set_at": None,
+        "cursor": "-",
+        "configured": False,
+    }
+    assert after["shop", OLD] == {"source": "shop", "stream": OLD, **gone}
+    assert set(shown("shop")) == {("shop", "orders"), ("shop", "archive"), ("shop", OLD)}
     assert set(shown("shop", "--stream", "archive")) == {("shop", "archive")}
     table = cli("state", "show").stdout
     assert "none" in table and "not configured" in table and t(9)[:19] in table
+    assert f"{OLD}   [red]x" in table  # data, never markup
 
 
 def test_show_errors_are_one_line_with_exit_2(project: Path) -> None:
