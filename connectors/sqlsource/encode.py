@@ -70,26 +70,26 @@ def _float(value: float) -> str:
     return repr(value) if math.isfinite(value) else _any(value)
 
 
-def _quoted(value: Any) -> str:
-    """A time or a Decimal: their text never needs escaping."""
-    return f'"{value.isoformat() if not isinstance(value, Decimal) else value}"'
-
-
 #: the JSON text of a value, by the exact types a column holds
 _BY_TYPES: list[tuple[frozenset[type], Callable[[Any], str]]] = [
     (frozenset({str}), encode_basestring),
     (frozenset({int}), int.__repr__),
     (frozenset({float}), _float),
     (frozenset({int, float}), lambda v: _float(v) if type(v) is float else repr(v)),
-    (frozenset({dt.datetime, dt.date, dt.time, Decimal}), _quoted),
 ]
+_TIMES = frozenset({dt.datetime, dt.date, dt.time})
 
 
 def _column(values: Sequence[Any]) -> list[str]:
     """One column's values as JSON texts, by one function chosen for the whole column
-    (a column's values are almost always of one type: this is what makes it fast)."""
+    (a column's values are almost always of one type: this is what makes it fast).
+    Times and Decimals are quoted inline: their text never needs escaping."""
     kinds = set(map(type, values))
     kinds.discard(type(None))
+    if kinds and kinds <= _TIMES:
+        return ["null" if v is None else f'"{v.isoformat()}"' for v in values]
+    if kinds == {Decimal}:
+        return ["null" if v is None else f'"{v}"' for v in values]
     encode = next((f for types, f in _BY_TYPES if kinds <= types), _any)
     return ["null" if v is None else encode(v) for v in values]
 

@@ -126,6 +126,13 @@ def _stored(text: str, opts: SqlStream, where: str) -> Position:
     return pos
 
 
+def _text(pos: Position | None) -> str | None:
+    """A position as the store keeps it (a bare value stays bare)."""
+    if pos is None:
+        return None
+    return str(pos.value) if pos.key is None else cursor.dumps(pos.value, pos.key)
+
+
 def _utc(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
@@ -183,9 +190,8 @@ class _Reader:
         without a tiebreak must be read whole), in (cursor, key...) order."""
         self._warn_nulls()
         limit, read = self.opts.chunk_rows, 0
-        before = cursor.dumps(pos.value, pos.key) if pos and pos.key is not None else None
-        if pos is not None and pos.key is None:
-            before = str(pos.value)
+        tracked = incremental and self.opts.cursor_column is not None
+        before = _text(pos) if tracked else None
         while True:
             rows = self._rows(query.page(self.plan, pos, limit))
             if not rows:
@@ -194,13 +200,13 @@ class _Reader:
             if full and self.opts.cursor_column and not self.opts.tiebreak:
                 rows = self._whole_last_group(rows)
             pos = self._position(rows[-1])
-            after = cursor.dumps(pos.value, pos.key) if pos.key is not None else None
+            after = _text(pos) if tracked else None
             yield RawBatch(
                 encode.ndjson(self.columns, rows),
                 self._name(rows, read),
                 "ndjson",
-                cursor_from=before if incremental else None,
-                cursor_to=after if incremental and self.opts.cursor_column else None,
+                cursor_from=before,
+                cursor_to=after,
                 metadata=self._metadata(len(rows)),
             )
             read += len(rows)

@@ -102,7 +102,7 @@ def test_a_window_reads_start_to_end_whatever_the_cursor_and_moves_nothing(sourc
     stored = source_db.read(opts)[-1].cursor_to  # past every row
     batches = source_db.read(opts, cursor=stored, window=window)
     assert source_db.ids(batches) == list(range(1, 8))
-    assert {b.cursor_to for b in batches} == {None}
+    assert {(b.cursor_from, b.cursor_to) for b in batches} == {(None, None)}
     open_end = source_db.ids(source_db.read(opts, window=(start, None)))
     assert open_end == [*range(1, 8), 8, 9]
     assert source_db.ids(source_db.read(opts, window=(None, start))) == [10]
@@ -148,7 +148,7 @@ def test_full_reads_without_a_cursor_page_by_the_key(source_db: Db) -> None:
     opts = {"table": table, "tiebreak": ["id"], "chunk_rows": 4}
     batches = source_db.read(opts, cursor='{"value": "2026-11-21", "key": [1]}')
     assert source_db.ids(batches) == list(range(1, 11))
-    assert {b.cursor_to for b in batches} == {None}
+    assert {(b.cursor_from, b.cursor_to) for b in batches} == {(None, None)}
     assert [b.name.split(" ", 1)[1] for b in batches] == ["rows 1-4", "rows 5-8", "rows 9-10"]
 
 
