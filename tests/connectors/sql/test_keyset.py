@@ -166,3 +166,13 @@ def test_expanded_or_form_pages_like_row_values(source_db: Db) -> None:
     finally:
         engine.dispose()
     assert [r.id for r in rows] == [4, 5, 6, 7, 8, 9]
+
+
+def test_an_increasing_number_is_a_cursor_on_its_own(source_db: Db) -> None:
+    table = _seed(source_db)
+    opts = {"table": table, "cursor_column": "id", "chunk_rows": 3}
+    batches = source_db.read(opts)
+    assert [source_db.ids([b]) for b in batches] == [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10]]
+    assert [b.cursor_to for b in batches][-1] == '{"value": 10, "key": []}'
+    assert source_db.ids(source_db.read(opts, cursor="5")) == [5, 6, 7, 8, 9, 10]
+    assert source_db.ids(source_db.read(opts, cursor=batches[1].cursor_to)) == [7, 8, 9, 10]

@@ -93,3 +93,16 @@ def test_a_wrong_column_is_a_config_error_in_one_line(pg_source: Db) -> None:
         pg_source.read({"table": table, "cursor_column": "changed_at", "tiebreak": "id"})
     assert "changed_at" in str(e.value) and "\n" not in str(e.value)
     assert str(e.value).startswith("source 'erp' stream 'orders' (table:")
+
+
+def test_a_query_with_percent_signs_and_casts(pg_source: Db) -> None:
+    table = pg_source.orders([(i, pg_source.at("10:00")) for i in (1, 2, 12)])
+    sql = (
+        f"select id, updated_at::date as day, number from {table}"
+        " where number like 'SO-1%' and id::text <> :skip"
+    )
+    opts = {"query": sql, "params": {"skip": "1"}, "cursor_column": "day", "tiebreak": "id"}
+    batches = pg_source.read(opts)
+    assert pg_source.ids(batches) == [12]
+    assert json.loads(batches[0].cursor_to or "") == {"value": "2026-11-20", "key": [12]}
+    assert pg_source.read(opts, cursor=batches[0].cursor_to) == []
