@@ -72,6 +72,11 @@ class LocalFolderTransport:
         if self.config.claim:
             yield from self._claim(request, opts)
             return
+        if request.window is not None:
+            raise ConnectorConfigError(
+                f"stream {request.stream!r}: a folder cannot re-read a time window (its files"
+                " carry no update times); use `omshub replay` to reprocess landed batches"
+            )
         if not opts.pattern:
             raise ConnectorConfigError(f"stream {request.stream!r}: local_folder needs `pattern`")
         pattern = opts.pattern

@@ -24,7 +24,7 @@ from omshub.runs import run_counts
 
 LEDGER = ("inventory_movement", "inventory_position")
 #: runs that re-process chosen batches rather than sync a source
-PARTIAL_TRIGGERS = ("replay", "retry")
+PARTIAL_TRIGGERS = ("replay", "retry", "backfill")
 
 _sr, _rs, _lb = table(SyncRun), table(RunStat), table(LandedBatch)
 

@@ -24,7 +24,7 @@ _lb, _rs, _sr = table(LandedBatch), table(RunStat), table(SyncRun)
 OPEN = ("running", "extracted")
 COUNTS = ("extracted", "loaded", "changed", "stale", "quarantined", "failed")
 #: triggers whose whole run lives in one process (so a dead pid means a dead run)
-ONE_PROCESS = ("cli", "replay", "retry")
+ONE_PROCESS = ("cli", "replay", "retry", "backfill")
 
 
 def now() -> dt.datetime:

@@ -269,14 +269,6 @@ def test_mapping_check_all() -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_state_set_and_show_and_a_hand_set_cursor_is_survivable(sqlite_store: str) -> None:
-    assert runner.invoke(app, ["state", "set", "shopify", "orders", "not-a-time"]).exit_code == 0
-    assert "not-a-time" in runner.invoke(app, ["state", "show"]).output
-    assert runner.invoke(app, ["run", "shopify"]).exit_code == 0
-    shown = runner.invoke(app, ["state", "show"]).output
-    assert "2026-11-2" in shown and "not-a-time" not in shown
-
-
 def test_an_unreachable_source_exits_4_and_stats_shows_the_failed_extraction(
     project: Path,
 ) -> None:

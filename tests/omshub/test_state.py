@@ -412,9 +412,6 @@ def test_backfill_of_a_claimed_folder_is_a_clear_error(project: Path) -> None:
     fails("backfill", "folder", "--from", "2026-11-20", "--to", "2026-11-21", start=claimed)
 
 
-@pytest.mark.xfail(
-    reason="connectors.local: a plain folder does not refuse a window yet", strict=False
-)
 def test_backfill_of_a_folder_is_a_clear_error(project: Path) -> None:
     (project / "drop/a.json").write_text(json.dumps({"orders": [shop_order(1, "A1")]}))
     error = fails("backfill", "folder", "--from", "2026-11-20", "--to", "2026-11-21", start="error")
