@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Protocol
@@ -63,6 +63,9 @@ class TransportContext:
     source: str
     base: Path  # the project home: relative paths in YAML are relative to it
     credentials: Credentials | None = None  # resolved from the config's conn_id
+    #: every stream of the source: name -> its options (the transport's Stream model), so
+    #: a stream can read another's (a REST child endpoint reads its parent's)
+    streams: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,7 @@ def open_transport(source: SourceConfig) -> Any:
         source=source.name,
         base=project_home(),
         credentials=resolve(conn_id) if conn_id else None,
+        streams={s.name: source.stream_options(s) for s in source.streams},
     )
     return build_transport(source.connector, context)
 

@@ -223,8 +223,9 @@ def parse_value(source: SourceConfig, stream: str, value: str) -> tuple[str, tup
         try:
             return str(parse(value)), ()
         except ValueError as e:
+            said = "" if repr(value) in str(e) else f"{value!r} is "  # (said once)
             raise ConfigError(
-                f"{source.name}/{stream}: {value!r} is not a {source.connector.type} cursor: {e}"
+                f"{source.name}/{stream}: {said}not a {source.connector.type} cursor: {e}"
             ) from None
     at, notes = parse_time(value, "watermark")
     if at > dt.datetime.now(dt.UTC):

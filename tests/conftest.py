@@ -73,3 +73,17 @@ def engine(store_url: str):  # type: ignore[no-untyped-def]
     from oms.db import get_engine
 
     return get_engine(store_url)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_apis() -> Iterator[dict[str, str]]:
+    """The demo's vendor API emulators, for every test that runs the shipped sources.
+
+    `config/sources/salesforce_crm.yaml` is a REST source: like `make demo`, the session
+    serves its API on a loopback port and sets its connection (AIRFLOW_CONN_SALESFORCE_DEMO)
+    in the environment, which CLI subprocesses and Airflow task runners inherit.
+    """
+    from demo.emulators.services import demo_services
+
+    with demo_services(ROOT) as served:
+        yield served

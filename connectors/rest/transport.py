@@ -57,7 +57,7 @@ class RestTransport:
         self.config = config
         self.context = context
         #: other streams' options by name (parents); else read from the source config
-        self.streams: dict[str, Any] = dict(getattr(context, "streams", None) or {})
+        self.streams: dict[str, Any] = dict(context.streams)
         self._http: HttpClient | None = None
 
     @classmethod
@@ -237,10 +237,10 @@ class RestTransport:
             raise ConnectorConfigError(f"stream {stream!r}: its parent is itself")
         found = self.streams.get(opts.parent)
         if found is None:
-            from omshub.config import get_source  # the source's other streams
-
-            source = get_source(self.context.source)
-            found = source.stream_options(source.stream(opts.parent))
+            raise ConnectorConfigError(
+                f"stream {stream!r}: its parent {opts.parent!r} is not a stream of source"
+                f" {self.context.source!r}"
+            )
         parent = RestStream.coerce(found, opts.parent)
         if parent.parent:
             raise ConnectorConfigError(

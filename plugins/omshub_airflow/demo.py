@@ -90,7 +90,12 @@ def main(argv: list[str] | None = None) -> int:
 
     upgrade()
     console.print(f"store: {database_url().split('@')[-1]}")
-    states = run_dags(home / "dags", args or None)
+    from demo.emulators.services import demo_services
+
+    with demo_services(home) as served:
+        for conn_id, url in served.items():
+            console.print(f"serving {conn_id} (vendor API emulator) at {url}")
+        states = run_dags(home / "dags", args or None)
     print_table(args or None)
     failed = [d for d, s in states.items() if s != "success"]
     if failed:
