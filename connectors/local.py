@@ -29,7 +29,8 @@ from pydantic import Field
 
 from connectors import drop
 from connectors.base import RawBatch, StreamRequest, TransportContext
-from connectors.drop import SKIPPED_SUFFIXES, DropConfig, DropStream, Entry
+from connectors.drop import SKIPPED_SUFFIXES, Entry
+from connectors.dropconfig import DropConfig, DropStream, rules
 from connectors.errors import ConnectorConfigError, ConnectorError
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,8 @@ class LocalFolderTransport:
                 f"stream {request.stream!r}: a claimed folder cannot re-read a time window"
                 " (its files are archived once loaded)"
             )
-        rules = drop.rules(self.config, opts, request.stream, str(self.root))
-        yield from drop.DropFolder(LocalFS(), rules).fetch(request.format)
+        found = rules(self.config, opts, request.stream, str(self.root))
+        yield from drop.DropFolder(LocalFS(), found).fetch(request.format)
 
     def finish(self, ref: dict[str, Any], ok: bool, reason: str | None = None) -> str | None:
         """Archive the claimed file of a loaded batch, or move it to error/ with its reason;

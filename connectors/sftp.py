@@ -27,7 +27,8 @@ from pydantic import Field
 from connectors import drop
 from connectors.base import RawBatch, StreamRequest, TransportContext
 from connectors.credentials import Credentials
-from connectors.drop import DropConfig, DropStream, Entry
+from connectors.drop import Entry
+from connectors.dropconfig import DropConfig, DropStream, rules
 from connectors.errors import ConnectorConfigError, ConnectorError
 
 if TYPE_CHECKING:
@@ -216,8 +217,8 @@ class SftpTransport:
         with self.session() as fs:
             with fs.errors("cannot resolve the inbox"):
                 inbox = fs.sftp.normalize(opts.path or self.config.path)
-            rules = drop.rules(self.config, opts, request.stream, inbox)
-            yield from drop.DropFolder(fs, rules, f"sftp {self.where}: ").fetch(request.format)
+            found = rules(self.config, opts, request.stream, inbox)
+            yield from drop.DropFolder(fs, found, f"sftp {self.where}: ").fetch(request.format)
 
     def finish(self, ref: dict[str, Any], ok: bool, reason: str | None = None) -> str | None:
         """Archive the claimed file of a loaded batch, or move it to error/ with its reason."""

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 import pytest
 
-from connectors import drop
+from connectors import drop, dropconfig
 from connectors.base import RawBatch, StreamRequest, TransportContext
 from connectors.errors import ConnectorConfigError
 from connectors.local import LocalFolderConfig, LocalFolderTransport, LocalFS
@@ -123,8 +123,8 @@ def test_settle_seconds_and_a_file_that_changes_while_read(
                     w.write(" ")
                 yield f
 
-    rules = drop.rules(
-        claiming(tmp_path).config, drop.DropStream(pattern="*.json"), "orders", str(tmp_path)
+    rules = dropconfig.rules(
+        claiming(tmp_path).config, dropconfig.DropStream(pattern="*.json"), "orders", str(tmp_path)
     )
     assert list(drop.DropFolder(Appending(), rules).fetch("json")) == []
     assert (tmp_path / "fresh.json").read_text() == "[1] "  # back in the inbox
