@@ -23,7 +23,7 @@ from pydantic import (
 from connectors.config import InlineSecretError, TransportConfig
 from oms.db import project_home
 from oms.errors import ConfigError
-from transforms.yamlsrc import line_of, load_yaml
+from transforms.yamlsrc import line_of, load_yaml, safe_load
 
 log = logging.getLogger("omshub.config")
 SystemKind = Literal["erp", "wms", "tms", "pos", "crm", "channel", "3pl", "edi", "carrier"]
@@ -277,7 +277,7 @@ def stream_entities(stream: StreamSpec) -> list[str]:
     path = Path(stream.mapping)
     path = path if path.is_absolute() else mappings_dir() / path
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as e:
         raise ConfigError(f"{path}: cannot read mapping: {e}") from e
     out: list[str] = []
