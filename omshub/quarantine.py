@@ -11,13 +11,16 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from oms.models import Quarantine, table
 from omshub.config import SourceConfig
-from transforms.compiler import CompiledMapping, Reason
+from transforms.batch import Reason
+
+if TYPE_CHECKING:
+    from transforms.compiler import CompiledMapping
 
 _q = table(Quarantine)
 

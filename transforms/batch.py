@@ -8,9 +8,12 @@ values, for callers that have not moved to Arrow yet.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RECORD = "_record"  # index of the source record a row came from
 EXTERNAL_ID = "_external_id"
@@ -38,6 +41,8 @@ class Reason:
 
 def object_frame(tbl: pa.Table) -> pd.DataFrame:
     """A table as a frame of Python values (Decimal, aware datetime, str, int, None)."""
+    import pandas as pd  # (only the deprecated `frames` view needs it)
+
     return pd.DataFrame({c: tbl.column(c).to_pylist() for c in tbl.column_names}, dtype=object)
 
 
