@@ -45,11 +45,13 @@ def extract(
     `streams` limits the run to some streams; `window` makes it a backfill (the transport
     fetches what was updated in [start, end), whatever the watermark says).
 
-    A stream whose transport fails half-way does not stop the others, nor throw away what
-    it landed before failing: those batches load (the watermark moves with them, so the
-    next run resumes from there) and the run ends `failed` with the stream's error. Only
-    when there is nothing at all to load is the error raised (Airflow retries the task).
-    A configuration error is raised at once.
+    A stream whose transport fails half-way (a network error past the retries, or an
+    endpoint refusing a request: a config error of that stream) does not stop the others,
+    nor throw away what it landed before failing: those batches load (the watermark moves
+    with them, so the next run resumes from there) and the run ends `failed` with the
+    stream's error. Only when there is nothing at all to load is the error raised (Airflow
+    retries it unless it is a config error). A source whose connector or connection is
+    wrong fails before any stream.
     """
     from oms.db import get_engine
 
@@ -120,7 +122,6 @@ def _extract_streams(
     window: Window | None = None,
 ) -> tuple[list[str], list[tuple[str, Exception]]]:
     """Batch ids landed per stream, and the streams that failed (with their error)."""
-    from oms.errors import ConfigError
 
     ids: list[str] = []
     errors: list[tuple[str, Exception]] = []
@@ -129,9 +130,7 @@ def _extract_streams(
             continue
         try:
             ids += _extract_stream(engine, source, stream, run_id, tr, window)
-        except ConfigError:
-            raise
-        except Exception as e:
+        except Exception as e:  # a refused endpoint (404, 403) is this stream's config error
             log.debug("%s/%s: extraction failed", source.name, stream.name, exc_info=e)
             errors.append((stream.name, e))
     return ids, errors

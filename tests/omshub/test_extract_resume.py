@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select
 
 from connectors.base import RawBatch, StreamRequest, TransportContext
 from connectors.config import StreamOptions, TransportConfig
-from connectors.errors import ConnectorError
+from connectors.errors import ConnectorConfigError, ConnectorError
 from connectors.registry import register_transport
 from oms.models import Base, SalesOrder
 from omshub import pipeline
@@ -47,11 +47,14 @@ class Scripted:
     claim: ClassVar[bool] = False
     finished: ClassVar[list[tuple[str, bool, str | None]]] = []
     finish_fails: ClassVar[bool] = False
+    refuse: ClassVar[str | None] = None  # a stream whose endpoint answers 404
 
     def __init__(self, config: ScriptedConfig, context: TransportContext) -> None:
         self.context = context
 
     def fetch(self, request: StreamRequest) -> Iterator[RawBatch]:
+        if request.stream == self.refuse:
+            raise ConnectorConfigError(f"GET /{request.stream}.json: 404 Not Found")
         Scripted.cursors.append(request.cursor)
         for n, orders in enumerate(self.pages):
             if self.fail_after is not None and n >= self.fail_after:
@@ -83,6 +86,7 @@ def scripted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_store: str)
     monkeypatch.setattr(Scripted, "claim", False)
     monkeypatch.setattr(Scripted, "finished", [])
     monkeypatch.setattr(Scripted, "finish_fails", False)
+    monkeypatch.setattr(Scripted, "refuse", None)
     return get_engine(sqlite_store)
 
 
@@ -125,6 +129,18 @@ def test_a_transport_failing_half_way_loads_what_it_landed_and_fails_the_run(
     assert Scripted.cursors == [None, "2026-11-20T10:06:00+00:00"]  # resumed from there
     assert orders(scripted) == 12
     assert mark(scripted) == "2026-11-20T10:12:00+00:00"
+
+
+def test_a_refused_endpoint_fails_its_stream_only(scripted: Engine, tmp_path: Path) -> None:
+    src = tmp_path / "proj/config/sources/shop.yaml"
+    second = "\n  - name: returns\n    format: {type: json, records_path: orders}\n"
+    src.write_text(src.read_text() + second + "    mapping: shop/orders.yaml\n")
+    Scripted.pages, Scripted.refuse = pages(1), "returns"
+    report = pipeline.run_source("shop", engine=scripted)
+    assert report.status == "failed"
+    assert report.summary is not None and report.summary.message is not None
+    assert "stream returns: GET /returns.json: 404 Not Found" in report.summary.message
+    assert orders(scripted) == 3  # the other stream loaded
 
 
 def test_a_transport_failing_before_any_batch_raises_and_fails_the_run(
