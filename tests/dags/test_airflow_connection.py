@@ -54,3 +54,4 @@ def test_a_rest_source_reads_its_connection_from_airflow_inside_a_task(
             select(SyncRun.__table__.c.status).order_by(SyncRun.__table__.c.started_at.desc())
         ).first()
     assert last is not None and last[0] == "success"
+    assert customers == 12
