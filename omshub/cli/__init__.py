@@ -6,7 +6,26 @@ group; importing them registers them on `app` (see `base` for exit codes and log
 
 from __future__ import annotations
 
-from omshub.cli import batch_cmds, quarantine_cmds, run_cmds, state_cmds, tool_cmds
+from omshub.cli import (
+    batch_cmds,
+    edi_cmds,
+    edi_parse_cmds,
+    edi_partner_cmds,
+    quarantine_cmds,
+    run_cmds,
+    state_cmds,
+    tool_cmds,
+)
 from omshub.cli.base import app
 
-__all__ = ["app", "batch_cmds", "quarantine_cmds", "run_cmds", "state_cmds", "tool_cmds"]
+__all__ = [
+    "app",
+    "batch_cmds",
+    "edi_cmds",
+    "edi_parse_cmds",
+    "edi_partner_cmds",
+    "quarantine_cmds",
+    "run_cmds",
+    "state_cmds",
+    "tool_cmds",
+]

@@ -1,0 +1,1 @@
+"""ANSI X12 EDI: a tolerant streaming reader and a writer in each partner's delimiters."""

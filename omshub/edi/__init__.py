@@ -1,0 +1,1 @@
+"""EDI: trading partners, control numbers, acknowledgements (997/TA1) and document chains."""
