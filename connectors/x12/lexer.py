@@ -1,0 +1,198 @@
+"""Bytes to segments, block by block, with each interchange's own delimiters.
+
+The hot loop splits a decoded block on the segment terminator (`str.split` in C) and the
+pieces on the element separator; Python runs once per segment, never once per character.
+A block is cut after its last terminator, so a segment never straddles two blocks and a
+multi-byte character is never split (terminators are single bytes).
+
+Tolerated without a word: a UTF-8 byte-order mark; CR, LF, spaces, tabs and a DOS end-of-
+file mark (0x1A) between segments; CR/LF inside segments when they are not the
+terminator (files wrapped at 80 columns); an unterminated last segment (kept). Recorded
+for the envelope to report: bytes before the first ISA (`leading_junk`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from connectors.x12.errors import X12Error
+from connectors.x12.isa import SCAN_LIMIT, read_isa
+from connectors.x12.model import Delimiters, Segment
+
+BOM = b"\xef\xbb\xbf"
+_NOISE = " \t\r\n\x1a"  # between segments: line ends, indentation, DOS EOF mark
+_TAG = re.compile(r"[A-Z0-9]{2,3}")
+MAX_SEGMENT = 16 * 1024 * 1024  # no terminator in this many bytes: not X12
+
+
+@dataclass(frozen=True, slots=True)
+class Junk:
+    """Bytes before the first ISA that are not a BOM or whitespace."""
+
+    offset: int
+    size: int
+    preview: str
+
+
+class Lexer:
+    """Segments of one X12 input, in batches (see `batches`).
+
+    `delimiters` are those of the ISA most recently yielded; `encoding` is 'utf-8' until
+    a block is not valid UTF-8, then 'latin-1' for the rest of the input.
+    """
+
+    def __init__(self, blocks: Iterator[bytes], name: str) -> None:
+        self._blocks = blocks
+        self.name = name
+        self._buf = b""
+        self._base = 0  # file offset of _buf[0]
+        self._pos = 0  # index in _buf of the next unread byte
+        self._eof = False
+        self.seq = 0  # segments numbered so far
+        self.encoding = "utf-8"
+        self.delimiters = Delimiters()
+        self.isa_encoding = "utf-8"
+        self.leading_junk: Junk | None = None
+        self._known: set[str] = set()
+
+    def _fill(self) -> bool:
+        """Read one more block onto the buffer; False at the end of the input."""
+        if self._eof:
+            return False
+        for block in self._blocks:
+            if block:
+                self._buf = self._buf[self._pos :] + block
+                self._base += self._pos
+                self._pos = 0
+                return True
+        self._eof = True
+        return False
+
+    def batches(self) -> Iterator[list[Segment]]:
+        """Lists of segments in file order. An ISA is always alone in its batch, and
+        `self.delimiters` is its delimiters while the consumer handles that batch."""
+        if not self._find_first_isa():
+            raise X12Error("no ISA segment: this is not an X12 interchange", name=self.name)
+        while True:
+            yield [self._isa()]
+            yield from self._body()
+            if self._pos >= len(self._buf) and not self._fill():
+                return
+
+    def _find_first_isa(self) -> bool:
+        """Skip to the first b'ISA'; what came before (not BOM or blanks) is leading junk."""
+        skipped = b""
+        while True:
+            at = self._buf.find(b"ISA", self._pos)
+            if at >= 0:
+                skipped += self._buf[self._pos : at]
+                self._pos = at
+                break
+            keep = max(self._pos, len(self._buf) - 2)
+            skipped += self._buf[self._pos : keep]
+            self._pos = keep
+            if not self._fill():
+                return False
+        start = self._base + self._pos - len(skipped)
+        text = skipped[3:] if skipped.startswith(BOM) else skipped
+        if text.strip(_NOISE.encode()):
+            preview = text.strip()[:40].decode("latin-1")
+            self.leading_junk = Junk(start + len(skipped) - len(text), len(text), preview)
+        return True
+
+    def _isa(self) -> Segment:
+        while len(self._buf) - self._pos < SCAN_LIMIT and self._fill():
+            pass
+        self.seq += 1
+        offset = self._base + self._pos
+        read = read_isa(
+            self._buf,
+            self._pos,
+            eof=self._eof,
+            encoding=self.encoding,
+            name=self.name,
+            segment=self.seq,
+            offset=offset,
+        )
+        self._pos = read.end
+        self.delimiters = read.delimiters
+        self.isa_encoding = read.encoding
+        return Segment("ISA", read.elements, self.seq, offset)
+
+    def _body(self) -> Iterator[list[Segment]]:
+        """Batches up to the next ISA (left unread at `_pos`) or the end of the input."""
+        term = self.delimiters.segment.encode("latin-1")
+        while True:
+            if self._eof:
+                end = len(self._buf)  # an unterminated last segment is kept
+            else:
+                end = self._buf.rfind(term, self._pos) + 1
+                if end == 0:
+                    self._check_size()
+                    self._fill()
+                    continue
+            if end > self._pos:
+                region = self._buf[self._pos : end]
+                segments, isa_at = self._split(region, self._base + self._pos)
+                if segments:
+                    yield segments
+                if isa_at is not None:
+                    self._pos = isa_at - self._base
+                    return
+            self._pos = end
+            if self._eof:
+                return
+            self._fill()
+
+    def _check_size(self) -> None:
+        if len(self._buf) - self._pos > MAX_SEGMENT:
+            raise X12Error(
+                f"no segment terminator {self.delimiters.segment!r} in {MAX_SEGMENT} bytes",
+                name=self.name,
+                segment=self.seq + 1,
+                offset=self._base + self._pos,
+            )
+
+    def _decode(self, region: bytes) -> tuple[str, str]:
+        """The region as text, and the encoding used (see the class docstring)."""
+        encoding = "latin-1" if self.isa_encoding == "latin-1" else self.encoding
+        try:
+            return region.decode(encoding), encoding
+        except UnicodeDecodeError:
+            self.encoding = "latin-1"
+            return region.decode("latin-1"), "latin-1"
+
+    def _split(self, region: bytes, base: int) -> tuple[list[Segment], int | None]:
+        """The segments of `region` (file offset `base`), stopping at an ISA: then also
+        that ISA's file offset, for the caller to read it with its own delimiters."""
+        text, encoding = self._decode(region)
+        delims = self.delimiters
+        term, sep = delims.segment, delims.element
+        breaks = [c for c in "\r\n" if c != term and c in text]
+        out: list[Segment] = []
+        known, seq, off = self._known, self.seq, base
+        append = out.append
+        for piece in text.split(term):
+            size = len(piece) if piece.isascii() else len(piece.encode(encoding))
+            body = piece.lstrip(_NOISE)
+            if not body:
+                off += size + 1
+                continue
+            start = off + len(piece) - len(body)  # what lstrip took is ASCII: 1 byte each
+            if breaks:
+                body = body.replace("\r", "").replace("\n", "")
+            parts = body.split(sep)
+            tag = parts[0]
+            if tag not in known:
+                if body.startswith("ISA"):
+                    self.seq = seq
+                    return out, start
+                if _TAG.fullmatch(tag):
+                    known.add(tag)
+            seq += 1
+            append(Segment(tag, parts[1:], seq, start))
+            off += size + 1
+        self.seq = seq
+        return out, None
