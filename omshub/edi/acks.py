@@ -1,0 +1,262 @@
+"""Acknowledge what a partner sent: a 997 per functional group, a TA1 per interchange.
+
+Nothing in an acknowledgement's envelope is a fixed value. It is derived from the inbound
+interchange: sender and receiver swapped (ISA05/06 with ISA07/08, GS02 with GS03), the same
+ISA12 and GS08 (a 004010VICS order is answered by a 004010VICS 997), the same usage
+indicator and, unless the partner's configuration says otherwise, the delimiters the partner
+used. Only the control numbers are ours; they come in as arguments because the registry that
+hands them out (per partner, never reused) is not this module's job.
+
+What the 997 says comes from two places: the envelope `Issue`s the reader kept on the group
+and each transaction (their `code` is already the X12 code), and the segment/element errors a
+validation found (`SegmentError`/`ElementError` in a `TransactionResult`). A set we have no
+schema for is acknowledged on its envelope alone (a `TransactionResult` without errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from connectors.x12.model import Delimiters, Group, Interchange, Issue, Transaction
+from connectors.x12.writer import (
+    Element,
+    GroupSpec,
+    TransactionSpec,
+    build_interchange,
+)
+from omshub.edi.ackcodes import AckCodeError, check_code
+
+_MAX_CODES = 5  # AK502..AK506, AK905..AK909
+_MAX_BAD_VALUE = 99  # AK404
+
+
+@dataclass(frozen=True, slots=True)
+class ElementError:
+    """One bad element of a segment (an AK4)."""
+
+    position: int  # AK401-1, the element's position in its segment (BEG03 -> 3)
+    code: str  # AK403 (723), e.g. '7' invalid code value
+    reference: str = ""  # AK402, the data element reference number, e.g. '353'
+    bad_value: str = ""  # AK404, a copy of the bad value
+    component: int | None = None  # AK401-2, the component's position in a composite
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentError:
+    """One bad segment of a transaction set (an AK3 and its AK4s)."""
+
+    tag: str  # AK301, e.g. 'PO1'
+    position: int  # AK302, the segment's position in the set, ST = 1
+    code: str = "8"  # AK304 (720); '8' = the segment's elements are in error
+    loop_id: str = ""  # AK303, e.g. 'PO1' (the loop's identifier, up to 4 characters)
+    elements: tuple[ElementError, ...] = ()
+
+
+@dataclass(slots=True)
+class TransactionResult:
+    """What we found in one inbound transaction set, as the 997 reports it.
+
+    `issues` are the set's envelope issues (level 'transaction'); `errors` what a validation
+    found in its segments; `rejected` that our validation refused the set even though its
+    errors alone might not say so.
+    """
+
+    set_id: str  # ST01
+    control: str  # ST02
+    implementation: str = ""  # ST03 (echoed in AK203 from 005010 on)
+    issues: Sequence[Issue] = ()
+    errors: Sequence[SegmentError] = ()
+    rejected: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        transaction: Transaction,
+        errors: Sequence[SegmentError] = (),
+        *,
+        rejected: bool = False,
+    ) -> TransactionResult:
+        """The result for a transaction as read, with what validation found (if anything)."""
+        return cls(
+            set_id=transaction.set_id,
+            control=transaction.control,
+            implementation=transaction.implementation,
+            issues=[i for i in transaction.issues if i.level == "transaction"],
+            errors=errors,
+            rejected=rejected,
+        )
+
+    def codes(self, version: str) -> list[str]:
+        """AK502..AK506: the envelope codes, then '5' when a segment is in error."""
+        found = [check_code("AK502", i.code, version) for i in self.issues]
+        if self.errors:
+            found.append("5")
+        return _unique(found)[:_MAX_CODES]
+
+    @property
+    def status(self) -> str:
+        """AK501: R rejected, E accepted with errors noted, A accepted."""
+        if self.rejected or any(i.fatal for i in self.issues):
+            return "R"
+        return "E" if self.errors or self.issues else "A"
+
+
+def _unique(codes: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(codes))
+
+
+def _clean(value: str, delimiters: Delimiters) -> str:
+    """AK404 is a copy for people: drop what would split the 997, keep it within 99 chars."""
+    reserved = delimiters.element + delimiters.sub_element + delimiters.segment
+    reserved += (delimiters.repetition or "") + "\r\n"
+    return "".join(c for c in value if c not in reserved)[:_MAX_BAD_VALUE]
+
+
+def _segment_lines(
+    error: SegmentError, version: str, delimiters: Delimiters
+) -> list[tuple[str, list[Element]]]:
+    if error.position < 1 or len(error.loop_id) > 4:
+        raise AckCodeError("AK302/AK303", f"{error.position}/{error.loop_id}", version)
+    code = check_code("AK304", error.code, version) if error.code else ""
+    lines: list[tuple[str, list[Element]]] = [
+        ("AK3", [error.tag, str(error.position), error.loop_id, code])
+    ]
+    for e in error.elements:
+        position: Element = (str(e.position), str(e.component)) if e.component else str(e.position)
+        bad = _clean(e.bad_value, delimiters)
+        lines.append(("AK4", [position, e.reference, check_code("AK403", e.code, version), bad]))
+    return lines
+
+
+def _group_status(group: Group, results: Sequence[TransactionResult]) -> tuple[str, int]:
+    """AK901 and AK904: R/P/E/A and how many sets were accepted (A or E)."""
+    accepted = sum(1 for r in results if r.status != "R")
+    if any(i.fatal for i in group.issues if i.level == "group"):
+        return "R", 0
+    if results and accepted == 0:
+        return "R", 0
+    if accepted < len(results):
+        return "P", accepted
+    noted = group.issues or any(r.status == "E" for r in results)
+    return ("E" if noted else "A"), accepted
+
+
+def ack_body(
+    group: Group, results: Sequence[TransactionResult], delimiters: Delimiters
+) -> list[tuple[str, list[Element]]]:
+    """The 997's segments between ST and SE: AK1, per set AK2 (AK3/AK4) AK5, AK9."""
+    version = group.version
+    modern = version >= "005010"  # AK103, AK203 and AK401-3 exist from 005010 on
+    body: list[tuple[str, list[Element]]] = [
+        ("AK1", [group.functional_id, group.control, *([version] if modern else [])])
+    ]
+    for result in results:
+        ak2: list[Element] = [result.set_id, result.control]
+        if modern and result.implementation:
+            ak2.append(result.implementation)
+        body.append(("AK2", ak2))
+        for error in result.errors:
+            body.extend(_segment_lines(error, version, delimiters))
+        body.append(("AK5", [result.status, *result.codes(version)]))
+    status, accepted = _group_status(group, results)
+    group_codes = _unique(
+        check_code("AK905", i.code, version) for i in group.issues if i.level == "group"
+    )
+    trailer = group.trailer.element(1) if group.trailer else ""
+    included = trailer if trailer.isdigit() else str(len(results))
+    counts = [included, str(len(results)), str(accepted)]
+    body.append(("AK9", [status, *counts, *group_codes[:_MAX_CODES]]))
+    return body
+
+
+def ack_delimiters(interchange: Interchange, given: Delimiters | None = None) -> Delimiters:
+    """The partner's own delimiters (or `given`), with a repetition separator when needed."""
+    chosen = given or interchange.delimiters
+    if interchange.version >= "00402" and chosen.repetition is None:
+        used = {chosen.element, chosen.sub_element, chosen.segment}
+        free = next(c for c in "^|!}{" if c not in used)
+        chosen = Delimiters(chosen.element, chosen.sub_element, chosen.segment, free)
+    return chosen
+
+
+def _reply(
+    inbound: Interchange,
+    control: int,
+    delimiters: Delimiters,
+    when: datetime | None,
+    line_end: str,
+    *,
+    groups: Sequence[GroupSpec] = (),
+    leading: Sequence[tuple[str, list[Element]]] = (),
+) -> bytes:
+    """An interchange back to the inbound's sender: ISA parties swapped, its ISA12 and usage."""
+    return build_interchange(
+        sender=(inbound.receiver_qualifier, inbound.receiver_id),
+        receiver=(inbound.sender_qualifier, inbound.sender_id),
+        control=control,
+        usage=inbound.usage if inbound.usage in ("P", "T", "I") else "P",
+        version=inbound.version,
+        delimiters=delimiters,
+        groups=groups,
+        when=when or datetime.now(UTC),
+        leading=leading,
+        line_end=line_end,
+    )
+
+
+def functional_ack(
+    group: Group,
+    transactions: Sequence[TransactionResult],
+    *,
+    interchange_control: int,
+    group_control: int,
+    set_control: int | str = 1,
+    when: datetime | None = None,
+    delimiters: Delimiters | None = None,
+    line_end: str = "",
+) -> bytes:
+    """A 997 interchange acknowledging one inbound functional group, ready for the outbox."""
+    inbound = group.interchange
+    chosen = ack_delimiters(inbound, delimiters)
+    spec = TransactionSpec("997", set_control, ack_body(group, transactions, chosen))
+    fa = GroupSpec("FA", group.receiver, group.sender, group_control, group.version, [spec])
+    return _reply(inbound, interchange_control, chosen, when, line_end, groups=[fa])
+
+
+def ta1_elements(interchange: Interchange) -> list[Element]:
+    """TA1: the inbound ISA13, its ISA09 date and ISA10 time, A/E/R and the note code.
+
+    R when an interchange issue is fatal, E when issues were only noted; the note is the
+    first fatal issue's code (else the first issue's, else 000 'no error').
+    """
+    issues = [i for i in interchange.issues if i.level == "interchange"]
+    fatal = [i for i in issues if i.fatal]
+    status = "R" if fatal else ("E" if issues else "A")
+    note = (fatal or issues)[0].code if issues else "000"
+    header = interchange.header
+    return [
+        interchange.control,
+        header.element(9).strip(),
+        header.element(10).strip(),
+        status,
+        check_code("TA105", note, interchange.version),
+    ]
+
+
+def interchange_ack(
+    interchange: Interchange,
+    *,
+    control: int,
+    when: datetime | None = None,
+    delimiters: Delimiters | None = None,
+    line_end: str = "",
+) -> bytes | None:
+    """A TA1 interchange when the inbound one has issues or asked for one (ISA14=1), else None."""
+    issues = [i for i in interchange.issues if i.level == "interchange"]
+    if not issues and not interchange.ack_requested:
+        return None
+    chosen = ack_delimiters(interchange, delimiters)
+    ta1 = ("TA1", ta1_elements(interchange))
+    return _reply(interchange, control, chosen, when, line_end, leading=[ta1])
