@@ -158,6 +158,18 @@ def check_code(field: str, code: str, version: str) -> str:
     return code
 
 
+def usable(field: str, code: str, version: str) -> str | None:
+    """`code` when `version` has it; None for a code only later versions have.
+
+    For the envelope codes the reader finds (AK502, AK905): a 004010 group whose GS06 was
+    used twice is still acknowledged (R, without the 005010-only code 19) rather than not at
+    all. A code no version has is refused (AckCodeError), as by `check_code`.
+    """
+    if code not in _LISTS[field]:
+        raise AckCodeError(field, code, version)
+    return None if version < "005010" and code in ADDED_5010.get(field, set()) else code
+
+
 def describe(field: str, code: str) -> str:
     """What `code` means in `field`, e.g. describe('AK502', '4'); '' when unknown."""
     return _LISTS[field].get(code, "")

@@ -24,9 +24,11 @@ from connectors.x12.writer import (
     Element,
     GroupSpec,
     TransactionSpec,
+    X12EnvelopeError,
     build_interchange,
+    check_delimiters,
 )
-from omshub.edi.ackcodes import AckCodeError, check_code
+from omshub.edi.ackcodes import AckCodeError, check_code, usable
 
 _MAX_CODES = 5  # AK502..AK506, AK905..AK909
 _MAX_BAD_VALUE = 99  # AK404
@@ -90,7 +92,7 @@ class TransactionResult:
 
     def codes(self, version: str) -> list[str]:
         """AK502..AK506: the envelope codes, then '5' when a segment is in error."""
-        found = [check_code("AK502", i.code, version) for i in self.issues]
+        found = [c for i in self.issues if (c := usable("AK502", i.code, version))]
         if self.errors:
             found.append("5")
         return _unique(found)[:_MAX_CODES]
@@ -162,7 +164,7 @@ def ack_body(
         body.append(("AK5", [result.status, *result.codes(version)]))
     status, accepted = _group_status(group, results)
     group_codes = _unique(
-        check_code("AK905", i.code, version) for i in group.issues if i.level == "group"
+        c for i in group.issues if i.level == "group" and (c := usable("AK905", i.code, version))
     )
     trailer = group.trailer.element(1) if group.trailer else ""
     included = trailer if trailer.isdigit() else str(len(results))
@@ -171,13 +173,29 @@ def ack_body(
     return body
 
 
+def ack_version(interchange: Interchange) -> str:
+    """The inbound ISA12, or 00401 when it is not a version at all (the TA1 then says 017)."""
+    version = interchange.version
+    return version if len(version) == 5 and version.isdigit() else "00401"
+
+
 def ack_delimiters(interchange: Interchange, given: Delimiters | None = None) -> Delimiters:
-    """The partner's own delimiters (or `given`), with a repetition separator when needed."""
+    """The partner's own delimiters (or `given`), with a repetition separator when needed.
+
+    When the partner's set cannot be written back (a letter as ISA16, two the same: the
+    reader noted it as an issue), the X12 defaults are used so the TA1/997 still goes out.
+    """
     chosen = given or interchange.delimiters
-    if interchange.version >= "00402" and chosen.repetition is None:
+    version = ack_version(interchange)
+    if version >= "00402" and chosen.repetition is None:
         used = {chosen.element, chosen.sub_element, chosen.segment}
         free = next(c for c in "^|!}{" if c not in used)
         chosen = Delimiters(chosen.element, chosen.sub_element, chosen.segment, free)
+    if given is None:
+        try:
+            check_delimiters(chosen, version)
+        except X12EnvelopeError:
+            chosen = Delimiters("*", ":", "~", "^" if version >= "00402" else None)
     return chosen
 
 
@@ -197,7 +215,7 @@ def _reply(
         receiver=(inbound.sender_qualifier, inbound.sender_id),
         control=control,
         usage=inbound.usage if inbound.usage in ("P", "T", "I") else "P",
-        version=inbound.version,
+        version=ack_version(inbound),
         delimiters=delimiters,
         groups=groups,
         when=when or datetime.now(UTC),

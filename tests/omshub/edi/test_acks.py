@@ -191,8 +191,13 @@ def test_a_00401_group_in_a_repetition_version_gets_a_free_repetition_separator(
 def test_codes_are_checked_for_the_version() -> None:
     group = inbound("00401", "004010", sets=1)
     t = transaction(group, 1)
-    t.issues.append(Issue("transaction", "19", "bad ST03"))  # 005010 only
-    with pytest.raises(AckCodeError, match="AK502: '19' is not a valid code for version 004010"):
+    t.issues.append(Issue("transaction", "19", "bad ST03"))  # 005010 only: left out in 004010
+    group.issues.append(Issue("group", "19", "GS06 used twice"))
+    data = ack(group, [TransactionResult.of(t)])
+    assert segments(data)[4:7] == ["AK2*850*0001", "AK5*R", "AK9*R*1*1*0"]
+    assert_valid(data)
+    t.issues.append(Issue("transaction", "99", "no such code"))
+    with pytest.raises(AckCodeError, match="AK502: '99' is not a valid code for version 004010"):
         ack(group, [TransactionResult.of(t)])
     bad = SegmentError("PO1", 5, "I4")
     with pytest.raises(AckCodeError, match="AK304"):
@@ -236,3 +241,17 @@ def test_check_ack_finds_what_is_wrong() -> None:
     assert check_ack(bad_code) != []
     assert check_ack(b"not x12") != []
     assert check_ack("ISA*é".encode()) == ["byte 4: not ASCII (pyx12 reads X12 as ASCII)"]
+
+
+def test_a_ta1_goes_out_even_when_the_inbound_delimiters_or_version_are_unusable() -> None:
+    bad = inbound("00401", delimiters=Delimiters("*", "A", "~")).interchange
+    bad.header.elements[11] = "4010"
+    bad.issues += [
+        Issue("interchange", "017", "ISA12 '4010' is not an X12 version"),
+        Issue("interchange", "027", "ISA16 'A' is not a component separator"),
+    ]
+    data = interchange_ack(bad, control=905, when=WHEN)
+    assert data is not None
+    assert data[82:106] == b"U*00401*000000905*0*T*:~"
+    assert segments(data)[1] == "TA1*000004711*261201*1130*R*017"
+    assert_valid(data)
