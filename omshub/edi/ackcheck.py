@@ -104,7 +104,7 @@ def _write_index(folder: Path, versions: set[tuple[str, str]]) -> None:
         for vriic in sorted(v for i, v in versions if i == icvn):
             SubElement(
                 version, "map", {"vriic": vriic, "fic": "FA", "abbr": "997"}
-            ).text = _MAP_997[icvn]
+            ).text = _MAP_997["00501" if vriic >= "005010" else "00401"]  # by the 997's GS08
         SubElement(version, "map", {"vriic": "", "fic": "", "abbr": "X12"}).text = _CONTROL[icvn]
     (folder / "maps.xml").write_bytes(tostring(maps, encoding="utf-8"))
 
@@ -137,18 +137,29 @@ def _quiet() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _findings(node: Any, out: list[str]) -> None:
+def _where(node: dict[str, Any], parent: str) -> str:
+    """'AK4 (line 7)' for a segment, 'AK4 (line 7) element 2' for one of its elements."""
+    if "seg_id" in node:
+        return f"{node['seg_id']} (line {node.get('cur_line')})"
+    if "ele_pos" in node:
+        return f"{parent} element {node['ele_pos']}"
+    for key, label in (("trn_set_control_num", "ST"), ("gs_control_num", "GS")):
+        if key in node:
+            return f"{label} {node[key]} (line {node.get('cur_line')})"
+    return f"ISA (line {node.get('cur_line')})" if "isa_trn_set_id" in node else parent
+
+
+def _findings(node: Any, out: list[str], parent: str = "") -> None:
     if isinstance(node, dict):
-        where = node.get("seg_id") or node.get("ele_ref") or ""
+        where = _where(node, parent)
         for err in node.get("errors") or []:
-            line = node.get("cur_line", "")
-            out.append(f"{where} (line {line}): {err.get('err_cde')} {err.get('err_str')}".strip())
+            out.append(f"{where}: {err.get('err_cde')} {err.get('err_str')}")
         for key, value in node.items():
             if key != "errors":
-                _findings(value, out)
+                _findings(value, out, where)
     elif isinstance(node, list):
         for value in node:
-            _findings(value, out)
+            _findings(value, out, parent)
 
 
 def check_ack(data: bytes | str) -> list[str]:

@@ -10,7 +10,9 @@ import pytest
 from pyx12.x12file import X12Reader
 
 from connectors.x12.model import Delimiters, Segment
+from connectors.x12.reader import read_document
 from connectors.x12.writer import (
+    Element,
     GroupSpec,
     Repeated,
     SegmentInput,
@@ -25,7 +27,7 @@ from oms.errors import ConfigError, DataError
 
 WHEN = datetime(2026, 12, 3, 6, 5, 9)
 STANDARD = Delimiters("*", ":", "~", "^")
-PO_BODY: list[SegmentInput] = [
+PO_BODY: list[tuple[str, list[Element]]] = [
     ("BEG", ["00", "SA", "PO-1001", "", "20261203"]),
     ("REF", ["DP", "038"]),
     ("PO1", ["1", "12", "EA", "9.95", "", "UP", "012345678905"]),
@@ -216,3 +218,36 @@ def test_a_read_segment_is_written_again_in_another_partners_delimiters() -> Non
     groups = [GroupSpec("HC", "A", "B", 1, "005010", [("837", 1, [read])])]
     data = interchange(target, groups=groups, source=source)
     assert b"SV1|HC>99213>25|100|UN|1|||1!2\n" in data
+
+
+@pytest.mark.parametrize("line_end", ["", "\n"])
+@pytest.mark.parametrize("odd", ODD, ids=lambda d: repr(d.element + d.sub_element + d.segment))
+def test_odd_delimiters_round_trip_through_our_reader(odd: Delimiters, line_end: str) -> None:
+    """Our reader finds the same delimiters, envelope and segments, and no issue at all."""
+    doc = read_document(interchange(odd, line_end=line_end))
+    assert doc.clean, doc.issues()
+    (node,) = doc.interchanges
+    ic = node.interchange
+    assert ic.delimiters == odd
+    assert (ic.sender_id, ic.receiver_qualifier, ic.receiver_id) == ("OMSHUB", "12", "5551234567")
+    assert (ic.control, ic.usage, ic.version) == ("000000042", "T", "00501")
+    assert [g.group.control for g in node.groups] == ["7", "8"]
+    sets = list(doc.transactions())
+    assert [(t.set_id, t.control, t.implementation) for t in sets] == [
+        ("850", "0001", ""),
+        ("850", "0002", "X12-PO"),
+        ("810", "0003", ""),
+    ]
+    read = [(s.tag, elements_of(s, odd)) for s in sets[0].segments]
+    assert read == [(tag, list(elements)) for tag, elements in PO_BODY]
+    assert [s.tag for s in sets[1].segments] == ["BEG", "REF"]
+
+
+def test_a_repeated_element_round_trips_through_our_reader() -> None:
+    odd = Delimiters("|", ">", "\x7f", "!")
+    hi: list[Element] = [Repeated((("ABK", "8901"), ("ABF", "87200"), "Z"))]
+    body: list[SegmentInput] = [("HI", hi)]
+    groups = [GroupSpec("HC", "A", "B", 1, "005010", [("837", 1, body)])]
+    (tx,) = read_document(interchange(odd, groups=groups)).transactions()
+    assert tx.segments[0].elements == ["ABK>8901!ABF>87200!Z"]
+    assert elements_of(tx.segments[0], odd) == hi
