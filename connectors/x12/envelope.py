@@ -59,6 +59,21 @@ def same_control(a: str, b: str) -> bool:
     return a == b
 
 
+def _envelope_marks(tags: list[str]) -> list[int]:
+    """Indexes of the envelope segments among `tags`, in order."""
+    marks: list[int] = []
+    for tag in ENVELOPE:
+        at = -1
+        try:
+            while True:
+                at = tags.index(tag, at + 1)
+                marks.append(at)
+        except ValueError:
+            pass
+    marks.sort()
+    return marks
+
+
 def _count(value: str) -> int | None:
     value = value.strip()
     return int(value) if value.isdigit() else None
@@ -91,21 +106,34 @@ class Envelope:
         }
 
     def events(self) -> Iterator[Event]:
-        """Every envelope event of the input, in order (the hot loop is the `else`)."""
-        handlers, env = self._handlers, ENVELOPE
-        for batch in self.lexer.batches():
-            body = self.tx.segments if self.tx is not None else None
-            for seg in batch:
-                if seg.tag in env:
-                    out = handlers[seg.tag](seg)
-                    if out:
-                        yield from out
-                    body = self.tx.segments if self.tx is not None else None
-                elif body is not None:
-                    body.append(seg)
-                else:
-                    self._outside(seg)
+        """Every envelope event of the input, in order.
+
+        Per block, the envelope segments are found by `list.index` scans of the tags (in
+        C) and the runs of body segments between them are moved into their transaction
+        set by slices: no Python step per body segment.
+        """
+        handlers = self._handlers
+        for split in self.lexer.batches():
+            segments, tags = split.segments, split.tags
+            prev = 0
+            for at in _envelope_marks(tags):
+                if at > prev:
+                    self._take(segments, prev, at)
+                out = handlers[tags[at]](segments[at])
+                if out:
+                    yield from out
+                prev = at + 1
+            if prev < len(segments):
+                self._take(segments, prev, len(segments))
         yield from self._close_all(None)
+
+    def _take(self, segments: list[Segment], start: int, stop: int) -> None:
+        """Body segments `start:stop`: into the open transaction set, else stray."""
+        if self.tx is not None:
+            self.tx.segments += segments[start:stop]
+        else:
+            self._outside(segments[start])
+            self._outside(segments[stop - 1])
 
     # structure ends ----------------------------------------------------------------
 

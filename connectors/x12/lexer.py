@@ -13,17 +13,15 @@ for the envelope to report: bytes before the first ISA (`leading_junk`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from connectors.x12.errors import X12Error
 from connectors.x12.isa import SCAN_LIMIT, read_isa
 from connectors.x12.model import Delimiters, Segment
+from connectors.x12.splitter import NOISE, Split, split_text
 
 BOM = b"\xef\xbb\xbf"
-_NOISE = " \t\r\n\x1a"  # between segments: line ends, indentation, DOS EOF mark
-_TAG = re.compile(r"[A-Z0-9]{2,3}")
 MAX_SEGMENT = 16 * 1024 * 1024  # no terminator in this many bytes: not X12
 
 
@@ -70,13 +68,14 @@ class Lexer:
         self._eof = True
         return False
 
-    def batches(self) -> Iterator[list[Segment]]:
-        """Lists of segments in file order. An ISA is always alone in its batch, and
-        `self.delimiters` is its delimiters while the consumer handles that batch."""
+    def batches(self) -> Iterator[Split]:
+        """Segments in file order, a block at a time. An ISA is always alone in its batch,
+        and `self.delimiters` is its delimiters while the consumer handles that batch."""
         if not self._find_first_isa():
             raise X12Error("no ISA segment: this is not an X12 interchange", name=self.name)
         while True:
-            yield [self._isa()]
+            isa = self._isa()
+            yield Split([isa], [isa.tag])
             yield from self._body()
             if self._pos >= len(self._buf) and not self._fill():
                 return
@@ -97,7 +96,7 @@ class Lexer:
                 return False
         start = self._base + self._pos - len(skipped)
         text = skipped[3:] if skipped.startswith(BOM) else skipped
-        if text.strip(_NOISE.encode()):
+        if text.strip(NOISE.encode()):
             preview = text.strip()[:40].decode("latin-1")
             self.leading_junk = Junk(start + len(skipped) - len(text), len(text), preview)
         return True
@@ -121,30 +120,27 @@ class Lexer:
         self.isa_encoding = read.encoding
         return Segment("ISA", read.elements, self.seq, offset)
 
-    def _body(self) -> Iterator[list[Segment]]:
+    def _body(self) -> Iterator[Split]:
         """Batches up to the next ISA (left unread at `_pos`) or the end of the input."""
         term = self.delimiters.segment.encode("latin-1")
         while True:
-            if self._eof:
-                end = len(self._buf)  # an unterminated last segment is kept
-            else:
-                end = self._buf.rfind(term, self._pos) + 1
-                if end == 0:
+            end = self._buf.rfind(term, self._pos) + 1
+            if end == 0:
+                if not self._eof:
                     self._check_size()
                     self._fill()
                     continue
+                end = len(self._buf)  # the tail after the last terminator: kept
             if end > self._pos:
-                region = self._buf[self._pos : end]
-                segments, isa_at = self._split(region, self._base + self._pos)
-                if segments:
-                    yield segments
-                if isa_at is not None:
-                    self._pos = isa_at - self._base
+                split = self._split(self._buf[self._pos : end], self._base + self._pos)
+                if split.segments:
+                    yield split
+                if split.isa_at is not None:
+                    self._pos = split.isa_at - self._base
                     return
             self._pos = end
-            if self._eof:
+            if not self._fill() and self._pos >= len(self._buf):
                 return
-            self._fill()
 
     def _check_size(self) -> None:
         if len(self._buf) - self._pos > MAX_SEGMENT:
@@ -155,44 +151,14 @@ class Lexer:
                 offset=self._base + self._pos,
             )
 
-    def _decode(self, region: bytes) -> tuple[str, str]:
-        """The region as text, and the encoding used (see the class docstring)."""
+    def _split(self, region: bytes, base: int) -> Split:
+        """Decode (see the class docstring) and split one region; count its segments."""
         encoding = "latin-1" if self.isa_encoding == "latin-1" else self.encoding
         try:
-            return region.decode(encoding), encoding
+            text = region.decode(encoding)
         except UnicodeDecodeError:
-            self.encoding = "latin-1"
-            return region.decode("latin-1"), "latin-1"
-
-    def _split(self, region: bytes, base: int) -> tuple[list[Segment], int | None]:
-        """The segments of `region` (file offset `base`), stopping at an ISA: then also
-        that ISA's file offset, for the caller to read it with its own delimiters."""
-        text, encoding = self._decode(region)
-        delims = self.delimiters
-        term, sep = delims.segment, delims.element
-        breaks = [c for c in "\r\n" if c != term and c in text]
-        out: list[Segment] = []
-        known, seq, off = self._known, self.seq, base
-        append = out.append
-        for piece in text.split(term):
-            size = len(piece) if piece.isascii() else len(piece.encode(encoding))
-            body = piece.lstrip(_NOISE)
-            if not body:
-                off += size + 1
-                continue
-            start = off + len(piece) - len(body)  # what lstrip took is ASCII: 1 byte each
-            if breaks:
-                body = body.replace("\r", "").replace("\n", "")
-            parts = body.split(sep)
-            tag = parts[0]
-            if tag not in known:
-                if body.startswith("ISA"):
-                    self.seq = seq
-                    return out, start
-                if _TAG.fullmatch(tag):
-                    known.add(tag)
-            seq += 1
-            append(Segment(tag, parts[1:], seq, start))
-            off += size + 1
-        self.seq = seq
-        return out, None
+            self.encoding = encoding = "latin-1"
+            text = region.decode(encoding)
+        split = split_text(text, base, self.delimiters, self.seq, self._known, encoding)
+        self.seq += len(split.segments)
+        return split

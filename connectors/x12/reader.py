@@ -1,6 +1,6 @@
 """Read X12: a streaming API of envelope events, and a small whole-file tree.
 
-`read_events` and `iter_transactions` stream: they hold one block of input (1 MiB) and
+`read_events` and `iter_transactions` stream: they hold one block of input (256 KiB) and
 one transaction set at a time, whatever the size of the file, its groups or interchanges.
 `read_document` keeps everything in memory: for small files, the CLI and tests.
 
@@ -32,7 +32,7 @@ from connectors.x12.errors import X12Error
 from connectors.x12.lexer import Lexer
 from connectors.x12.model import Group, Interchange, Issue, Transaction
 
-BLOCK_SIZE = 1 << 20
+BLOCK_SIZE = 1 << 18  # 256 KiB: a block's segments are the reader's working memory
 
 Source = bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes] | Iterable[bytes]
 
