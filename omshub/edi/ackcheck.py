@@ -191,5 +191,5 @@ def check_ack(data: bytes | str) -> list[str]:
     if report.getvalue():
         _findings(json.loads(report.getvalue()), findings)
     if not valid and not findings:
-        findings.append("pyx12: not valid (no detail: not an X12 interchange it can read)")
+        findings.append("pyx12: not valid, with no finding in its report (run pyx12 on the file)")
     return findings

@@ -174,9 +174,10 @@ def ack_body(
 
 
 def ack_version(interchange: Interchange) -> str:
-    """The inbound ISA12, or 00401 when it is not a version at all (the TA1 then says 017)."""
+    """The inbound ISA12, or 00401 when it is not an X12 version (the TA1 then says 017)."""
     version = interchange.version
-    return version if len(version) == 5 and version.isdigit() else "00401"
+    known = len(version) == 5 and version.isdigit() and "00200" <= version <= "00801"
+    return version if known else "00401"
 
 
 def ack_delimiters(interchange: Interchange, given: Delimiters | None = None) -> Delimiters:
@@ -239,7 +240,9 @@ def functional_ack(
     inbound = group.interchange
     chosen = ack_delimiters(inbound, delimiters)
     spec = TransactionSpec("997", set_control, ack_body(group, transactions, chosen))
-    fa = GroupSpec("FA", group.receiver, group.sender, group_control, group.version, [spec])
+    # GS02/GS03 swapped, without the padding some partners leave (X12 suppresses it in AN)
+    sender, receiver = group.receiver.strip(), group.sender.strip()
+    fa = GroupSpec("FA", sender, receiver, group_control, group.version, [spec])
     return _reply(inbound, interchange_control, chosen, when, line_end, groups=[fa])
 
 
