@@ -103,7 +103,7 @@ def read_isa(
         text = raw.decode(enc)
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
-    elements = text.split(_char(sep))[1:]
+    elements = [*text[:-1].split(_char(sep))[1:-1], text[-1]]  # ISA16 may equal the separator
     return IsaRead(elements, _delimiters(elements, sep, sub, term), k + 2, enc)
 
 
@@ -148,8 +148,6 @@ def _value_problems(elements: list[str], delimiters: Delimiters) -> list[tuple[s
         found.append(("016", f"ISA11 {isa11!r} is not one repetition separator"))
     if delimiters.sub_element.isalnum() or delimiters.sub_element == delimiters.element:
         found.append(("027", f"ISA16 {delimiters.sub_element!r} is not a component separator"))
-    if len(elements) != 16:
-        found.append(("024", f"ISA has {len(elements)} elements, not 16"))
     return found
 
 

@@ -1,7 +1,203 @@
-"""`omshub edi` commands (filled in by the EDI work)."""
+"""`omshub edi parse FILE`: an X12 file's envelopes, control numbers and issues.
+
+Reads the file with the tolerant reader (`connectors.x12`) and prints its tree:
+interchanges, groups, transaction sets with their control numbers and segment counts,
+and every envelope issue with its segment number and acknowledgement code. Exit 0 when
+the file is clean, 1 (with one `error:` line) when it has any issue or cannot be read.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.text import Text
+from rich.tree import Tree
+
+from omshub.cli.base import EXIT_FAILED, dump_json, err, out
 from omshub.cli.edi_cmds import edi_app
 
-__all__ = ["edi_app"]
+if TYPE_CHECKING:
+    from connectors.x12 import Document, Issue
+    from connectors.x12.reader import GroupNode, InterchangeNode
+
+__all__ = ["edi_app", "parse"]
+
+
+@edi_app.command("parse")
+def parse(
+    file: Annotated[Path, typer.Argument(help="an X12 file (any delimiters, one or more ISA)")],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+) -> None:
+    """Show an X12 file's interchanges, groups and sets, and its envelope issues.
+
+    Issues carry their X12 acknowledgement code (TA1 note code for an interchange, AK9
+    for a group, AK5 for a set). Exit 1 when there is any issue or the file cannot be read.
+    """
+    from connectors.errors import ConnectorConfigError
+    from connectors.x12 import read_document
+
+    if not file.is_file():
+        raise ConnectorConfigError(f"{file}: no such file")
+    doc = read_document(file, name=str(file))
+    if as_json:
+        dump_json(as_data(doc))
+    else:
+        out.print(tree(doc))
+    problem = verdict(doc)
+    if problem:
+        err.print(Text.assemble(("error:", "bold red"), " ", problem), soft_wrap=True)
+        raise typer.Exit(EXIT_FAILED)
+
+
+def verdict(doc: Document) -> str | None:
+    """The one error line for a file that is not clean, else None."""
+    if doc.error is not None:
+        return str(doc.error)
+    issues = doc.issues()
+    if not issues:
+        return None
+    first = issues[0]
+    where = f"segment {first.position}: " if first.position else ""
+    more = f" ({len(issues)} issues; first: {where}{first.message})"
+    return f"{doc.name}: envelope issues{more}"
+
+
+def _issue_line(issue: Issue) -> Text:
+    where = f"segment {issue.position}" if issue.position else f"byte {issue.offset}"
+    style = "red" if issue.fatal else "yellow"
+    return Text.assemble((f"{issue.level} {issue.code}", style), f" {where}: {issue.message}")
+
+
+def tree(doc: Document) -> Tree:
+    """The file as a rich tree; every value is plain text (data is never markup)."""
+    sets = sum(1 for _ in doc.transactions())
+    groups = sum(len(n.groups) for n in doc.interchanges)
+    root = Tree(
+        Text(
+            f"{doc.name}: {len(doc.interchanges)} interchange(s), {groups} group(s), "
+            f"{sets} transaction set(s)"
+        )
+    )
+    for node in doc.interchanges:
+        _interchange(root, node)
+    if doc.error is not None:
+        root.add(Text(f"stopped: {doc.error.reason}", style="red"))
+    return root
+
+
+def _interchange(root: Tree, node: InterchangeNode) -> None:
+    ic = node.interchange
+    trailer = f"IEA at segment {ic.trailer.position}" if ic.trailer else "no IEA"
+    branch = root.add(
+        Text(
+            f"ISA {ic.control}  {ic.sender_qualifier}:{ic.sender_id} -> "
+            f"{ic.receiver_qualifier}:{ic.receiver_id}  version {ic.version}  "
+            f"usage {ic.usage}  (segment {ic.header.position}, {trailer})"
+        )
+    )
+    for issue in ic.issues:
+        branch.add(_issue_line(issue))
+    for group in node.groups:
+        _group(branch, group)
+
+
+def _group(parent: Tree, node: GroupNode) -> None:
+    g = node.group
+    branch = parent.add(
+        Text(
+            f"GS {g.control}  {g.functional_id}  {g.sender} -> {g.receiver}  {g.version}  "
+            f"{g.transaction_count} set(s)  (segment {g.header.position})"
+        )
+    )
+    for issue in g.issues:
+        branch.add(_issue_line(issue))
+    for tx in node.transactions:
+        count = len(tx.segments) + (2 if tx.trailer else 1)
+        leaf = branch.add(
+            Text(
+                f"ST {tx.set_id} {tx.control}  {count} segments  "
+                f"(segments {tx.header.position}-{tx.header.position + count - 1})"
+            )
+        )
+        for issue in tx.issues:
+            leaf.add(_issue_line(issue))
+
+
+def _issues(issues: list[Issue]) -> list[dict[str, Any]]:
+    return [
+        {
+            "level": i.level,
+            "code": i.code,
+            "message": i.message,
+            "segment": i.position,
+            "offset": i.offset,
+            "fatal": i.fatal,
+        }
+        for i in issues
+    ]
+
+
+def as_data(doc: Document) -> dict[str, Any]:
+    """The document as one JSON-able object."""
+    interchanges = []
+    for node in doc.interchanges:
+        ic = node.interchange
+        groups = []
+        for gnode in node.groups:
+            g = gnode.group
+            sets = [
+                {
+                    "set_id": tx.set_id,
+                    "control": tx.control,
+                    "segment": tx.header.position,
+                    "segments": len(tx.segments) + (2 if tx.trailer else 1),
+                    "issues": _issues(tx.issues),
+                }
+                for tx in gnode.transactions
+            ]
+            groups.append(
+                {
+                    "functional_id": g.functional_id,
+                    "control": g.control,
+                    "sender": g.sender,
+                    "receiver": g.receiver,
+                    "version": g.version,
+                    "segment": g.header.position,
+                    "transaction_count": g.transaction_count,
+                    "trailer": g.trailer is not None,
+                    "issues": _issues(g.issues),
+                    "transactions": sets,
+                }
+            )
+        d = ic.delimiters
+        interchanges.append(
+            {
+                "control": ic.control,
+                "sender": {"qualifier": ic.sender_qualifier, "id": ic.sender_id},
+                "receiver": {"qualifier": ic.receiver_qualifier, "id": ic.receiver_id},
+                "version": ic.version,
+                "usage": ic.usage,
+                "ack_requested": ic.ack_requested,
+                "segment": ic.header.position,
+                "offset": ic.header.offset,
+                "delimiters": {
+                    "element": d.element,
+                    "sub_element": d.sub_element,
+                    "segment": d.segment,
+                    "repetition": d.repetition,
+                },
+                "group_count": ic.group_count,
+                "trailer": ic.trailer is not None,
+                "issues": _issues(ic.issues),
+                "groups": groups,
+            }
+        )
+    return {
+        "file": doc.name,
+        "clean": doc.clean,
+        "error": str(doc.error) if doc.error else None,
+        "issue_count": len(doc.issues()),
+        "interchanges": interchanges,
+    }
