@@ -16,7 +16,9 @@ One run, one data set (bench/datagen.py: N order lines, ~4 per order, one CSV ro
 3. peak RSS of this process after those runs (data generation runs in a child);
 4. same-run baselines on the same rows: bare COPY (PG) / executemany insert (SQLite) into
    a keyless table (bench/baseline.py), bare staged upsert (bench/upsert.py) and dlt's
-   Arrow merge (bench/dltmerge.py, in its own venv `bench/.dlt-venv`).
+   Arrow merge (bench/dltmerge.py, in its own venv `bench/.dlt-venv`);
+5. the store's write floor (bench/floor.py): the first load's rows re-written server-side
+   into empty clones of their tables, a lower bound for any loader of this schema.
 
 Progress goes to stderr; the table (or, with --json, one JSON object) to stdout. The
 exit status is 1 when a run fails and 2 when the no-change run wrote rows.
@@ -46,6 +48,7 @@ sys.path[:0] = [str(ROOT), str(BENCH), str(ROOT / "tests")]
 
 import loadproject  # noqa: E402
 import report  # noqa: E402
+from floor import store_floor  # noqa: E402
 
 PHASES = ("first", "nochange", "changed10")
 CHANGED_SHARE = 0.1
@@ -145,6 +148,9 @@ def pipeline_phases(drop: Path, full: Path, changed: Path, rows: int) -> dict[st
     shutil.copyfile(full, target)
     out = {"first": run_phase("first load", rows)}
     out["store_rows"] = loadproject.table_rows(get_engine(), ("sales_order", "order_line"))
+    say("store floor: the first load's rows re-written server-side into empty clones")
+    out["floor"] = store_floor(get_engine(), out["first"]["rows_written_by_table"], rows)
+    say(f"store floor: {out['floor']['seconds']:,.1f} s, {out['floor']['rows_per_s']:,} lines/s")
     out["nochange"] = run_phase("no-change re-run", rows)
     target.unlink()  # the 10%-changed run processes only the changed file
     shutil.copyfile(changed, drop / "order_lines_changed10.csv")

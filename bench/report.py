@@ -44,6 +44,11 @@ def summarise(r: dict[str, Any]) -> dict[str, Any]:
         head["first_rows_per_s"], head["staged_upsert_rows_per_s"]
     )
     head["first_vs_dlt"] = _ratio(head["first_rows_per_s"], head["dlt_arrow_rows_per_s"])
+    head["store_floor_rows_per_s"] = _rate(r.get("floor"))
+    head["first_vs_store_floor"] = _ratio(head["first_rows_per_s"], head["store_floor_rows_per_s"])
+    head["store_floor_vs_staged_upsert"] = _ratio(
+        head["store_floor_rows_per_s"], head["staged_upsert_rows_per_s"]
+    )
     head["peak_rss_mb"] = r["peak_rss_mb"]
     versions = dict(r.get("versions", {}))
     if dlt.get("dlt_version"):
@@ -87,6 +92,7 @@ def table(r: dict[str, Any]) -> str:
     for _, _, upass in PHASES:
         rows.append((f"staged upsert, {upass}", upsert.get(upass)))
     rows.append(("dlt Arrow merge (first load)", base.get("dlt")))
+    rows.append(("store floor (first load's rows)", r.get("floor")))
     for label, d in rows:
         rate = _rate(d)
         sec = (d or {}).get("seconds")

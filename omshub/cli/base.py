@@ -11,6 +11,7 @@ A traceback never reaches the screen unless `--debug` is given; it always goes t
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Any
 
@@ -102,6 +103,9 @@ class OmshubGroup(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, TyperException):  # exits and usage errors: typer's
             raise
+        except BrokenPipeError:  # `omshub ... | head`: the reader left early, not our error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error
+            raise typer.Exit(0) from None
         except KeyboardInterrupt:
             err.print("[bold red]interrupted[/]")
             raise typer.Exit(EXIT_INTERRUPTED) from None

@@ -1,0 +1,71 @@
+"""The store's write floor: what merely writing a first load's rows costs the database.
+
+After the bench's first load, the store holds exactly the rows that load had to write
+(order lines, orders, bindings, ...). This copies them, server-side, into empty clones of
+their tables that carry the same columns, keys and indexes, in one transaction:
+
+    INSERT INTO floor_<t> SELECT * FROM <t>        -- for every table the load wrote
+
+No parsing, mapping, validation, look-up, diff, ownership rule, recency guard nor client
+round trip is left: it is a lower bound on the time of *any* loader that writes the
+canonical model's rows into this schema on this server. Dividing the lines by it gives a
+ceiling in lines/s, measured in the same run as the other baselines, and the ratio of the
+first load to it says how much of the load is the engine's own overhead.
+
+The clones are regular (WAL-logged) tables, like the store's, and are dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+
+def _pg_clone(conn: Any, table: str, clone: str) -> None:
+    conn.exec_driver_sql(f"create table {clone} (like {table} including all)")
+
+
+def _sqlite_clone(conn: Any, table: str, clone: str) -> None:
+    """The table's and its indexes' own DDL from sqlite_master, renamed."""
+    rows = conn.exec_driver_sql(
+        "select type, name, sql from sqlite_master where tbl_name = ? and sql is not null "
+        "order by type desc",  # the table before its indexes
+        (table,),
+    ).all()
+    for kind, name, sql in rows:
+        if kind == "table":
+            ddl = re.sub(rf"^CREATE TABLE \"?{table}\"?", f"CREATE TABLE {clone}", sql, flags=re.I)
+        else:
+            ddl = re.sub(rf"^CREATE (UNIQUE )?INDEX \"?{name}\"?", "", sql, flags=re.I)
+            ddl = re.sub(rf" ON \"?{table}\"? ", f" ON {clone} ", ddl, count=1, flags=re.I)
+            unique = "UNIQUE " if sql.upper().startswith("CREATE UNIQUE") else ""
+            ddl = f"CREATE {unique}INDEX floor_{name} {ddl.strip()}"
+        conn.exec_driver_sql(ddl)
+    # UNIQUE constraints written inline in CREATE TABLE come along with the table's DDL.
+
+
+def store_floor(engine: Any, tables: dict[str, int], lines: int) -> dict[str, Any]:
+    """Seconds to re-write ``tables``' rows into empty clones, and lines/s at that pace."""
+    clones = {t: f"floor_{t}" for t in tables}
+    clone = _pg_clone if engine.dialect.name == "postgresql" else _sqlite_clone
+    try:
+        with engine.begin() as conn:
+            for table, name in clones.items():
+                clone(conn, table, name)
+        with engine.connect() as conn:
+            started = time.perf_counter()
+            for table, name in clones.items():
+                conn.exec_driver_sql(f"insert into {name} select * from {table}")
+            conn.commit()
+            seconds = time.perf_counter() - started
+        return {
+            "seconds": round(seconds, 3),
+            "rows_per_s": round(lines / seconds),
+            "rows_written": sum(tables.values()),
+            "tables": dict(tables),
+        }
+    finally:
+        with engine.begin() as conn:
+            for name in clones.values():
+                conn.exec_driver_sql(f"drop table if exists {name}")
