@@ -33,6 +33,7 @@ _ADDED_5010 = {  # xid prefix -> codes 005010 added to the list
     "AK403": ["12", "13"],
 }
 _MAP_997 = {"00401": "997.any.4010.xml", "00501": "997.any.5010.xml"}
+_MAP_999 = "999.any.5010X231A1.xml"  # from pyx12's 999.5010X231.A1.xml
 _CONTROL = {"00401": "x12.control.00401.xml", "00501": "x12.control.00501.xml"}
 _INDEX_LOCK = threading.Lock()  # maps.xml is rewritten per check (pyx12 needs exact GS08s)
 
@@ -52,8 +53,11 @@ def _element(xid: str, data_ele: str, name: str, seq: str, tag: str = "element")
     return node
 
 
-def _widen(root: Element, icvn: str) -> Element:
-    """Drop the HIPAA-only code lists; for 00501 add what 005010's 997 added."""
+def _widen(root: Element, icvn: str, add_5010: bool = True) -> Element:
+    """Drop the HIPAA-only code lists; for 00501 add what 005010's 997 added.
+
+    pyx12's 999 map is already a 005010 one: only its HIPAA-only lists go (add_5010 False).
+    """
     for node in root.iter("element"):
         xid = node.get("xid", "")
         codes = node.find("valid_codes")
@@ -65,12 +69,12 @@ def _widen(root: Element, icvn: str) -> Element:
             for old in list(codes):
                 codes.remove(old)
             SubElement(codes, "code").text = icvn
-        elif icvn == "00501":
+        elif icvn == "00501" and add_5010:
             for prefix, added in _ADDED_5010.items():
                 if xid.startswith(prefix):
                     for code in added:
                         SubElement(codes, "code").text = code
-    if icvn == "00501":
+    if icvn == "00501" and add_5010:
         for segment in root.iter("segment"):
             tag = segment.get("xid")
             if tag == "AK1":
@@ -94,7 +98,16 @@ def map_dir() -> Path:
         (folder / name).write_bytes(tostring(_widen(_load(name), icvn), encoding="utf-8"))
         ack = _widen(_load("997.4010.xml"), icvn)
         (folder / _MAP_997[icvn]).write_bytes(tostring(ack, encoding="utf-8"))
+    ack999 = _widen(_load("999.5010X231.A1.xml"), "00501", add_5010=False)
+    (folder / _MAP_999).write_bytes(tostring(ack999, encoding="utf-8"))
     return folder
+
+
+def _map_for(vriic: str) -> str:
+    """The ack map for a GS08: the 999's guide, else the 997 map of the GS08's version."""
+    if vriic.startswith("005010X231"):
+        return _MAP_999
+    return _MAP_997["00501" if vriic >= "005010" else "00401"]
 
 
 def _write_index(folder: Path, versions: set[tuple[str, str]]) -> None:
@@ -104,7 +117,7 @@ def _write_index(folder: Path, versions: set[tuple[str, str]]) -> None:
         for vriic in sorted(v for i, v in versions if i == icvn):
             SubElement(
                 version, "map", {"vriic": vriic, "fic": "FA", "abbr": "997"}
-            ).text = _MAP_997["00501" if vriic >= "005010" else "00401"]  # by the 997's GS08
+            ).text = _map_for(vriic)
         SubElement(version, "map", {"vriic": "", "fic": "", "abbr": "X12"}).text = _CONTROL[icvn]
     (folder / "maps.xml").write_bytes(tostring(maps, encoding="utf-8"))
 

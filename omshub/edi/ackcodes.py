@@ -132,6 +132,29 @@ ADDED_5010 = {
     "AK905": {"19"},
 }
 
+# codes only a 999 (implementation acknowledgment, 005010X231) may carry: IK304, IK403, IK502
+IMPLEMENTATION_ONLY = {
+    "AK304": {
+        "I4": "Implementation 'not used' segment present",
+        "I6": "Implementation dependent segment missing",
+        "I7": "Implementation loop occurs under minimum times",
+        "I8": "Implementation segment below minimum use",
+        "I9": "Implementation dependent 'not used' segment present",
+    },
+    "AK403": {
+        "I6": "Code value not used in implementation",
+        "I9": "Implementation dependent data element missing",
+        "I10": "Implementation 'not used' data element present",
+        "I11": "Implementation too few repetitions",
+        "I12": "Implementation pattern match failure",
+        "I13": "Implementation dependent 'not used' data element present",
+    },
+    "AK502": {
+        "I5": "Implementation one or more segments in error",
+        "I6": "Implementation convention not supported",
+    },
+}
+
 _LISTS = {
     "AK304": SEGMENT_ERRORS,
     "AK403": ELEMENT_ERRORS,
@@ -150,26 +173,35 @@ class AckCodeError(DataError):
         super().__init__(f"{field}: {code!r} is not a valid code for version {version}")
 
 
-def check_code(field: str, code: str, version: str) -> str:
-    """`code` when `field` (AK304, AK403, AK502, AK905, TA105) allows it in `version` (GS08)."""
+def _table(field: str, kind: str) -> dict[str, str]:
     table = _LISTS[field]
-    if code not in table or (version < "005010" and code in ADDED_5010.get(field, set())):
+    return {**table, **IMPLEMENTATION_ONLY.get(field, {})} if kind == "999" else table
+
+
+def check_code(field: str, code: str, version: str, kind: str = "997") -> str:
+    """`code` when `field` (AK304, AK403, AK502, AK905, TA105) allows it in `version` (GS08).
+
+    In a 999 the same fields are IK304, IK403 and IK502, with the I-codes added.
+    """
+    if code not in _table(field, kind) or (
+        version < "005010" and code in ADDED_5010.get(field, set())
+    ):
         raise AckCodeError(field, code, version)
     return code
 
 
-def usable(field: str, code: str, version: str) -> str | None:
+def usable(field: str, code: str, version: str, kind: str = "997") -> str | None:
     """`code` when `version` has it; None for a code only later versions have.
 
     For the envelope codes the reader finds (AK502, AK905): a 004010 group whose GS06 was
     used twice is still acknowledged (R, without the 005010-only code 19) rather than not at
     all. A code no version has is refused (AckCodeError), as by `check_code`.
     """
-    if code not in _LISTS[field]:
+    if code not in _table(field, kind):
         raise AckCodeError(field, code, version)
     return None if version < "005010" and code in ADDED_5010.get(field, set()) else code
 
 
 def describe(field: str, code: str) -> str:
     """What `code` means in `field`, e.g. describe('AK502', '4'); '' when unknown."""
-    return _LISTS[field].get(code, "")
+    return _table(field, "999").get(code, "")

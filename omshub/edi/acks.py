@@ -32,6 +32,26 @@ from omshub.edi.ackcodes import AckCodeError, check_code, usable
 
 _MAX_CODES = 5  # AK502..AK506, AK905..AK909
 _MAX_BAD_VALUE = 99  # AK404
+IMPLEMENTATION_GUIDE = "005010X231A1"  # the 999's own GS08 and ST03
+
+
+@dataclass(frozen=True, slots=True)
+class AckKind:
+    """A 997 or a 999: the same loops, the 999 names its segment/element/set notes IK3/IK4/IK5."""
+
+    set_id: str
+    segment: str
+    element: str
+    trailer: str
+
+
+ACK_997 = AckKind("997", "AK3", "AK4", "AK5")
+ACK_999 = AckKind("999", "IK3", "IK4", "IK5")
+
+
+def preferred_kind(group: Group) -> AckKind:
+    """A 999 for a group under a 005010 implementation guide (GS08 005010X...), else a 997."""
+    return ACK_999 if group.version.startswith("005010X") else ACK_997
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +110,9 @@ class TransactionResult:
             rejected=rejected,
         )
 
-    def codes(self, version: str) -> list[str]:
+    def codes(self, version: str, kind: AckKind = ACK_997) -> list[str]:
         """AK502..AK506: the envelope codes, then '5' when a segment is in error."""
-        found = [c for i in self.issues if (c := usable("AK502", i.code, version))]
+        found = [c for i in self.issues if (c := usable("AK502", i.code, version, kind.set_id))]
         if self.errors:
             found.append("5")
         return _unique(found)[:_MAX_CODES]
@@ -117,18 +137,19 @@ def _clean(value: str, delimiters: Delimiters) -> str:
 
 
 def _segment_lines(
-    error: SegmentError, version: str, delimiters: Delimiters
+    error: SegmentError, version: str, delimiters: Delimiters, kind: AckKind
 ) -> list[tuple[str, list[Element]]]:
     if error.position < 1 or len(error.loop_id) > 4:
         raise AckCodeError("AK302/AK303", f"{error.position}/{error.loop_id}", version)
-    code = check_code("AK304", error.code, version) if error.code else ""
+    code = check_code("AK304", error.code, version, kind.set_id) if error.code else ""
     lines: list[tuple[str, list[Element]]] = [
-        ("AK3", [error.tag, str(error.position), error.loop_id, code])
+        (kind.segment, [error.tag, str(error.position), error.loop_id, code])
     ]
     for e in error.elements:
         position: Element = (str(e.position), str(e.component)) if e.component else str(e.position)
         bad = _clean(e.bad_value, delimiters)
-        lines.append(("AK4", [position, e.reference, check_code("AK403", e.code, version), bad]))
+        ak403 = check_code("AK403", e.code, version, kind.set_id)
+        lines.append((kind.element, [position, e.reference, ak403, bad]))
     return lines
 
 
@@ -146,22 +167,30 @@ def _group_status(group: Group, results: Sequence[TransactionResult]) -> tuple[s
 
 
 def ack_body(
-    group: Group, results: Sequence[TransactionResult], delimiters: Delimiters
+    group: Group,
+    results: Sequence[TransactionResult],
+    delimiters: Delimiters,
+    kind: AckKind = ACK_997,
 ) -> list[tuple[str, list[Element]]]:
-    """The 997's segments between ST and SE: AK1, per set AK2 (AK3/AK4) AK5, AK9."""
+    """The ack's segments between ST and SE: AK1, per set AK2 (AK3/AK4) AK5, AK9.
+
+    A 999 says IK3/IK4/IK5 and always echoes the version (AK103) and the set's
+    implementation guide (AK203: ST03, else GS08).
+    """
     version = group.version
-    modern = version >= "005010"  # AK103, AK203 and AK401-3 exist from 005010 on
+    modern = version >= "005010" or kind is ACK_999  # AK103, AK203 exist from 005010 on
     body: list[tuple[str, list[Element]]] = [
         ("AK1", [group.functional_id, group.control, *([version] if modern else [])])
     ]
     for result in results:
         ak2: list[Element] = [result.set_id, result.control]
-        if modern and result.implementation:
-            ak2.append(result.implementation)
+        guide = result.implementation or (version if kind is ACK_999 else "")
+        if modern and guide:
+            ak2.append(guide)
         body.append(("AK2", ak2))
         for error in result.errors:
-            body.extend(_segment_lines(error, version, delimiters))
-        body.append(("AK5", [result.status, *result.codes(version)]))
+            body.extend(_segment_lines(error, version, delimiters, kind))
+        body.append((kind.trailer, [result.status, *result.codes(version, kind)]))
     status, accepted = _group_status(group, results)
     group_codes = _unique(
         c for i in group.issues if i.level == "group" and (c := usable("AK905", i.code, version))
@@ -235,14 +264,20 @@ def functional_ack(
     when: datetime | None = None,
     delimiters: Delimiters | None = None,
     line_end: str = "",
+    kind: AckKind = ACK_997,
 ) -> bytes:
-    """A 997 interchange acknowledging one inbound functional group, ready for the outbox."""
+    """A 997 (or 999) interchange acknowledging one inbound functional group.
+
+    A 999 is enveloped under its own guide: GS08 and ST03 are 005010X231A1.
+    """
     inbound = group.interchange
     chosen = ack_delimiters(inbound, delimiters)
-    spec = TransactionSpec("997", set_control, ack_body(group, transactions, chosen))
+    guide = IMPLEMENTATION_GUIDE if kind is ACK_999 else ""
+    body = ack_body(group, transactions, chosen, kind)
+    spec = TransactionSpec(kind.set_id, set_control, body, guide)
     # GS02/GS03 swapped, without the padding some partners leave (X12 suppresses it in AN)
     sender, receiver = group.receiver.strip(), group.sender.strip()
-    fa = GroupSpec("FA", sender, receiver, group_control, group.version, [spec])
+    fa = GroupSpec("FA", sender, receiver, group_control, guide or group.version, [spec])
     return _reply(inbound, interchange_control, chosen, when, line_end, groups=[fa])
 
 

@@ -11,11 +11,14 @@ from connectors.x12.model import Delimiters, Group, Interchange, Issue, Segment,
 from omshub.edi.ackcheck import check_ack
 from omshub.edi.ackcodes import AckCodeError, describe
 from omshub.edi.acks import (
+    ACK_997,
+    ACK_999,
     ElementError,
     SegmentError,
     TransactionResult,
     functional_ack,
     interchange_ack,
+    preferred_kind,
 )
 
 WHEN = datetime(2026, 12, 3, 8, 15)
@@ -255,3 +258,31 @@ def test_a_ta1_goes_out_even_when_the_inbound_delimiters_or_version_are_unusable
     assert data[82:106] == b"U*00401*000000905*0*T*:~"
     assert segments(data)[1] == "TA1*000004711*261201*1130*R*017"
     assert_valid(data)
+
+
+@pytest.mark.parametrize("gs08", ["005010X222A1", "005010X220A1", "005010"])
+def test_a_999_for_an_implementation_guide(gs08: str) -> None:
+    group = inbound("00501", gs08, sets=2)
+    group.header.elements[0] = "HC"
+    bad = SegmentError("NM1", 6, "I4", "2010", (ElementError(9, "I12", "67", "12*34"),))
+    results = [
+        TransactionResult.of(transaction(group, 1, implementation=gs08)),
+        TransactionResult.of(transaction(group, 2), [bad], rejected=True),
+    ]
+    assert preferred_kind(group) is (ACK_997 if gs08 == "005010" else ACK_999)
+    data = ack(group, results, kind=ACK_999)
+    segs = segments(data)
+    assert segs[1].endswith("*X*005010X231A1") and segs[2] == "ST*999*0001*005010X231A1"
+    assert segs[3:11] == [
+        f"AK1*HC*17*{gs08}",
+        f"AK2*850*0001*{gs08}",
+        "IK5*A",
+        f"AK2*850*0002*{gs08}",  # no ST03: the group's guide
+        "IK3*NM1*6*2010*I4",
+        "IK4*9*67*I12*1234",
+        "IK5*R*5",
+        "AK9*P*2*2*1",
+    ]
+    assert_valid(data)
+    with pytest.raises(AckCodeError, match="AK304: 'I4'"):
+        ack(group, results)  # I-codes exist only in a 999
