@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from oms.base import Base, Id
+from oms.base import Base, Id, table
 from oms.types import UTCDateTime
 
 
@@ -176,3 +176,87 @@ class EdiInterchange(Base):
     batch_id: Mapped[str | None] = mapped_column(String(64))
     ack_status: Mapped[str | None] = mapped_column(String(16))
     received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+# --- EDI registry (migration 0006, `oms.edi`) -------------------------------------------
+
+_EdiId = BigInteger().with_variant(Integer, "sqlite")
+
+
+def _edi_interchange_0006() -> None:
+    """Interim: the `edi_interchange` columns and key of migration 0006, attached to the
+    class above until they are written into it (a column assigned to a declarative class
+    joins its table and mapper). The key gains the sender id: ISA13 is unique per sender,
+    and a partner may send from more than one id; `ack_status` widens for
+    `accepted_with_errors`."""
+    columns = {
+        "sender_qualifier": mapped_column(String(2)),  # ISA05
+        "receiver_qualifier": mapped_column(String(2)),  # ISA07
+        "usage": mapped_column(String(1)),  # ISA15: T | P | I
+        "file_name": mapped_column(Text),
+        "group_count": mapped_column(Integer),
+        #: in: received | loaded | partial | failed | rejected; out: sent
+        "status": mapped_column(String(16)),
+        "message": mapped_column(Text),
+        "sent_at": mapped_column(UTCDateTime()),
+        #: out: when the partner's 997 is due (none: no 997 expected)
+        "ack_due_at": mapped_column(UTCDateTime(), index=True),
+        "ack_code": mapped_column(String(3)),  # TA1 I18 / AK9 code when given
+        "acked_at": mapped_column(UTCDateTime()),
+        #: the interchange (a row of this table) whose 997/TA1 acknowledged this one
+        "ack_interchange_id": mapped_column(_EdiId),
+    }
+    for name, column in columns.items():
+        setattr(EdiInterchange, name, column)
+    t = table(EdiInterchange)
+    t.c.ack_status.type = String(24)
+    for old in [c for c in t.constraints if isinstance(c, UniqueConstraint)]:
+        t.constraints.discard(old)
+    t.append_constraint(UniqueConstraint("partner", "direction", "sender_id", "isa_control"))
+
+
+_edi_interchange_0006()
+
+
+class EdiGroup(Base):
+    """One functional group (GS..GE) of an interchange, and its 997 (AK9) state."""
+
+    __tablename__ = "edi_group"
+    __table_args__ = (UniqueConstraint("interchange_id", "gs06"),)
+    id: Mapped[int] = mapped_column(_EdiId, primary_key=True)
+    interchange_id: Mapped[int] = mapped_column(_EdiId, ForeignKey("edi_interchange.id"))
+    gs01: Mapped[str] = mapped_column(String(2))  # functional identifier, e.g. PO
+    gs02: Mapped[str | None] = mapped_column(String(15))  # application sender
+    gs03: Mapped[str | None] = mapped_column(String(15))  # application receiver
+    gs06: Mapped[str] = mapped_column(String(9), index=True)  # group control number
+    gs08: Mapped[str | None] = mapped_column(String(12))  # version, e.g. 004010VICS
+    set_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: none | accepted | accepted_with_errors | partially_accepted | rejected | overdue
+    ack_state: Mapped[str] = mapped_column(String(24), default="none")
+    ack_code: Mapped[str | None] = mapped_column(String(3))  # AK9-01 (A, E, P, R...)
+
+
+class EdiTransaction(Base):
+    """One transaction set (ST..SE) of a group, its 997 (AK5) state and business reference."""
+
+    __tablename__ = "edi_transaction"
+    __table_args__ = (UniqueConstraint("group_id", "st02"),)
+    id: Mapped[int] = mapped_column(_EdiId, primary_key=True)
+    group_id: Mapped[int] = mapped_column(_EdiId, ForeignKey("edi_group.id"))
+    st01: Mapped[str] = mapped_column(String(3))  # set id, e.g. 850
+    st02: Mapped[str] = mapped_column(String(9))  # set control number
+    #: what the document is about (a PO number), to link an order's documents later
+    reference: Mapped[str | None] = mapped_column(String(80), index=True)
+    status: Mapped[str | None] = mapped_column(String(16))
+    ack_state: Mapped[str] = mapped_column(String(24), default="none")
+    ack_code: Mapped[str | None] = mapped_column(String(3))  # AK5-01 (A, E, R...)
+
+
+class EdiControlNumber(Base):
+    """The last control number allocated per partner and kind (isa | gs | st)."""
+
+    __tablename__ = "edi_control_number"
+    partner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(3), primary_key=True)
+    last_value: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,533 @@
+"""The EDI registry: every X12 interchange in and out per partner, its groups and sets,
+acknowledgement state, and the control numbers we allocate.
+
+Every function takes a SQLAlchemy `Connection` inside the caller's transaction, so the
+registry row commits (or rolls back) with the work it records: a file registered as
+received is loaded in the same transaction, a control number allocated for a file that
+failed to be written is never seen as used.
+
+Concurrency is the database's job, not ours:
+- `register_inbound` inserts with `ON CONFLICT DO NOTHING ... RETURNING`: of two workers
+  registering the same re-delivered ISA13, exactly one wins; the other is told
+  `duplicate` with the winner's row (on PostgreSQL it waits for the winner to commit).
+- `allocate` is one `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` statement: the row
+  lock on PostgreSQL (SQLite's single writer) serialises allocators, each gets a distinct
+  run of numbers. On SQLite call it in `oms.locks.write_transaction` when the
+  transaction read before (a deferred transaction that read an older snapshot cannot
+  take the write lock later).
+Control numbers run 1..999,999,999 and then wrap to 1, which X12 allows for ISA13
+(9 digits) and which GS06 and ST02 share here; the partner then sees a number again
+after a billion interchanges.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import Connection, Table, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from oms.base import table
+from oms.bookkeeping import EdiControlNumber, EdiGroup, EdiInterchange, EdiTransaction
+from oms.errors import DataError
+
+Direction = Literal["in", "out"]
+Kind = Literal["isa", "gs", "st"]
+AckState = Literal[
+    "none", "accepted", "accepted_with_errors", "partially_accepted", "rejected", "overdue"
+]
+ACK_STATES: tuple[str, ...] = AckState.__args__  # type: ignore[attr-defined]
+KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
+MAX_CONTROL = 999_999_999
+#: most numbers one `allocate` call hands out (a file's transaction sets, at most)
+MAX_ALLOCATE = 1_000_000
+
+_ix = table(EdiInterchange)
+_gr = table(EdiGroup)
+_tx = table(EdiTransaction)
+_cn = table(EdiControlNumber)
+
+
+class EdiRegistryError(DataError):
+    """A registry request that does not fit what is stored (an ack for an unknown group,
+    an outbound ISA13 used twice); the message names partner and control number."""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def isa13(value: str | int) -> str:
+    """ISA13 as stored: 9 digits, zero-padded (`42` -> `000000042`)."""
+    text = str(value).strip()
+    return text.zfill(9) if text.isdigit() else text
+
+
+def gs06(value: str | int) -> str:
+    """GS06 as stored: its number without leading zeros (acks echo it either way)."""
+    text = str(value).strip()
+    return str(int(text)) if text.isdigit() else text
+
+
+# --- facts the reader and writer hand over -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransactionFacts:
+    st01: str
+    st02: str
+    reference: str | None = None  # what it is about: a PO number, a shipment id
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupFacts:
+    gs01: str
+    gs06: str | int
+    gs08: str | None = None
+    gs02: str | None = None
+    gs03: str | None = None
+    transactions: Sequence[TransactionFacts] = ()
+    set_count: int | None = None  # sets read; defaults to len(transactions)
+
+
+class _Isa(Protocol):
+    """What an ISA header offers (`connectors.x12.model.Interchange` has it)."""
+
+    @property
+    def sender_qualifier(self) -> str: ...
+    @property
+    def sender_id(self) -> str: ...
+    @property
+    def receiver_qualifier(self) -> str: ...
+    @property
+    def receiver_id(self) -> str: ...
+    @property
+    def control(self) -> str: ...
+    @property
+    def usage(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class InterchangeFacts:
+    """One interchange's envelope as read (inbound) or written (outbound)."""
+
+    sender_qualifier: str
+    sender_id: str
+    receiver_qualifier: str
+    receiver_id: str
+    control: str | int  # ISA13
+    usage: str = "P"
+    version: str | None = None  # ISA12
+    file_name: str | None = None
+    batch_id: str | None = None
+    groups: Sequence[GroupFacts] = ()
+    status: str | None = None
+    message: str | None = None
+
+    @classmethod
+    def from_isa(cls, isa: _Isa, **more: Any) -> InterchangeFacts:
+        """The facts of a read ISA (the reader's `Interchange`), plus file name etc."""
+        return cls(
+            sender_qualifier=isa.sender_qualifier,
+            sender_id=isa.sender_id,
+            receiver_qualifier=isa.receiver_qualifier,
+            receiver_id=isa.receiver_id,
+            control=isa.control,
+            usage=isa.usage,
+            version=isa.version,
+            **more,
+        )
+
+    def row(self, partner: str, direction: Direction) -> dict[str, Any]:
+        return {
+            "partner": partner,
+            "direction": direction,
+            "isa_control": isa13(self.control),
+            "sender_qualifier": self.sender_qualifier.strip(),
+            "sender_id": self.sender_id.strip(),
+            "receiver_qualifier": self.receiver_qualifier.strip(),
+            "receiver_id": self.receiver_id.strip(),
+            "usage": self.usage,
+            "version": self.version,
+            "file_name": self.file_name,
+            "batch_id": self.batch_id,
+            "group_count": len(self.groups),
+            "message": self.message,
+            "ack_status": "none",
+        }
+
+
+# --- inbound ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The interchange registered first, which a duplicate repeats."""
+
+    id: int
+    file_name: str | None
+    batch_id: str | None
+    status: str | None
+    received_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Registered:
+    id: int  # the registered row (the earlier one for a duplicate)
+    duplicate: bool
+    previous: Previous | None = None
+
+
+def _insert(conn: Connection, t: Table) -> Any:
+    """The dialect's INSERT (with ON CONFLICT), PostgreSQL or SQLite."""
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(t)
+
+
+def register_inbound(
+    conn: Connection, partner: str, facts: InterchangeFacts, now: dt.datetime | None = None
+) -> Registered:
+    """Record a received interchange and its groups, unless the same sender's ISA13 is
+    already registered: then nothing is written and `duplicate` is true, with the
+    earlier interchange in `previous` (a re-delivered file is never loaded twice)."""
+    row = facts.row(partner, "in") | {
+        "status": facts.status or "received",
+        "received_at": now or utcnow(),
+    }
+    stmt = _insert(conn, _ix).values(row).on_conflict_do_nothing().returning(_ix.c.id)
+    won = conn.execute(stmt).scalar()
+    if won is not None:
+        record_groups(conn, won, facts.groups)
+        return Registered(id=won, duplicate=False)
+    key = (_ix.c.partner == partner) & (_ix.c.direction == "in")
+    key &= (_ix.c.sender_id == row["sender_id"]) & (_ix.c.isa_control == row["isa_control"])
+    cols = (_ix.c.id, _ix.c.file_name, _ix.c.batch_id, _ix.c.status, _ix.c.received_at)
+    first = conn.execute(select(*cols).where(key)).one()
+    return Registered(id=first.id, duplicate=True, previous=Previous(*first))
+
+
+def record_groups(conn: Connection, interchange_id: int, groups: Iterable[GroupFacts]) -> list[int]:
+    """Record an interchange's groups and their sets (the reader streams them: call it
+    per group, or once with all). Returns the group ids."""
+    ids: list[int] = []
+    for g in groups:
+        gid = conn.execute(
+            _gr.insert()
+            .values(
+                interchange_id=interchange_id,
+                gs01=g.gs01,
+                gs02=g.gs02,
+                gs03=g.gs03,
+                gs06=gs06(g.gs06),
+                gs08=g.gs08,
+                set_count=len(g.transactions) if g.set_count is None else g.set_count,
+                ack_state="none",
+            )
+            .returning(_gr.c.id)
+        ).scalar_one()
+        if g.transactions:
+            sets = [{"group_id": gid, "ack_state": "none", **vars(t)} for t in g.transactions]
+            conn.execute(_tx.insert(), sets)
+        ids.append(gid)
+    return ids
+
+
+def set_status(
+    conn: Connection,
+    interchange_id: int,
+    status: str,
+    message: str | None = None,
+    batch_id: str | None = None,
+) -> None:
+    """The inbox's verdict on an interchange: loaded | partial | failed | rejected."""
+    values: dict[str, Any] = {"status": status, "message": message}
+    if batch_id is not None:
+        values["batch_id"] = batch_id
+    conn.execute(update(_ix).where(_ix.c.id == interchange_id).values(values))
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Inbound control numbers `first`..`last` never received from `sender`."""
+
+    sender: str
+    first: int
+    last: int
+
+    @property
+    def count(self) -> int:
+        return self.last - self.first + 1
+
+
+def gaps(
+    conn: Connection, partner: str, kind: Literal["isa", "gs"], since: dt.datetime | None = None
+) -> list[Gap]:
+    """Numbers missing between the lowest and highest inbound ISA13 (per ISA sender id)
+    or GS06 (per GS02 application sender) received from `partner` (since `since`).
+
+    A report, not an error: partners need not number without holes, but a gap often is
+    a lost file. A sequence that restarted or wrapped shows as one wide gap.
+    """
+    if kind == "isa":
+        q = select(_ix.c.sender_id, _ix.c.isa_control)
+    elif kind == "gs":
+        q = select(_gr.c.gs02, _gr.c.gs06).join(_ix, _ix.c.id == _gr.c.interchange_id)
+    else:
+        raise ValueError(f"gaps are reported for isa or gs numbers, not {kind!r}")
+    q = q.where(_ix.c.partner == partner, _ix.c.direction == "in")
+    if since is not None:
+        q = q.where(_ix.c.received_at >= since)
+    seen: dict[str, set[int]] = {}
+    for sender, number in conn.execute(q):
+        if number and number.strip().isdigit():
+            seen.setdefault(sender or "", set()).add(int(number))
+    out: list[Gap] = []
+    for sender, numbers in sorted(seen.items()):
+        ordered = sorted(numbers)
+        out += [Gap(sender, a + 1, b - 1) for a, b in itertools.pairwise(ordered) if b > a + 1]
+    return out
+
+
+# --- outbound -----------------------------------------------------------------------------
+
+
+def allocate(
+    conn: Connection, partner: str, kind: Kind, n: int = 1, now: dt.datetime | None = None
+) -> list[int]:
+    """The next `n` control numbers of `kind` for `partner`: distinct and increasing
+    (wrapping from 999,999,999 to 1), held by the caller's transaction until it commits.
+    A rolled-back transaction gives its numbers back."""
+    if kind not in KINDS:
+        raise ValueError(f"control number kind is one of {', '.join(KINDS)}, not {kind!r}")
+    if not 1 <= n <= MAX_ALLOCATE:
+        raise ValueError(f"allocate 1..{MAX_ALLOCATE} numbers at a time, not {n}")
+    ins = _insert(conn, _cn).values(
+        partner=partner, kind=kind, last_value=n, updated_at=now or utcnow()
+    )
+    stmt = ins.on_conflict_do_update(
+        index_elements=[_cn.c.partner, _cn.c.kind],
+        set_={
+            "last_value": (_cn.c.last_value + n - 1) % MAX_CONTROL + 1,
+            "updated_at": ins.excluded.updated_at,
+        },
+    ).returning(_cn.c.last_value)
+    last = conn.execute(stmt).scalar_one()
+    return [(last - n + i) % MAX_CONTROL + 1 for i in range(n)]
+
+
+def record_outbound(
+    conn: Connection,
+    partner: str,
+    facts: InterchangeFacts,
+    ack_within: dt.timedelta | None,
+    sent_at: dt.datetime | None = None,
+) -> int:
+    """Record an interchange we sent, due a 997 within `ack_within` (none: no 997
+    expected, never overdue). Returns its id; an ISA13 already sent to this partner
+    from the same sender id is an `EdiRegistryError` (numbers come from `allocate`)."""
+    at = sent_at or utcnow()
+    row = facts.row(partner, "out") | {
+        "status": facts.status or "sent",
+        "sent_at": at,
+        "ack_due_at": at + ack_within if ack_within is not None else None,
+    }
+    stmt = _insert(conn, _ix).values(row).on_conflict_do_nothing().returning(_ix.c.id)
+    new = conn.execute(stmt).scalar()
+    if new is None:
+        raise EdiRegistryError(
+            f"partner {partner!r}: ISA13 {row['isa_control']} from {row['sender_id']} was already"
+            " sent; allocate a new control number"
+        )
+    record_groups(conn, new, facts.groups)
+    return int(new)
+
+
+# --- acknowledgements ---------------------------------------------------------------------
+
+
+def _interchange_state(states: Sequence[str]) -> str | None:
+    """An interchange's ack state from its groups' (None while a group is unanswered)."""
+    if not states or any(s in ("none", "overdue") for s in states):
+        return None
+    if all(s == "accepted" for s in states):
+        return "accepted"
+    if all(s == "rejected" for s in states):
+        return "rejected"
+    return "accepted_with_errors"
+
+
+def _find_group(
+    conn: Connection, partner: str, direction: Direction, control: str, functional_id: str | None
+) -> tuple[int, int]:
+    """(group id, interchange id) of `partner`'s group GS06 `control` (the newest when
+    the numbers wrapped)."""
+    q = (
+        select(_gr.c.id, _gr.c.interchange_id)
+        .join(_ix, _ix.c.id == _gr.c.interchange_id)
+        .where(_ix.c.partner == partner, _ix.c.direction == direction, _gr.c.gs06 == control)
+        .order_by(_gr.c.id.desc())
+        .limit(1)
+    )
+    if functional_id:
+        q = q.where(_gr.c.gs01 == functional_id)
+    found = conn.execute(q).first()
+    if found is None:
+        what = f"{functional_id} group" if functional_id else "group"
+        raise EdiRegistryError(
+            f"partner {partner!r}: no {'outbound' if direction == 'out' else 'inbound'}"
+            f" {what} with GS06 {control} to acknowledge"
+        )
+    return found.id, found.interchange_id
+
+
+def _find_interchange(conn: Connection, partner: str, direction: Direction, control: str) -> int:
+    q = (
+        select(_ix.c.id)
+        .where(_ix.c.partner == partner, _ix.c.direction == direction)
+        .where(_ix.c.isa_control == control)
+        .order_by(_ix.c.id.desc())
+        .limit(1)
+    )
+    found = conn.execute(q).scalar()
+    if found is None:
+        raise EdiRegistryError(
+            f"partner {partner!r}: no {direction}bound interchange with ISA13 {control}"
+            " to acknowledge"
+        )
+    return int(found)
+
+
+def mark_acknowledged(
+    conn: Connection,
+    partner: str,
+    state: AckState,
+    *,
+    group_control: str | int | None = None,
+    interchange_control: str | int | None = None,
+    code: str | None = None,
+    functional_id: str | None = None,
+    transactions: Mapping[str, tuple[AckState, str | None]] | None = None,
+    direction: Direction = "out",
+    ack_interchange_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Record an acknowledgement; returns the acknowledged interchange's id.
+
+    A 997 answers one group (`group_control` = its AK102, `functional_id` its AK101,
+    `state`/`code` from AK9, `transactions` ST02 -> state and AK5 code): the group takes
+    the state, and its interchange too once all its groups are answered (all accepted:
+    accepted; all rejected: rejected; else accepted_with_errors). A TA1 answers the
+    interchange (`interchange_control`); a rejecting TA1 rejects its unanswered groups.
+    `direction` "out" is the partner acknowledging us; "in" records the ack we sent.
+    A late 997 replaces `overdue`.
+    """
+    if state not in ACK_STATES:
+        raise ValueError(f"ack state is one of {', '.join(ACK_STATES)}, not {state!r}")
+    if (group_control is None) == (interchange_control is None):
+        raise ValueError("acknowledge either a group (group_control) or an interchange")
+    at = now or utcnow()
+    done = {"acked_at": at, "ack_interchange_id": ack_interchange_id}
+    if interchange_control is not None:
+        ix_id = _find_interchange(conn, partner, direction, isa13(interchange_control))
+        conn.execute(
+            update(_ix).where(_ix.c.id == ix_id).values(ack_status=state, ack_code=code, **done)
+        )
+        if state == "rejected":
+            open_groups = (_gr.c.interchange_id == ix_id) & _gr.c.ack_state.in_(("none", "overdue"))
+            conn.execute(update(_gr).where(open_groups).values(ack_state=state, ack_code=code))
+        return ix_id
+    assert group_control is not None
+    group_id, ix_id = _find_group(conn, partner, direction, gs06(group_control), functional_id)
+    conn.execute(update(_gr).where(_gr.c.id == group_id).values(ack_state=state, ack_code=code))
+    for st02, (set_state, set_code) in (transactions or {}).items():
+        conn.execute(
+            update(_tx)
+            .where(_tx.c.group_id == group_id, _tx.c.st02 == st02)
+            .values(ack_state=set_state, ack_code=set_code)
+        )
+    states = conn.execute(select(_gr.c.ack_state).where(_gr.c.interchange_id == ix_id)).scalars()
+    overall = _interchange_state(list(states))
+    if overall is not None:
+        conn.execute(update(_ix).where(_ix.c.id == ix_id).values(ack_status=overall, **done))
+    return ix_id
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """An interchange we sent whose 997 did not come by its deadline."""
+
+    id: int
+    partner: str
+    isa_control: str
+    file_name: str | None
+    sent_at: dt.datetime | None
+    ack_due_at: dt.datetime
+    newly: bool  # marked overdue by this call
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in vars(self).items()
+        }
+
+
+def overdue(conn: Connection, now: dt.datetime, mark: bool = True) -> list[Overdue]:
+    """Every outbound interchange past its 997 deadline with no 997, oldest due first.
+
+    With `mark`, those still `none` become `overdue` (with their unanswered groups), so
+    the state is visible in the store; a 997 arriving later replaces it.
+    """
+    late = and_(
+        _ix.c.direction == "out",
+        _ix.c.ack_due_at.is_not(None),
+        _ix.c.ack_due_at < now,
+        _ix.c.ack_status.in_(("none", "overdue")),
+    )
+    cols = (_ix.c.id, _ix.c.partner, _ix.c.isa_control, _ix.c.file_name, _ix.c.sent_at)
+    rows = conn.execute(
+        select(*cols, _ix.c.ack_due_at, _ix.c.ack_status).where(late).order_by(_ix.c.ack_due_at)
+    ).all()
+    found = [
+        Overdue(
+            r.id,
+            r.partner,
+            r.isa_control,
+            r.file_name,
+            r.sent_at,
+            r.ack_due_at,
+            newly=mark and r.ack_status == "none",
+        )
+        for r in rows
+    ]
+    fresh = [o.id for o in found if o.newly]
+    if fresh:
+        conn.execute(update(_ix).where(_ix.c.id.in_(fresh)).values(ack_status="overdue"))
+        unanswered = _gr.c.interchange_id.in_(fresh) & (_gr.c.ack_state == "none")
+        conn.execute(update(_gr).where(unanswered).values(ack_state="overdue"))
+    return found
+
+
+# --- listing -----------------------------------------------------------------------------
+
+
+def interchanges(
+    conn: Connection,
+    partner: str | None = None,
+    direction: Direction | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of registered interchanges, newest first, and how many match in all."""
+    where = []
+    if partner is not None:
+        where.append(_ix.c.partner == partner)
+    if direction is not None:
+        where.append(_ix.c.direction == direction)
+    total = conn.execute(select(func.count()).select_from(_ix).where(*where)).scalar_one()
+    q = select(_ix).where(*where).order_by(_ix.c.id.desc()).limit(limit).offset(offset)
+    return [dict(r._mapping) for r in conn.execute(q)], int(total)
