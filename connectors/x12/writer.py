@@ -10,9 +10,11 @@ X12); an ISA id that does not fit its 15 characters is refused instead of being 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import NamedTuple, TypeAlias
 
 from connectors.x12.model import Delimiters, Segment
@@ -105,6 +107,12 @@ def _reserved(delimiters: Delimiters) -> str:
     return chars + (delimiters.repetition or "")
 
 
+@lru_cache(maxsize=64)
+def _forbidden(delimiters: Delimiters) -> re.Pattern[str]:
+    """Any delimiter or line break: one search per segment finds whether a value holds one."""
+    return re.compile("[" + re.escape(_reserved(delimiters) + "\r\n") + "]")
+
+
 def _check_value(value: str, reserved: str, where: str, field: str) -> str:
     bad = [c for c in value if c in reserved or c in "\r\n"]
     if bad:
@@ -145,6 +153,13 @@ def format_segment(
 
     `where` names the segment in errors (e.g. 'segment 5 of set 0001'); the tag is added.
     """
+    if 2 <= len(tag) <= 3 and tag.isalnum() and all(type(e) is str for e in elements):
+        # the common case, plain values: one search over all of them, the exact error below
+        plain: list[str] = list(elements)  # type: ignore[arg-type]
+        if not _forbidden(delimiters).search("".join(plain)):
+            while plain and not plain[-1]:
+                plain.pop()
+            return delimiters.element.join([tag, *plain]) + delimiters.segment
     label = f"{where} {tag}".strip() if where else tag
     if not tag.isalnum() or not 2 <= len(tag) <= 3:
         raise X12ValueError("not a segment tag", segment=label, field="tag", value=tag)
@@ -329,14 +344,18 @@ def build_interchange(
 def _encode(lines: list[str], line_end: str, encoding: str) -> bytes:
     if line_end not in ("", "\n", "\r\n"):
         raise X12EnvelopeError(f"{line_end!r} is not '', '\\n' or '\\r\\n'", field="line_end")
-    for n, line in enumerate(lines, 1):
-        try:
-            line.encode(encoding)
-        except UnicodeEncodeError as exc:
-            raise X12ValueError(
-                f"character {line[exc.start]!r} is not {encoding}",
-                segment=f"segment {n}",
-                field=f"character {exc.start + 1}",
-                value=line,
-            ) from None
-    return (line_end.join(lines) + line_end).encode(encoding)
+    text = line_end.join(lines) + line_end
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        at = exc.start
+        for n, line in enumerate(lines, 1):  # which segment, and where in it
+            if at < len(line) + len(line_end):
+                raise X12ValueError(
+                    f"character {line[at]!r} is not {encoding}",
+                    segment=f"segment {n}",
+                    field=f"character {at + 1}",
+                    value=line,
+                ) from None
+            at -= len(line) + len(line_end)
+        raise
