@@ -60,7 +60,8 @@ def verdict(doc: Document) -> str | None:
         return None
     first = issues[0]
     where = f"segment {first.position}: " if first.position else ""
-    more = f" ({len(issues)} issues; first: {where}{first.message})"
+    plural = "" if len(issues) == 1 else "s"
+    more = f" ({len(issues)} issue{plural}; first: {where}{first.message})"
     return f"{doc.name}: envelope issues{more}"
 
 

@@ -1,0 +1,160 @@
+"""The reader under damage and at size: random truncations and byte flips never raise
+anything but X12Error; the fast and the general split agree; a large generated input
+streams in bounded memory; crafted files pyx12 can read give pyx12's segments."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import sys
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from x12text import group, interchange, isa, po, render
+
+from connectors.x12 import X12Error, iter_transactions, read_document
+from connectors.x12.model import Delimiters
+from connectors.x12.splitter import _fast, _general
+
+GOOD = render(interchange(group(*[po(f"{i:04d}", lines=3) for i in range(1, 6)]))) + render(
+    [isa(sub="^", isa13="000000002"), *interchange(group(po("0009")), control="000000002")[1:]],
+    sep="|",
+    term="'",
+    after="\r\n",
+)
+
+
+def damaged(rng: random.Random) -> bytes:
+    data = bytearray(GOOD)
+    kind = rng.choice(["truncate", "flip", "both", "delete", "insert"])
+    if kind in ("truncate", "both"):
+        del data[rng.randrange(len(data)) :]
+    if kind in ("flip", "both"):
+        for _ in range(rng.randint(1, 12)):
+            if data:
+                data[rng.randrange(len(data))] = rng.randrange(256)
+    if kind == "delete" and data:
+        at = rng.randrange(len(data))
+        del data[at : at + rng.randint(1, 40)]
+    if kind == "insert":
+        at = rng.randrange(len(data))
+        data[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 40)))
+    return bytes(data)
+
+
+def test_fuzz_only_x12error() -> None:
+    rng = random.Random(20261203)
+    errors = 0
+    for _ in range(600):
+        data = damaged(rng)
+        try:
+            doc = read_document(data, name="fuzz.x12")
+        except Exception as e:  # pragma: no cover - the assertion is the point
+            pytest.fail(f"{type(e).__name__}: {e} on {data[:120]!r}")
+        if doc.error is not None:
+            errors += 1
+            assert isinstance(doc.error, X12Error)
+            assert str(doc.error).startswith("fuzz.x12")
+        for chunked in (iter([data[i : i + 9] for i in range(0, len(data), 9)]),):
+            with contextlib.suppress(X12Error):
+                list(iter_transactions(chunked))
+    assert 0 < errors < 600  # both outcomes were exercised
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ST*850*1~\nBEG*00*SA*1~\nSE*3*1~",  # a block ends at its last terminator
+        "ST*850*1~BEG*00*SA*1~SE*3*1~",
+        "\r\nST*850*1~\r\nBEG*00*SA*1~\r\nSE*3*1~",
+        "\nST*850*1~ BEG*00*SA*1~ SE*3*1~",
+    ],
+)
+def test_fast_and_general_split_agree(text: str) -> None:
+    delims = Delimiters("*", ">", "~")
+    fast = _fast(text, 1000, delims, 10, set())
+    assert fast is not None
+    general = _general(text, 1000, delims, 10, set(), "utf-8")
+    assert fast.segments == general.segments and fast.tags == general.tags
+    assert [s.position for s in fast.segments] == [11, 12, 13]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ST*850*1~\nBEG*00*\nSA*1~\nSE*3*1~\n",  # a line break inside a segment
+        "ST*850*1~\n  BEG*00*SA*1~\nSE*3*1~\n",  # indentation
+        "ST*850*1~\nBEG*00*SA*Café~\nSE*3*1~\n",  # not ASCII
+        "ST*850*1~\n~\nSE*3*1~\n",  # an empty segment
+    ],
+)
+def test_fast_split_declines_what_it_cannot_do(text: str) -> None:
+    assert _fast(text, 0, Delimiters("*", ">", "~"), 0, set()) is None
+
+
+def big_input(sets: int) -> Iterator[bytes]:
+    """A generated interchange of `sets` 850s, as 64 KiB-ish blocks (never whole)."""
+    segs = interchange(group(po("0001")))
+    yield render(segs[:2])
+    buf = b""
+    for i in range(1, sets + 1):
+        buf += render(po(f"{i:09d}", lines=10))
+        if len(buf) > 65536:
+            yield buf
+            buf = b""
+    yield buf + render([f"GE*{sets}*1", "IEA*1*000000001"])
+
+
+def test_streaming_memory_is_bounded() -> None:
+    sets = 6000  # 2.2 MB of X12, 60k segments (tracemalloc makes every allocation slow)
+    size = sum(len(b) for b in big_input(sets))
+    assert size > 2_000_000
+    tracemalloc.start()
+    try:
+        count = 0
+        for tx in iter_transactions(big_input(sets)):
+            count += 1
+            assert tx.issues == []
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == sets
+    # one block's segments and text (~4.5 MB measured, whatever the input's size), not the
+    # file's: the same input held by read_document took 50 MB
+    assert peak < 8_000_000, peak
+
+
+def test_same_segments_as_pyx12_on_crafted_files(tmp_path: Path) -> None:
+    from pyx12.x12file import X12Reader
+
+    for after in ("", "\n", "\r\n"):
+        data = render(
+            interchange(group(po("0001"), po("0002")), group(po("0003"), control="2")), after=after
+        )
+        path = tmp_path / "f.x12"
+        path.write_bytes(data)
+        with X12Reader(str(path)) as reader:
+            theirs = [[s.get_seg_id(), *[e.format() for e in s.elements]] for s in reader]
+        doc = read_document(data)
+        ours = [
+            [
+                doc.interchanges[0].interchange.header.tag,
+                *doc.interchanges[0].interchange.header.elements,
+            ]
+        ]
+        for g in doc.interchanges[0].groups:
+            ours.append([g.group.header.tag, *g.group.header.elements])
+            for tx in g.transactions:
+                assert tx.trailer is not None
+                ours += [[s.tag, *s.elements] for s in [tx.header, *tx.segments, tx.trailer]]
+            assert g.group.trailer is not None
+            ours.append([g.group.trailer.tag, *g.group.trailer.elements])
+        trailer = doc.interchanges[0].interchange.trailer
+        assert trailer is not None
+        ours.append([trailer.tag, *trailer.elements])
+        assert ours == theirs
