@@ -83,7 +83,7 @@ BAD_QTY = SegmentError(
     5,
     "8",
     "PO1",
-    (ElementError(2, "6", "330", "1O"), ElementError(4, "7", "639", "E~A*CH", component=None)),
+    (ElementError(2, "6", "330", "1O"), ElementError(4, "7", "639", "E~A*CH", component=2)),
 )
 
 
@@ -117,7 +117,7 @@ def test_segment_and_element_errors_give_ak3_ak4_and_e(icvn: str, gs08: str) -> 
         "AK2*850*0001",
         "AK3*PO1*5*PO1*8",
         "AK4*2*330*6*1O",
-        "AK4*4*639*7*EACH",  # the bad copy loses the delimiters that would split the 997
+        "AK4*4>2*639*7*EACH",  # the bad copy loses the delimiters that would split the 997
         "AK5*E*5",
     ]
     assert segments(data)[9] == "AK9*E*1*1*1"
