@@ -16,7 +16,14 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from connectors.config import refuse_inline_secrets
 
@@ -70,23 +77,32 @@ class Identity(BaseModel):
     """One side's identifiers: ISA05/06 (or 07/08) and its GS02 (or GS03) code."""
 
     model_config = Strict
-    qualifier: str = Field(
-        pattern=r"^[0-9A-Z]{2}$", description="ISA05/07: 01 DUNS, 08 UCC, 12 phone, ZZ mutual"
-    )
-    id: str = Field(
-        pattern=r"^[\x21-\x7e][\x20-\x7e]{0,14}$",
-        description="ISA06/08 without its padding (1-15 characters)",
-    )
-    application_code: str = Field(
-        pattern=r"^[\x21-\x7e][\x20-\x7e]{1,14}$",
-        description="GS02 (as sender) / GS03 (as receiver), 2-15 characters",
-    )
+    qualifier: str = Field(description="ISA05/07: 01 DUNS, 08 UCC, 12 phone, ZZ mutual")
+    id: str = Field(description="ISA06/08 without its padding (1-15 characters)")
+    application_code: str = Field(description="GS02 (as sender) / GS03 (as receiver), 2-15")
+
+    @field_validator("qualifier", "id", "application_code", mode="before")
+    @classmethod
+    def _text(cls, v: Any) -> Any:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            raise ValueError(f'write it in quotes: YAML reads {v!r} as a number ("01" is not 1)')
+        return v
+
+    @field_validator("qualifier")
+    @classmethod
+    def _qualifier(cls, v: str) -> str:
+        if not re.fullmatch(r"[0-9A-Z]{2}", v):
+            raise ValueError(f"{v!r} is not an ID qualifier: two digits or capitals (01, ZZ)")
+        return v
 
     @field_validator("id", "application_code")
     @classmethod
-    def _no_trailing_space(cls, v: str) -> str:
-        if v != v.rstrip():
-            raise ValueError("trailing spaces are padding: write the value without them")
+    def _identifier(cls, v: str, info: ValidationInfo) -> str:
+        shortest = 1 if info.field_name == "id" else 2
+        if not shortest <= len(v) <= 15 or not v.isprintable() or not v.isascii():
+            raise ValueError(f"{v!r}: {shortest}-15 printable ASCII characters")
+        if v != v.strip():
+            raise ValueError(f"{v!r}: spaces around it are padding: write the value without them")
         return v
 
 
@@ -135,7 +151,7 @@ class Outbound(BaseModel):
     def _versions_agree(self) -> Outbound:
         if self.gs_version[:5] != self.isa_version:
             raise ValueError(
-                f"gs_version {self.gs_version} is not of isa_version {self.isa_version}"
+                f"gs_version: {self.gs_version} is not of isa_version {self.isa_version}"
                 f" (GS08 starts with ISA12, e.g. {self.isa_version}0)"
             )
         wants_rep = self.isa_version >= "00402"
@@ -145,7 +161,7 @@ class Outbound(BaseModel):
                 " (ISA11 is the standards identifier `U` before 00402)"
             )
         if wants_rep and self.delimiters.repetition is None:
-            raise ValueError(f"delimiters.repetition is required for ISA12 {self.isa_version}")
+            raise ValueError(f"delimiters.repetition: required for ISA12 {self.isa_version}")
         return self
 
 
@@ -240,6 +256,20 @@ class PartnerConfig(BaseModel):
                     f"required.{set_id}: {bad[0]!r} is not a segment (TD5), an element (ST03)"
                     " or a qualified segment (REF*IA)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _ids_clear_of_delimiters(self) -> PartnerConfig:
+        d = self.outbound.delimiters
+        used = {d.element, d.sub_element, d.segment, d.repetition or ""} - {""}
+        for side in ("us", "them"):
+            ident: Identity = getattr(self, side)
+            for key in ("id", "application_code"):
+                clash = used & set(getattr(ident, key))
+                if clash:
+                    raise ValueError(
+                        f"{side}.{key}: holds {clash.pop()!r}, one of outbound.delimiters"
+                    )
         return self
 
     def functional_id(self, set_id: str) -> str:
