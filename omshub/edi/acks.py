@@ -308,10 +308,14 @@ def interchange_ack(
     when: datetime | None = None,
     delimiters: Delimiters | None = None,
     line_end: str = "",
+    always: bool = False,
 ) -> bytes | None:
-    """A TA1 interchange when the inbound one has issues or asked for one (ISA14=1), else None."""
+    """A TA1 interchange when the inbound one has issues or asked for one (ISA14=1), else None.
+
+    `always`: for partners who want a TA1 for every interchange (`TA1*…*A*000` when clean).
+    """
     issues = [i for i in interchange.issues if i.level == "interchange"]
-    if not issues and not interchange.ack_requested:
+    if not issues and not interchange.ack_requested and not always:
         return None
     chosen = ack_delimiters(interchange, delimiters)
     ta1 = ("TA1", ta1_elements(interchange))

@@ -212,6 +212,8 @@ def test_codes_are_checked_for_the_version() -> None:
 def test_ta1_when_the_interchange_is_bad_or_asks_for_one(icvn: str) -> None:
     clean = inbound(icvn).interchange
     assert interchange_ack(clean, control=902, when=WHEN) is None
+    always = interchange_ack(clean, control=902, when=WHEN, always=True)
+    assert always is not None and segments(always)[1].endswith("*A*000")
     asked = inbound(icvn, ack_requested=True).interchange
     data = interchange_ack(asked, control=902, when=WHEN)
     assert data is not None
