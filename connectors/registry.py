@@ -165,9 +165,12 @@ def clear() -> None:
 def _load_formats() -> tuple[dict[str, Any], dict[str, str]]:
     from connectors.formats.csv import CsvFormat
     from connectors.formats.json import JsonFormat, NdjsonFormat
+    from connectors.formats.x12 import X12Format
     from connectors.formats.xml import XmlFormat
 
-    table: dict[str, Any] = {f.kind: f() for f in (CsvFormat, JsonFormat, NdjsonFormat, XmlFormat)}
+    table: dict[str, Any] = {
+        f.kind: f() for f in (CsvFormat, JsonFormat, NdjsonFormat, XmlFormat, X12Format)
+    }
     errors: dict[str, str] = {}
     for ep in entry_points(group=FORMATS_GROUP):
         try:

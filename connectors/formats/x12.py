@@ -1,0 +1,137 @@
+"""The `x12` format: one record per transaction set, grouped by its schema's loops.
+
+Streams with the X12 reader (one set in memory at a time). Each record is the set as a
+nested dict (`connectors.formats.x12record` describes the shape) plus `_x12`, where it came
+from: file, ISA13, GS06, ST02, set id, sender and receiver ids, version, the schema used,
+each body segment's tag and file position, and what the validation found.
+
+A set with a fatal envelope issue (SE count or control wrong, no SE, a group or
+interchange refused), a set of a kind the stream does not read (option `sets`), or, with
+`strict: true`, a set with validation problems, is a `BadRecord` naming the segment: the
+sets around it still load. An `X12Error` (input that cannot be read any further) ends the
+file, after the sets read before it.
+
+Options: `sets` (set ids this stream reads, e.g. [850]; default all), `version` (schema
+version family to use whatever GS08 says), `overlay` (path of a partner overlay YAML),
+`strict` (reject sets that fail validation; default false: they load, `_x12.problems`
+lists the findings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
+
+from connectors.base import BadRecord
+from connectors.formats.common import checked, read_all, seekable
+from connectors.formats.x12record import add_hl_levels, loop_dict
+from connectors.x12.loops import group
+from connectors.x12.model import Issue, Transaction
+from connectors.x12.reader import iter_transactions
+from connectors.x12.schema import Schema, apply_overlay, find_schema, load_overlay
+from connectors.x12.validate import validate
+
+
+class X12Format:
+    """ANSI X12 EDI: records are transaction sets (see the module docstring)."""
+
+    kind: ClassVar[str] = "x12"
+
+    def records(self, stream: BinaryIO, options: dict[str, Any], name: str = "") -> Iterator[Any]:
+        stream = seekable(stream)
+        start = stream.tell()
+        if not stream.read(4096).replace(b"\xef\xbb\xbf", b"").strip():
+            return  # an empty file: zero records (the reader would say "no ISA")
+        stream.seek(start)
+        reader = _SetReader(options, name)
+        for index, tx in enumerate(iter_transactions(stream, name=name or None)):
+            yield reader.record(tx, index)
+
+    def read(self, content: bytes, options: dict[str, Any], name: str = "") -> list[Any]:
+        return read_all(self.records, content, options, name)
+
+
+class _SetReader:
+    """Turns transactions into records under one stream's options (schemas cached)."""
+
+    def __init__(self, options: dict[str, Any], name: str) -> None:
+        self.name = name
+        self.sets = {str(s) for s in options.get("sets") or ()}
+        self.version = str(options.get("version") or "")
+        self.strict = bool(options.get("strict", False))
+        overlay = options.get("overlay")
+        self.overlay = load_overlay(Path(overlay)) if overlay else None
+        self._schemas: dict[tuple[str, str], Schema | None] = {}
+
+    def schema(self, tx: Transaction) -> Schema | None:
+        key = (tx.set_id, self.version or tx.group.version)
+        if key not in self._schemas:
+            schema = find_schema(*key)
+            if schema is not None and self.overlay and self.overlay.set_id == tx.set_id:
+                schema = apply_overlay(schema, self.overlay)
+            self._schemas[key] = schema
+        return self._schemas[key]
+
+    def record(self, tx: Transaction, index: int) -> Any:
+        where = f"ST {tx.control or '?'} (segment {tx.header.position})"
+        if self.sets and tx.set_id not in self.sets:
+            reason = f"{where}: set {tx.set_id} is not read by this stream ({sorted(self.sets)})"
+            return BadRecord(raw=_raw(tx), line=None, reason=reason, index=index)
+        fatal = _fatal(tx)
+        if fatal is not None:
+            at = f" at segment {fatal.position}" if fatal.position else ""
+            reason = f"{where}: {fatal.message}{at}"
+            return BadRecord(raw=_raw(tx), line=None, reason=reason, index=index)
+        schema = self.schema(tx)
+        if schema is None:
+            reason = f"{where}: no X12 schema for set {tx.set_id} ({tx.group.version})"
+            return BadRecord(raw=_raw(tx), line=None, reason=reason, index=index)
+        tree = group(tx.segments, schema)
+        problems = [p.describe() for p in validate(tx, schema, tree).problems]
+        if problems and self.strict:
+            reason = f"{where}: " + "; ".join(problems[:5])
+            return BadRecord(raw=_raw(tx), line=None, reason=reason, index=index)
+        record = loop_dict(tree)
+        add_hl_levels(record, tree)
+        record["_x12"] = _provenance(tx, self.name, schema, problems)
+        return checked(record, None, index)
+
+
+def _fatal(tx: Transaction) -> Issue | None:
+    """The first fatal issue of the set, its group or interchange (known so far)."""
+    for issue in (*tx.issues, *tx.group.issues, *tx.group.interchange.issues):
+        if issue.fatal:
+            return issue
+    return None
+
+
+def _provenance(tx: Transaction, name: str, schema: Schema, problems: list[str]) -> dict[str, Any]:
+    group_, interchange = tx.group, tx.group.interchange
+    return {
+        "file": name,
+        "isa13": interchange.control,
+        "gs06": group_.control,
+        "st02": tx.control,
+        "set": tx.set_id,
+        "sender": interchange.sender_id,
+        "sender_qualifier": interchange.sender_qualifier,
+        "receiver": interchange.receiver_id,
+        "receiver_qualifier": interchange.receiver_qualifier,
+        "gs_sender": group_.sender,
+        "gs_receiver": group_.receiver,
+        "version": group_.version,
+        "schema": f"{schema.set_id}.{schema.version}",
+        "position": tx.header.position,
+        "segments": [[s.tag, s.position] for s in tx.segments],
+        "problems": problems,
+    }
+
+
+def _raw(tx: Transaction) -> dict[str, Any]:
+    """What quarantine keeps of an unreadable set: its segments as text lists."""
+    return {
+        "st02": tx.control,
+        "set": tx.set_id,
+        "segments": [[s.tag, *s.elements] for s in (tx.header, *tx.segments)],
+    }
