@@ -229,6 +229,26 @@ def ack_delimiters(interchange: Interchange, given: Delimiters | None = None) ->
     return chosen
 
 
+@dataclass(frozen=True, slots=True)
+class ReplyEnvelope:
+    """The ISA values of an acknowledgment to `inbound` (for whoever records what was sent)."""
+
+    sender: tuple[str, str]  # (ISA05, ISA06): the inbound's receiver
+    receiver: tuple[str, str]  # (ISA07, ISA08): the inbound's sender
+    version: str  # ISA12
+    usage: str  # ISA15
+
+
+def reply_envelope(inbound: Interchange) -> ReplyEnvelope:
+    """ISA parties swapped, the inbound's ISA12 (`ack_version`) and usage (P when unreadable)."""
+    return ReplyEnvelope(
+        sender=(inbound.receiver_qualifier, inbound.receiver_id),
+        receiver=(inbound.sender_qualifier, inbound.sender_id),
+        version=ack_version(inbound),
+        usage=inbound.usage if inbound.usage in ("P", "T", "I") else "P",
+    )
+
+
 def _reply(
     inbound: Interchange,
     control: int,
@@ -239,13 +259,14 @@ def _reply(
     groups: Sequence[GroupSpec] = (),
     leading: Sequence[tuple[str, list[Element]]] = (),
 ) -> bytes:
-    """An interchange back to the inbound's sender: ISA parties swapped, its ISA12 and usage."""
+    """An interchange back to the inbound's sender (see `reply_envelope`)."""
+    env = reply_envelope(inbound)
     return build_interchange(
-        sender=(inbound.receiver_qualifier, inbound.receiver_id),
-        receiver=(inbound.sender_qualifier, inbound.sender_id),
+        sender=env.sender,
+        receiver=env.receiver,
         control=control,
-        usage=inbound.usage if inbound.usage in ("P", "T", "I") else "P",
-        version=ack_version(inbound),
+        usage=env.usage,
+        version=env.version,
         delimiters=delimiters,
         groups=groups,
         when=when or datetime.now(UTC),

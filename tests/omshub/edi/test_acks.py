@@ -14,11 +14,13 @@ from omshub.edi.acks import (
     ACK_997,
     ACK_999,
     ElementError,
+    ReplyEnvelope,
     SegmentError,
     TransactionResult,
     functional_ack,
     interchange_ack,
     preferred_kind,
+    reply_envelope,
 )
 
 WHEN = datetime(2026, 12, 3, 8, 15)
@@ -288,3 +290,16 @@ def test_a_999_for_an_implementation_guide(gs08: str) -> None:
     assert_valid(data)
     with pytest.raises(AckCodeError, match="AK304: 'I4'"):
         ack(group, results)  # I-codes exist only in a 999
+
+
+def test_reply_envelope_is_what_the_ack_says() -> None:
+    group = inbound("00501", "005010", usage="P", sets=1)
+    env = reply_envelope(group.interchange)
+    assert env == ReplyEnvelope(("ZZ", "OMSHUB"), ("12", "5551234567"), "00501", "P")
+    isa = segments(ack(group, [TransactionResult.of(transaction(group, 1))]))[0].split("*")
+    assert (isa[5], isa[6].strip(), isa[7], isa[8].strip(), isa[12], isa[15]) == (
+        *env.sender,
+        *env.receiver,
+        env.version,
+        env.usage,
+    )
