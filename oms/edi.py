@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection, Table, and_, func, select, update
@@ -89,6 +89,7 @@ class GroupFacts:
     gs01: str
     gs06: str | int
     gs08: str | None = None
+    _: KW_ONLY
     gs02: str | None = None
     gs03: str | None = None
     transactions: Sequence[TransactionFacts] = ()
@@ -123,6 +124,7 @@ class InterchangeFacts:
     receiver_qualifier: str
     receiver_id: str
     control: str | int  # ISA13
+    _: KW_ONLY
     usage: str = "P"
     version: str | None = None  # ISA12
     file_name: str | None = None

@@ -1,7 +1,152 @@
-"""`omshub edi` commands (filled in by the EDI work)."""
+"""`omshub edi partners|interchanges|overdue`: trading partners and the EDI registry.
+
+`partners` reads only the partner files; the other two read the store and never migrate
+it (a store not at the current schema is refused: run `omshub db upgrade`). `overdue`
+lists without marking: the EDI DAG marks interchanges overdue as it checks them.
+Exit codes as everywhere (`omshub.cli.base`): `partners` ends 2 when a partner file does
+not validate, `overdue` ends 1 when a 997 is overdue (for cron and monitoring).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from omshub.cli.base import EXIT_FAILED, EXIT_USAGE, cell, dump_json, err, out, page
 from omshub.cli.edi_cmds import edi_app
 
 __all__ = ["edi_app"]
+
+Json = Annotated[bool, typer.Option("--json", help="machine-readable")]
+
+
+class Direction(StrEnum):
+    inbound = "in"
+    outbound = "out"
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+def _at(value: dt.datetime | None) -> str:
+    """`2026-12-03 08:00:00Z` (UTC); `-` when not set."""
+    return f"{value.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S}Z" if value else "-"
+
+
+def _bad(broken: dict[str, Any]) -> None:
+    for name, why in sorted(broken.items()):
+        err.print(f"[yellow]bad[/] {escape(name)}: {escape(str(why))}", soft_wrap=True)
+
+
+@edi_app.command("partners")
+def partners_cmd(as_json: Json = False) -> None:
+    """Configured trading partners (and every partner file that does not validate)."""
+    from omshub.edi.partners import broken_partners, partners
+
+    good, broken = partners(), broken_partners()
+    if as_json:
+        dump_json(
+            {
+                "partners": [p.model_dump(mode="json") for p in good.values()],
+                "broken": {name: str(e) for name, e in broken.items()},
+            }
+        )
+    else:
+        view = Table(title="EDI partners", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for col in ("partner", "name", "them (ISA)", "us (ISA)", "usage", "version", "in", "out"):
+            view.add_column(col, overflow="fold")
+        for p in good.values():
+            view.add_row(
+                *map(cell, (p.id, p.name, f"{p.them.qualifier}/{p.them.id}")),
+                *map(cell, (f"{p.us.qualifier}/{p.us.id}", p.usage, p.outbound.gs_version)),
+                cell(" ".join(sorted(p.inbound.sets)) or "-"),
+                cell(" ".join(sorted(p.outbound.sets)) or "-"),
+            )
+        out.print(view)
+        _bad(broken)
+    if broken:
+        raise typer.Exit(EXIT_USAGE)
+
+
+def _store() -> Any:
+    """The store, refused unless it is at the current schema (a read never migrates)."""
+    from oms.db import get_engine
+    from omshub.state import check_migrated
+
+    eng = get_engine()
+    check_migrated(eng)
+    return eng
+
+
+@edi_app.command("interchanges")
+def interchanges_cmd(
+    partner: Annotated[str | None, typer.Option("--partner", help="one partner")] = None,
+    direction: Annotated[Direction | None, typer.Option("--direction", help="in|out")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="rows per page")] = 50,
+    offset: Annotated[int, typer.Option(min=0, help="rows to skip")] = 0,
+    as_json: Json = False,
+) -> None:
+    """Registered interchanges, newest first: control number, file, status, acknowledgement."""
+    from oms.edi import interchanges
+    from omshub.edi.partners import broken_partners, partners
+
+    if partner is not None and partner not in partners() and partner not in broken_partners():
+        err.print(f"[yellow]note:[/] {escape(partner)} is not a configured partner", soft_wrap=True)
+    with _store().connect() as conn:
+        rows, total = interchanges(
+            conn, partner, direction.value if direction else None, limit, offset
+        )
+    if as_json:
+        found = [{k: _iso(v) for k, v in r.items()} for r in rows]
+        dump_json({"total": total, "limit": limit, "offset": offset, "interchanges": found})
+        return
+    view = Table(title=f"EDI interchanges: {page(len(rows), total, offset)}", box=box.SIMPLE_HEAD)
+    for col in ("partner", "dir", "ISA13", "sender", "file", "at", "status", "ack", "ack due"):
+        view.add_column(col, overflow="fold")
+    for r in rows:
+        at = r["received_at"] if r["direction"] == "in" else r["sent_at"]
+        style = "red" if r["ack_status"] in ("rejected", "overdue") else None
+        view.add_row(
+            *map(cell, (r["partner"], r["direction"], r["isa_control"], r["sender_id"])),
+            *map(cell, (r["file_name"], _at(at), r["status"], r["ack_status"])),
+            cell(_at(r["ack_due_at"]) if r["ack_due_at"] else None),
+            style=style,
+        )
+    out.print(view)
+    if offset + len(rows) < total:
+        out.print(f"next page: --offset {offset + len(rows)}", highlight=False)
+
+
+@edi_app.command("overdue")
+def overdue_cmd(as_json: Json = False) -> None:
+    """Interchanges we sent whose 997 is past due (exit 1 when there are any)."""
+    from oms.edi import overdue, utcnow
+
+    now = utcnow()
+    with _store().connect() as conn:
+        late = overdue(conn, now, mark=False)
+    if as_json:
+        dump_json({"now": now.isoformat(), "overdue": [o.as_json() for o in late]})
+    elif not late:
+        out.print("no 997 is overdue", highlight=False)
+    else:
+        view = Table(title=f"997 overdue: {len(late)}", box=box.SIMPLE_HEAD)
+        for col in ("partner", "ISA13", "file", "sent", "due", "late by"):
+            view.add_column(col, overflow="fold")
+        for o in late:
+            behind = str(now - o.ack_due_at).split(".")[0]
+            view.add_row(
+                *map(cell, (o.partner, o.isa_control, o.file_name, _at(o.sent_at))),
+                cell(_at(o.ack_due_at)),
+                cell(behind),
+            )
+        out.print(view)
+    if late:
+        raise typer.Exit(EXIT_FAILED)
