@@ -25,17 +25,54 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import KW_ONLY, dataclass
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Table, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from oms.base import table
 from oms.bookkeeping import EdiControlNumber, EdiGroup, EdiInterchange, EdiTransaction
+from oms.edifacts import (
+    Direction,
+    GroupFacts,
+    InterchangeFacts,
+    TransactionFacts,
+    gs06,
+    isa13,
+)
 from oms.errors import DataError
 
-Direction = Literal["in", "out"]
+__all__ = [
+    "ACK_STATES",
+    "KINDS",
+    "MAX_ALLOCATE",
+    "MAX_CONTROL",
+    "AckState",
+    "Direction",
+    "EdiRegistryError",
+    "Gap",
+    "GroupFacts",
+    "InterchangeFacts",
+    "Kind",
+    "Overdue",
+    "Previous",
+    "Registered",
+    "TransactionFacts",
+    "allocate",
+    "gaps",
+    "gs06",
+    "interchanges",
+    "isa13",
+    "mark_acknowledged",
+    "overdue",
+    "record_groups",
+    "record_outbound",
+    "register_inbound",
+    "set_status",
+    "utcnow",
+]
+
 Kind = Literal["isa", "gs", "st"]
 AckState = Literal[
     "none", "accepted", "accepted_with_errors", "partially_accepted", "rejected", "overdue"
@@ -59,111 +96,6 @@ class EdiRegistryError(DataError):
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def isa13(value: str | int) -> str:
-    """ISA13 as stored: 9 digits, zero-padded (`42` -> `000000042`)."""
-    text = str(value).strip()
-    return text.zfill(9) if text.isdigit() else text
-
-
-def gs06(value: str | int) -> str:
-    """GS06 as stored: its number without leading zeros (acks echo it either way)."""
-    text = str(value).strip()
-    return str(int(text)) if text.isdigit() else text
-
-
-# --- facts the reader and writer hand over -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TransactionFacts:
-    st01: str
-    st02: str
-    reference: str | None = None  # what it is about: a PO number, a shipment id
-    status: str | None = None
-
-
-@dataclass(frozen=True)
-class GroupFacts:
-    gs01: str
-    gs06: str | int
-    gs08: str | None = None
-    _: KW_ONLY
-    gs02: str | None = None
-    gs03: str | None = None
-    transactions: Sequence[TransactionFacts] = ()
-    set_count: int | None = None  # sets read; defaults to len(transactions)
-
-
-class _Isa(Protocol):
-    """What an ISA header offers (`connectors.x12.model.Interchange` has it)."""
-
-    @property
-    def sender_qualifier(self) -> str: ...
-    @property
-    def sender_id(self) -> str: ...
-    @property
-    def receiver_qualifier(self) -> str: ...
-    @property
-    def receiver_id(self) -> str: ...
-    @property
-    def control(self) -> str: ...
-    @property
-    def usage(self) -> str: ...
-    @property
-    def version(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class InterchangeFacts:
-    """One interchange's envelope as read (inbound) or written (outbound)."""
-
-    sender_qualifier: str
-    sender_id: str
-    receiver_qualifier: str
-    receiver_id: str
-    control: str | int  # ISA13
-    _: KW_ONLY
-    usage: str = "P"
-    version: str | None = None  # ISA12
-    file_name: str | None = None
-    batch_id: str | None = None
-    groups: Sequence[GroupFacts] = ()
-    status: str | None = None
-    message: str | None = None
-
-    @classmethod
-    def from_isa(cls, isa: _Isa, **more: Any) -> InterchangeFacts:
-        """The facts of a read ISA (the reader's `Interchange`), plus file name etc."""
-        return cls(
-            sender_qualifier=isa.sender_qualifier,
-            sender_id=isa.sender_id,
-            receiver_qualifier=isa.receiver_qualifier,
-            receiver_id=isa.receiver_id,
-            control=isa.control,
-            usage=isa.usage,
-            version=isa.version,
-            **more,
-        )
-
-    def row(self, partner: str, direction: Direction) -> dict[str, Any]:
-        return {
-            "partner": partner,
-            "direction": direction,
-            "isa_control": isa13(self.control),
-            "sender_qualifier": self.sender_qualifier.strip(),
-            "sender_id": self.sender_id.strip(),
-            "receiver_qualifier": self.receiver_qualifier.strip(),
-            "receiver_id": self.receiver_id.strip(),
-            "usage": self.usage,
-            "version": self.version,
-            "file_name": self.file_name,
-            "batch_id": self.batch_id,
-            "group_count": len(self.groups),
-            "message": self.message,
-            "ack_status": "none",
-        }
 
 
 # --- inbound ------------------------------------------------------------------------------

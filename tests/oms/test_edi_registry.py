@@ -270,3 +270,21 @@ def test_listing(engine: Engine) -> None:
         assert total == 2 and [r["direction"] for r in rows] == ["in", "out"]
         rows, total = edi.interchanges(conn, direction="in", limit=1)
         assert total == 2 and rows[0]["partner"] == "harborline_3pl"
+
+
+def test_facts_from_a_read_isa() -> None:
+    from connectors.x12.model import Delimiters, Interchange, Segment
+
+    isa = "00|          |00|          |01|007123456      |ZZ|OMSHUB         |261203|0800|U|00401|000000042|1|P|>"
+    read = Interchange(Segment("ISA", isa.split("|"), 1, 0), Delimiters())
+    facts = InterchangeFacts.from_isa(read, file_name="po.x12")
+    assert (facts.sender_id, facts.receiver_id, facts.control) == (
+        "007123456",
+        "OMSHUB",
+        "000000042",
+    )
+    assert (facts.usage, facts.version, facts.file_name) == ("P", "00401", "po.x12")
+    reply = InterchangeFacts.answering(read, 7, usage="T")
+    assert (reply.sender_qualifier, reply.sender_id) == ("ZZ", "OMSHUB")
+    assert (reply.receiver_qualifier, reply.receiver_id) == ("01", "007123456")
+    assert (reply.control, reply.usage, reply.version) == (7, "T", "00401")
