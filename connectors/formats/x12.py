@@ -2,7 +2,8 @@
 
 Streams with the X12 reader (one set in memory at a time). Each record is the set as a
 nested dict (`connectors.formats.x12record` describes the shape) plus `_x12`, where it came
-from: file, ISA13, GS06, ST02, set id, sender and receiver ids, version, the schema used,
+from: file, ISA13, GS06, ST02, set id, sender and receiver ids, version, when the group
+was sent (GS04+GS05, `sent`: CCYYMMDDHHMM), the schema used,
 each body segment's tag and file position, and what the validation found.
 
 A set with a fatal envelope issue (SE count or control wrong, no SE, a group or
@@ -92,7 +93,7 @@ class _SetReader:
         if problems and self.strict:
             reason = f"{where}: " + "; ".join(problems[:5])
             return BadRecord(raw=_raw(tx), line=None, reason=reason, index=index)
-        record = loop_dict(tree)
+        record = loop_dict(tree, schema)
         add_hl_levels(record, tree)
         record["_x12"] = _provenance(tx, self.name, schema, problems)
         return checked(record, None, index)
@@ -121,6 +122,8 @@ def _provenance(tx: Transaction, name: str, schema: Schema, problems: list[str])
         "gs_sender": group_.sender,
         "gs_receiver": group_.receiver,
         "version": group_.version,
+        # the group's creation time (GS04 CCYYMMDD + GS05 HHMM): when the partner sent it
+        "sent": group_.header.element(4) + group_.header.element(5)[:4],
         "schema": f"{schema.set_id}.{schema.version}",
         "position": tx.header.position,
         "segments": [[s.tag, s.position] for s in tx.segments],

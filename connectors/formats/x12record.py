@@ -8,6 +8,8 @@ The shape follows the set's loop tree (`connectors.x12.loops`):
 - a loop is always a list of dicts, keyed by its loop id; each loop dict holds its trigger
   segment's elements directly (so `N1[N101=ST].N102` selects on them) and its other
   segments and inner loops by tag (`PO1` items: `PO102`, `PID[PID01=F].PID05`, `PO4.PO401`);
+- a segment with (qualifier, product id) pairs (PO1, LIN, SLN) also has them as `ids`
+  (`ids.VN` is the vendor's item number wherever the partner put the pair);
 - a set with HL loops keeps them in file order under `HL` and also gets them by level:
   `shipment` (the first S level), `shipments`, `orders`, `tares`, `packs`, `items`, where
   each one also carries its ancestors' own segments by level name (`order`, `pack`,
@@ -20,30 +22,41 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.x12.loops import Loop, Placed, hl_tree
+from connectors.x12.schema import Schema
 
 #: HL03 level codes and the names their loops get in a record
 HL_LEVELS = {"S": "shipment", "O": "order", "T": "tare", "P": "pack", "I": "item"}
 
 
-def segment_dict(placed: Placed) -> dict[str, Any]:
-    """The non-empty elements of a segment by reference designator."""
+def segment_dict(placed: Placed, schema: Schema) -> dict[str, Any]:
+    """The non-empty elements of a segment by reference designator, plus `ids` for a
+    segment with (qualifier, product id) pairs."""
     seg = placed.segment
-    return {f"{seg.tag}{n:02d}": v for n, v in enumerate(seg.elements, 1) if v != ""}
+    out: dict[str, Any] = {f"{seg.tag}{n:02d}": v for n, v in enumerate(seg.elements, 1) if v}
+    spec = schema.segment(seg.tag)
+    if spec is not None and spec.pairs is not None:
+        ids: dict[str, str] = {}
+        for n in range(spec.pairs, len(seg.elements), 2):
+            qualifier, value = seg.element(n), seg.element(n + 1)
+            if qualifier and value:
+                ids.setdefault(qualifier, value)  # the first of a repeated qualifier
+        out["ids"] = ids
+    return out
 
 
-def loop_dict(loop: Loop) -> dict[str, Any]:
+def loop_dict(loop: Loop, schema: Schema) -> dict[str, Any]:
     """A loop instance (or the set body) as a dict: trigger elements merged, the rest by tag."""
     out: dict[str, Any] = {}
     items = loop.items
     if loop.spec is not None and items and isinstance(items[0], Placed):
-        out.update(segment_dict(items[0]))
+        out.update(segment_dict(items[0], schema))
         items = items[1:]
     for item in items:
         if isinstance(item, Loop):
-            out.setdefault(item.id, []).append(loop_dict(item))
+            out.setdefault(item.id, []).append(loop_dict(item, schema))
             continue
         tag = item.segment.tag
-        value = segment_dict(item)
+        value = segment_dict(item, schema)
         many = item.use is None or item.use.max != 1
         present = out.get(tag)
         if present is None:

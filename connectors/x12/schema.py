@@ -100,6 +100,9 @@ class SegmentSpec(_Strict):
 
     name: str = ""
     elements: tuple[ElementSpec | None, ...] = ()
+    #: position of the first qualifier of repeated (qualifier, product id) pairs, as in
+    #: PO106/PO107, LIN02/LIN03: the format lists them as `ids` ({'VN': 'SKU-1', ...})
+    pairs: int | None = Field(default=None, ge=1)
 
 
 class SegmentUse(_Strict):
