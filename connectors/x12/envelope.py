@@ -62,7 +62,7 @@ def same_control(a: str, b: str) -> bool:
 def _envelope_marks(tags: list[str]) -> list[int]:
     """Indexes of the envelope segments among `tags`, in order."""
     marks: list[int] = []
-    for tag in ENVELOPE:
+    for tag in ENVELOPE.intersection(tags):  # usually ST and SE only: fewer scans
         at = -1
         try:
             while True:
