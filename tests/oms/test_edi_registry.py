@@ -288,3 +288,38 @@ def test_facts_from_a_read_isa() -> None:
     assert (reply.sender_qualifier, reply.sender_id) == ("ZZ", "OMSHUB")
     assert (reply.receiver_qualifier, reply.receiver_id) == ("01", "007123456")
     assert (reply.control, reply.usage, reply.version) == (7, "T", "00401")
+
+
+ALLOCATOR = """
+import json, sys, time
+from oms import edi
+from oms.db import get_engine
+engine = get_engine(sys.argv[1])
+while time.time() < float(sys.argv[2]):  # start together
+    time.sleep(0.005)
+got = []
+for _ in range(200):
+    with engine.begin() as conn:
+        got += edi.allocate(conn, "acme_retail", "gs")
+print(json.dumps(got))
+"""
+
+
+def test_two_processes_allocate_distinct_numbers(store_url: str) -> None:
+    import json
+    import subprocess
+    import sys
+    import time
+
+    start = str(time.time() + 3)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", ALLOCATOR, store_url, start], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    a, b = (json.loads(o) for o in outs)
+    assert a == sorted(a) and b == sorted(b) and len(a) == len(b) == 200
+    assert sorted(a + b) == list(range(1, 401))
