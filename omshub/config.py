@@ -37,7 +37,10 @@ class FormatSpec(BaseModel):
 class StreamSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
-    mapping: str = Field(description="mapping file, relative to mappings/")
+    mapping: str | None = Field(
+        description="mapping file, relative to mappings/ (none: an EDI partner's inbox, whose "
+        "sets are routed to the partner's mappings)"
+    )
     format: FormatSpec
     pattern: str | None = Field(None, description="file glob (folder/SFTP transports)")
     cursor_field: str | None = Field(
@@ -49,6 +52,23 @@ class StreamSpec(BaseModel):
         default_factory=dict,
         description="the transport's stream options (validated by its `Stream` model)",
     )
+
+    routes: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="x12 streams without `mapping`: transaction set id -> mapping (an EDI "
+        "partner's inbox takes them from its partner YAML; none: acknowledged, not mapped)",
+    )
+
+    @model_validator(mode="after")
+    def _mapped(self) -> StreamSpec:
+        if self.mapping is None and self.format.type != "x12":
+            raise ValueError(f"stream {self.name!r}: `mapping` is required")
+        return self
+
+    def mapping_files(self) -> list[str]:
+        """Every mapping this stream's records may go through."""
+        routed = [m for m in self.routes.values() if m]
+        return [self.mapping, *routed] if self.mapping else list(dict.fromkeys(routed))
 
 
 class SourceConfig(BaseModel):
@@ -272,9 +292,18 @@ def stream_entities(stream: StreamSpec) -> list[str]:
 
     Used at DAG-parse time (Asset outlets), so it must stay cheap: YAML only.
     """
+    out: list[str] = []
+    for mapping in stream.mapping_files():
+        for entity in _mapping_entities(mapping):
+            if entity not in out:
+                out.append(entity)
+    return out
+
+
+def _mapping_entities(mapping: str) -> list[str]:
     import yaml
 
-    path = Path(stream.mapping)
+    path = Path(mapping)
     path = path if path.is_absolute() else mappings_dir() / path
     try:
         doc = safe_load(path.read_text(encoding="utf-8")) or {}

@@ -174,7 +174,7 @@ def _record_counts(
             row["stream"],
             row["batch_id"],
             run_id,
-            get_mapping(mapping_name),
+            get_mapping(mapping_name) if mapping_name else None,  # routed: on each entry
             progress.bad,
         )
         for entity, counts in progress.counts.items():

@@ -40,7 +40,7 @@ def format_for(mapping: CompiledMapping, sample: Path) -> dict[str, Any]:
     target = (mappings_dir().parent / mapping.file).resolve()
     for src in sources().values():
         for stream in src.streams:
-            if resolve(stream.mapping).resolve() == target:
+            if any(resolve(m).resolve() == target for m in stream.mapping_files()):
                 return stream.format.model_dump()
     kind = EXT_FORMATS.get(sample.suffix.lower())
     if not kind:

@@ -156,10 +156,31 @@ def process_batch(batch_id: str, run_id: str, engine: Engine | None = None) -> d
 def _process(
     engine: Engine, row: dict[str, Any], run_id: str, outcome: BatchOutcome, progress: Progress
 ) -> None:
-    from oms.locks import source_xact_lock, write_transaction
-
     source = get_source(row["source"])
     stream = source.stream(row["stream"])
+    if stream.mapping is None:  # an EDI inbox: sets routed to mappings, acknowledged
+        from omshub.edi.batch import process_x12
+
+        process_x12(engine, row, run_id, progress)
+    else:
+        _process_mapped(engine, row, run_id, progress, source, stream)
+    outcome.status = "success"
+    outcome.records, outcome.quarantined_records = progress.records, len(progress.bad)
+    outcome.entities = {e: c.as_dict() for e, c in progress.counts.items()}
+
+
+def _process_mapped(
+    engine: Engine,
+    row: dict[str, Any],
+    run_id: str,
+    progress: Progress,
+    source: Any,
+    stream: StreamSpec,
+) -> None:
+    """A batch of one stream with one mapping, read and loaded chunk by chunk."""
+    from oms.locks import source_xact_lock, write_transaction
+
+    assert stream.mapping is not None
     mapping = get_mapping(stream.mapping)
     ctx = LoadContext(
         source.system, source.kind, run_id, row["batch_id"], mapping.name, mapping.version, now()
@@ -172,27 +193,39 @@ def _process(
         with closing(ready_chunks):
             for ready in _locked_chunks(conn, ready_chunks, mapping):
                 _load_chunk(conn, ready, ctx, name, progress)
-        failures.check_threshold(source, row, progress)
-        quarantine.record(conn, source, stream.name, ctx.batch_id, run_id, mapping, progress.bad)
-        _advance_watermark(conn, source, stream.name, row, progress, run_id)
-        stats.clear(conn, run_id, ctx.batch_id)
-        for entity, counts in progress.counts.items():
-            write_stat(conn, row, run_id, entity, counts, "success", None)
-        conn.execute(
-            update(_lb)
-            .where(_lb.c.batch_id == ctx.batch_id)
-            .values(
-                status="loaded",
-                loaded_at=ctx.now,
-                record_count=progress.records,
-                message=None,
-                error_kind=None,
-                last_run_id=run_id,
-            )
+        finish_batch(conn, source, stream.name, row, run_id, ctx, progress, mapping)
+
+
+def finish_batch(
+    conn: Connection,
+    source: Any,
+    stream: str,
+    row: dict[str, Any],
+    run_id: str,
+    ctx: LoadContext,
+    progress: Progress,
+    mapping: CompiledMapping | None,
+) -> None:
+    """The end of a batch's transaction: reject threshold, quarantine, watermark, counts,
+    and the batch marked loaded (all or nothing with the rows it loaded)."""
+    failures.check_threshold(source, row, progress)
+    quarantine.record(conn, source, stream, ctx.batch_id, run_id, mapping, progress.bad)
+    _advance_watermark(conn, source, stream, row, progress, run_id)
+    stats.clear(conn, run_id, ctx.batch_id)
+    for entity, counts in progress.counts.items():
+        write_stat(conn, row, run_id, entity, counts, "success", None)
+    conn.execute(
+        update(_lb)
+        .where(_lb.c.batch_id == ctx.batch_id)
+        .values(
+            status="loaded",
+            loaded_at=ctx.now,
+            record_count=progress.records,
+            message=None,
+            error_kind=None,
+            last_run_id=run_id,
         )
-    outcome.status = "success"
-    outcome.records, outcome.quarantined_records = progress.records, len(progress.bad)
-    outcome.entities = {e: c.as_dict() for e, c in progress.counts.items()}
+    )
 
 
 def _advance_watermark(

@@ -45,6 +45,8 @@ class BadEntry:
     index: int
     raw: Any
     reasons: list[Reason]
+    #: (name, version) of the mapping that judged it, when not the batch's one mapping
+    mapping: tuple[str, str | None] | None = None
 
 
 def format_reason(name: str, line: int | None, reason: str) -> Reason:
@@ -59,7 +61,7 @@ def record(
     stream: str,
     batch_id: str,
     run_id: str,
-    mapping: CompiledMapping,
+    mapping: CompiledMapping | None,
     bad: Sequence[BadEntry],
 ) -> None:
     """Write the batch's rejected records; entries of this batch that now pass are healed."""
@@ -74,12 +76,15 @@ def record(
     }
     fresh = []
     for entry in sorted(bad, key=lambda b: b.index):
+        name, version = entry.mapping or (
+            (mapping.name, mapping.version) if mapping else (None, None)
+        )
         payload = json.dumps([r.as_dict() for r in entry.reasons], ensure_ascii=False)
         if entry.index in open_rows:
             conn.execute(
                 update(_q)
                 .where(_q.c.id == open_rows[entry.index])
-                .values(reasons=payload, run_id=run_id, mapping_version=mapping.version)
+                .values(reasons=payload, run_id=run_id, mapping_version=version)
             )
             continue
         fresh.append(
@@ -91,8 +96,8 @@ def record(
                 "stream": stream,
                 "record_index": entry.index,
                 "record_key": _key(entry.raw),
-                "mapping_name": mapping.name,
-                "mapping_version": mapping.version,
+                "mapping_name": name,
+                "mapping_version": version,
                 "raw_record": _json(entry.raw),
                 "reasons": payload,
                 "status": "open",

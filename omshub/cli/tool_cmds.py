@@ -62,14 +62,15 @@ def mapping_check(
             err.print(f"[red]bad[/] {escape(str(bad))}", highlight=False)
         for src in sources().values():
             for stream in src.streams:
-                try:
-                    get_mapping(stream.mapping)
-                except (OmshubError, OSError) as e:
-                    problems += 1
-                    err.print(
-                        f"[red]bad[/] {src.file}: stream {stream.name}: {escape(str(e))}",
-                        highlight=False,
-                    )
+                for mapping_file in stream.mapping_files():
+                    try:
+                        get_mapping(mapping_file)
+                    except (OmshubError, OSError) as e:
+                        problems += 1
+                        err.print(
+                            f"[red]bad[/] {src.file}: stream {stream.name}: {escape(str(e))}",
+                            highlight=False,
+                        )
     if problems:
         raise typer.Exit(EXIT_FAILED)
 

@@ -150,7 +150,9 @@ def build_dag(source: SourceConfig) -> DAG:
             "retry_delay": dt.timedelta(seconds=source.retry_delay_seconds),
         },
         doc_md=f"Sync of source `{name}` from `{source.file}`: streams "
-        + ", ".join(f"`{s.name}` -> `{s.mapping}`" for s in source.streams)
+        + ", ".join(
+            f"`{s.name}` -> {', '.join(map(repr, s.mapping_files()))}" for s in source.streams
+        )
         + ". Publishes (only when rows changed): "
         + ", ".join(f"`{asset_for(e).name}`" for e in entities),
     ) as dag:

@@ -1,0 +1,98 @@
+"""A landed X12 batch through the common load path, in one transaction with its 997s.
+
+`omshub.process` hands every batch of an `x12` stream here. The file's sets are judged
+and routed by `omshub.edi.inbound`; the routed records of each group are mapped,
+validated and loaded by the same functions as any other chunk (`omshub.process`), under
+the batch's source lock; the batch then ends like any other (`finish_batch`). Outbound
+acknowledgements queued in the transaction are sent after it committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from connectors.base import RecordChunk
+from connectors.x12 import read_events
+from oms.load import LoadContext
+from omshub.config import get_source
+from omshub.edi.inbound import Inbox
+from omshub.edi.partners import PartnerConfig
+from omshub.edi.sets import Routed
+from omshub.landing import open_landed
+from omshub.mappings import get_mapping
+from omshub.quarantine import BadEntry
+from omshub.runs import now
+
+#: the partner an `edi_<partner>` source reads for (other x12 sources take any partner)
+PARTNER_SOURCE_PREFIX = "edi_"
+
+
+class _Loader:
+    """Maps and loads the routed sets of one group, a chunk per mapping."""
+
+    def __init__(
+        self, conn: Connection, ctx: LoadContext, name: str, progress: Any, mappings: list[str]
+    ) -> None:
+        self.conn, self.ctx, self.name, self.progress = conn, ctx, name, progress
+        self.mappings, self.locked = mappings, False
+
+    def _lock(self) -> None:
+        """A file can hold several groups and sets: lock every entity the stream's
+        mappings write once, before the first load, in the global order, as a batch of
+        several chunks does (so no later chunk deadlocks with another batch)."""
+        from oms.locks import lock_entities
+
+        if not self.locked:
+            entities = {e for m in self.mappings for e in get_mapping(m).entities}
+            lock_entities(self.conn, sorted(entities))
+            self.locked = True
+
+    def __call__(
+        self, partner: PartnerConfig, mapping_name: str, routed: list[Routed]
+    ) -> list[Routed]:
+        """Load `routed` with `mapping_name`; the sets its mapping or validation refused."""
+        from omshub.process import _load_chunk, _map_chunk
+
+        self._lock()
+        mapping = get_mapping(mapping_name)
+        chunk = RecordChunk(
+            start=routed[0].position,
+            positions=[r.position for r in routed],
+            table=None,
+            records=[r.record for r in routed],
+            bad=[],
+        )
+        ready = _map_chunk(mapping, self.ctx.system, chunk)
+        ctx = replace(self.ctx, mapping_name=mapping.name, mapping_version=mapping.version)
+        before = len(self.progress.bad)
+        _load_chunk(self.conn, ready, ctx, self.name, self.progress)
+        judged = (mapping.name, mapping.version)
+        new = self.progress.bad[before:]
+        self.progress.bad[before:] = [BadEntry(b.index, b.raw, b.reasons, judged) for b in new]
+        refused = {b.index for b in new}
+        return [r for r in routed if r.position in refused]
+
+
+def process_x12(engine: Engine, row: dict[str, Any], run_id: str, progress: Any) -> None:
+    """Judge, route, load and acknowledge one landed X12 file, all in one transaction."""
+    from oms.locks import source_xact_lock, write_transaction
+    from omshub.process import finish_batch
+
+    source = get_source(row["source"])
+    stream = source.stream(row["stream"])
+    name = row["original_name"] or row["batch_id"]
+    ctx = LoadContext(source.system, source.kind, run_id, row["batch_id"], "x12", "-", now())
+    expected: str | None = None
+    if source.name.startswith(PARTNER_SOURCE_PREFIX):
+        expected = source.name.removeprefix(PARTNER_SOURCE_PREFIX)
+    with open_landed(row["uri"], row["checksum"]) as fh, write_transaction(engine) as conn:
+        source_xact_lock(conn, source.name)
+        load = _Loader(conn, ctx, name, progress, stream.mapping_files())
+        inbox = Inbox(conn, name, row["batch_id"], expected, dict(stream.routes), ctx, load)
+        inbox.run(read_events(fh, name=name))
+        progress.records = inbox.position  # every set read, routed or refused
+        progress.bad.extend(inbox.bad)
+        finish_batch(conn, source, stream.name, row, run_id, ctx, progress, None)

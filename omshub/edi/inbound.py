@@ -1,0 +1,168 @@
+"""One landed X12 file, processed in one transaction: envelopes, duplicates, sets, 997s.
+
+The file is read as a stream of envelope events. Each interchange is registered with its
+partner first (a re-delivered ISA13 is reported and skipped, never loaded twice); each
+transaction set is validated against its schema (and the partner's overlay) and routed by
+its set id to the partner's mapping; at the end of each functional group its sets are
+mapped, validated and loaded like any other batch's records, and the group's 997 is
+written from the same verdicts: one validation decides both what loads and what the 997
+says. Refused sets go to quarantine with the segment that refused them. The 997s and TA1s
+are queued in the same transaction (`omshub.edi.outbox`) and sent once it committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import Connection
+
+from connectors.x12 import (
+    Group,
+    GroupEnd,
+    GroupStart,
+    Interchange,
+    InterchangeEnd,
+    InterchangeStart,
+    Transaction,
+)
+from oms.edi import InterchangeFacts, register_inbound, set_status
+from oms.errors import DataError
+from oms.load import LoadContext
+from omshub.edi import outbox, sets
+from omshub.edi.acks import TransactionResult
+from omshub.edi.partners import PartnerConfig, UnknownPartner, find_partner
+from omshub.quarantine import BadEntry
+
+log = logging.getLogger("omshub.edi")
+
+
+class ForeignInterchange(DataError):
+    """An interchange in this inbox that does not come from the inbox's partner."""
+
+
+@dataclass
+class GroupWork:
+    """One functional group while it is read: its sets' verdicts and the records to load."""
+
+    group: Group
+    results: list[tuple[int, TransactionResult]] = field(default_factory=list)  # by position
+    routed: dict[str, list[sets.Routed]] = field(default_factory=dict)  # mapping -> sets
+
+
+@dataclass
+class Inbox:
+    """The state of one file's processing; `Process` drives it event by event."""
+
+    conn: Connection
+    name: str  # the file's original name, for messages and the registry
+    batch_id: str
+    expected: str | None  # the partner this inbox belongs to (None: any known partner)
+    routes: dict[str, str | None]  # set id -> mapping (the stream's `routes`)
+    ctx: LoadContext
+    load: Any  # callable(partner, mapping name, list[Routed]) -> the Routed its mapping refused
+    partner: PartnerConfig | None = None
+    interchange_id: int | None = None
+    duplicate: bool = False
+    group: GroupWork | None = None
+    position: int = 0  # the next transaction's position in the batch (quarantine index)
+    bad: list[BadEntry] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    duplicates: int = 0
+
+    def on_interchange(self, interchange: Interchange) -> None:
+        try:
+            partner = find_partner(
+                interchange.sender_qualifier,
+                interchange.sender_id,
+                interchange.receiver_qualifier,
+                interchange.receiver_id,
+            )
+        except UnknownPartner as e:
+            where = f"{self.name}: segment {interchange.header.position}"
+            raise ForeignInterchange(f"{where}: {e}") from None
+        if self.expected and partner.id != self.expected:
+            raise ForeignInterchange(
+                f"{self.name}: segment {interchange.header.position}: ISA13 "
+                f"{interchange.control} comes from partner {partner.id!r}, not {self.expected!r}"
+            )
+        self.partner = partner
+        facts = InterchangeFacts(
+            sender_qualifier=interchange.sender_qualifier,
+            sender_id=interchange.sender_id,
+            receiver_qualifier=interchange.receiver_qualifier,
+            receiver_id=interchange.receiver_id,
+            control=interchange.control,
+            usage=interchange.usage,
+            version=interchange.version,
+            file_name=self.name,
+            batch_id=self.batch_id,
+        )
+        registered = register_inbound(self.conn, partner.id, facts)
+        self.interchange_id, self.duplicate = registered.id, registered.duplicate
+        if registered.duplicate:
+            self.duplicates += 1
+            prev = registered.previous
+            earlier = (
+                f" (first received in {prev.file_name}, batch {prev.batch_id})" if prev else ""
+            )
+            self.notes.append(
+                f"ISA13 {interchange.control} from {interchange.sender_id} was already "
+                f"received{earlier}: skipped"
+            )
+
+    def on_group_start(self, group: Group) -> None:
+        self.group = GroupWork(group)
+
+    def on_transaction(self, tx: Transaction) -> None:
+        position, self.position = self.position, self.position + 1
+        if self.duplicate or self.group is None or self.partner is None:
+            return
+        verdict = sets.judge(tx, self.partner, self.routes, self.name, position)
+        if verdict.routed is not None:
+            self.group.routed.setdefault(verdict.routed.mapping, []).append(verdict.routed)
+        else:
+            self.group.results.append((position, verdict.result))
+            if verdict.bad is not None:
+                self.bad.append(verdict.bad)
+
+    def on_group_end(self, group: Group) -> None:
+        work, self.group = self.group, None
+        if self.duplicate or work is None or self.partner is None:
+            return
+        for mapping, routed in work.routed.items():
+            refused = {id(r) for r in self.load(self.partner, mapping, routed)}
+            for r in routed:
+                work.results.append((r.position, replace(r.result, rejected=id(r) in refused)))
+        assert self.interchange_id is not None
+        results = [result for _, result in sorted(work.results, key=lambda pr: pr[0])]
+        outbox.acknowledge_group(
+            self.conn, self.partner, group, results, self.ctx.now, self.interchange_id
+        )
+
+    def on_interchange_end(self, interchange: Interchange) -> None:
+        if self.partner is None or self.interchange_id is None:
+            return
+        if not self.duplicate:
+            outbox.acknowledge_interchange(self.conn, self.partner, interchange, self.ctx.now)
+            fatal = [i for i in interchange.issues if i.fatal]
+            status = "rejected" if fatal else "loaded"
+            message = "; ".join(i.message for i in interchange.issues) or None
+            set_status(self.conn, self.interchange_id, status, message, self.batch_id)
+        self.partner, self.interchange_id, self.duplicate = None, None, False
+
+    def run(self, events: Iterator[Any]) -> None:
+        """Feed every envelope event of the file to its handler."""
+        for event in events:
+            if isinstance(event, InterchangeStart):
+                self.on_interchange(event.interchange)
+            elif isinstance(event, GroupStart):
+                self.on_group_start(event.group)
+            elif isinstance(event, Transaction):
+                self.on_transaction(event)
+            elif isinstance(event, GroupEnd):
+                self.on_group_end(event.group)
+            elif isinstance(event, InterchangeEnd):
+                self.on_interchange_end(event.interchange)

@@ -1,0 +1,155 @@
+"""Outbound X12 files: written and registered inside the transaction that decided them,
+sent to the partner once it committed (a transactional outbox).
+
+A 997 is part of the decision about what loaded: it must never say "accepted" for sets a
+rolled-back transaction did not keep, nor be lost when the transaction commits. So the
+file is written under the landing zone (`outbox/<partner>/`) and registered `pending`
+with its control numbers in the same transaction; `send_pending` delivers every pending
+file (to the partner's outbox folder over its transport) and marks it `sent`. A crash
+between the two leaves it `pending`: the next run sends it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from connectors.x12 import Group, Interchange
+from oms.edi import (
+    GroupFacts,
+    InterchangeFacts,
+    TransactionFacts,
+    allocate,
+    mark_acknowledged,
+    record_groups,
+    record_outbound,
+)
+from omshub.edi.acks import (
+    TransactionResult,
+    functional_ack,
+    interchange_ack,
+    preferred_kind,
+    reply_envelope,
+)
+from omshub.edi.partners import PartnerConfig
+
+log = logging.getLogger("omshub.edi")
+
+#: AK9 group status -> the registry's ack state
+GROUP_STATES = {"A": "accepted", "E": "accepted_with_errors", "P": "accepted_with_errors"}
+
+
+def outbox_dir(partner: str) -> Path:
+    """Where outbound files wait (and stay, as the record of what was sent)."""
+    from omshub.landing import landing_root
+
+    return landing_root() / "outbox" / partner
+
+
+def _write(partner: str, name: str, data: bytes) -> Path:
+    folder = outbox_dir(partner)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)  # never a half-written file under its final name
+    return path
+
+
+def _group_state(results: Sequence[TransactionResult]) -> str:
+    statuses = {r.status for r in results}
+    if statuses <= {"A"}:
+        return "accepted"
+    if statuses == {"R"}:
+        return "rejected"
+    return "accepted_with_errors"
+
+
+def acknowledge_group(
+    conn: Connection,
+    partner: PartnerConfig,
+    group: Group,
+    results: Sequence[TransactionResult],
+    now: dt.datetime,
+    interchange_id: int,
+) -> Path | None:
+    """Register the inbound group with its sets, and queue its 997 (when the partner gets
+    997s): numbers allocated and the file registered in the caller's transaction."""
+    facts = GroupFacts(
+        gs01=group.functional_id,
+        gs06=group.control,
+        gs08=group.version,
+        gs02=group.sender,
+        gs03=group.receiver,
+        transactions=[TransactionFacts(r.set_id, r.control) for r in results],
+        set_count=group.transaction_count,
+    )
+    record_groups(conn, interchange_id, [facts])
+    if not partner.ack.send_997:
+        return None
+    isa, gs = allocate(conn, partner.id, "isa", now=now)[0], allocate(conn, partner.id, "gs")[0]
+    kind = preferred_kind(group)
+    data = functional_ack(
+        group, results, interchange_control=isa, group_control=gs, when=now, kind=kind
+    )
+    name = f"{kind.set_id}_{partner.id}_{isa:09d}.x12"
+    fa = GroupFacts("FA", gs, transactions=[TransactionFacts(kind.set_id, "0001")])
+    out = _reply_facts(group.interchange, isa, name, [fa])
+    record_outbound(conn, partner.id, out, ack_within=None, sent_at=now)
+    state = _group_state(results)
+    codes = {r.control: (_set_state(r.status), None) for r in results}
+    mark_acknowledged(
+        conn,
+        partner.id,
+        state,  # type: ignore[arg-type]
+        group_control=group.control,
+        functional_id=group.functional_id,
+        transactions=codes,  # type: ignore[arg-type]
+        direction="in",
+        now=now,
+    )
+    return _write(partner.id, name, data)
+
+
+def _reply_facts(
+    inbound: Interchange, control: int, name: str, groups: list[GroupFacts]
+) -> InterchangeFacts:
+    """The registry's record of a reply: exactly the envelope the ack was written with."""
+    env = reply_envelope(inbound)
+    return InterchangeFacts(
+        sender_qualifier=env.sender[0],
+        sender_id=env.sender[1],
+        receiver_qualifier=env.receiver[0],
+        receiver_id=env.receiver[1],
+        control=control,
+        usage=env.usage,
+        version=env.version,
+        file_name=name,
+        groups=groups,
+        status="pending",
+    )
+
+
+def _set_state(status: str) -> str:
+    return {"A": "accepted", "E": "accepted_with_errors", "R": "rejected"}[status]
+
+
+def acknowledge_interchange(
+    conn: Connection, partner: PartnerConfig, interchange: Interchange, now: dt.datetime
+) -> Path | None:
+    """Queue a TA1 when the partner wants one (ISA14=1, or always) or the envelope is bad."""
+    issues = [i for i in interchange.issues if i.level == "interchange"]
+    always = partner.ack.ta1 == "always"
+    if partner.ack.ta1 == "never" or not (issues or interchange.ack_requested or always):
+        return None
+    isa = allocate(conn, partner.id, "isa", now=now)[0]
+    data = interchange_ack(interchange, control=isa, when=now, always=always)
+    assert data is not None  # asked for, or something to say
+    name = f"TA1_{partner.id}_{isa:09d}.x12"
+    out = _reply_facts(interchange, isa, name, [])
+    record_outbound(conn, partner.id, out, ack_within=None, sent_at=now)
+    return _write(partner.id, name, data)

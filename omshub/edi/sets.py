@@ -1,0 +1,125 @@
+"""One inbound transaction set's verdict: refused here (and why), or routed to a mapping.
+
+The same judgement feeds the 997 (AK5 status and codes, AK3/AK4 from the schema check)
+and the quarantine (a refused set keeps its segments and the reason naming the segment),
+so what the partner is told and what the store kept never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.formats.x12 import _provenance as provenance
+from connectors.formats.x12record import add_hl_levels, loop_dict
+from connectors.x12 import Transaction
+from connectors.x12.loops import group
+from connectors.x12.schema import find_schema
+from connectors.x12.validate import SegmentProblem, validate
+from omshub.edi.acks import ElementError, SegmentError, TransactionResult
+from omshub.edi.partners import PartnerConfig
+from omshub.quarantine import BadEntry
+from transforms.batch import Reason
+
+#: AK304 codes that make a set unusable (mandatory segment missing, loop or use exceeded)
+FATAL_SEGMENT_CODES = frozenset({"3", "4", "5"})
+#: AK403 codes that make a set unusable (mandatory element missing)
+FATAL_ELEMENT_CODES = frozenset({"1"})
+NOT_SUPPORTED = "1"  # AK502: transaction set not supported
+
+
+@dataclass
+class Routed:
+    """A set that passed the envelope and schema checks, on its way to `mapping`."""
+
+    mapping: str
+    position: int  # its position in the batch (the quarantine's record index)
+    record: dict[str, Any]
+    result: TransactionResult
+
+
+@dataclass
+class Verdict:
+    result: TransactionResult
+    routed: Routed | None = None
+    bad: BadEntry | None = None
+
+
+def _errors(problems: list[SegmentProblem]) -> tuple[list[SegmentError], bool]:
+    out, fatal = [], False
+    for p in problems:
+        elements = tuple(
+            ElementError(e.position, e.code, e.reference, e.bad_value) for e in p.elements
+        )
+        out.append(SegmentError(p.tag, p.position, p.code, p.loop_id[:4], elements))
+        fatal |= p.code in FATAL_SEGMENT_CODES
+        fatal |= any(e.code in FATAL_ELEMENT_CODES for e in p.elements)
+    return out, fatal
+
+
+def _raw(tx: Transaction) -> dict[str, Any]:
+    """What the quarantine keeps of a refused set: its envelope and segments as read."""
+    return {
+        "ISA13": tx.group.interchange.control,
+        "GS06": tx.group.control,
+        "ST01": tx.set_id,
+        "ST02": tx.control,
+        "segments": [[s.tag, *s.elements] for s in tx.segments],
+    }
+
+
+def _refused(tx: Transaction, position: int, result: TransactionResult, why: str) -> Verdict:
+    reason = Reason(entity=f"x12_{tx.set_id}", field=f"ST02 {tx.control}", rule="x12", message=why)
+    judged_by = (f"x12:{tx.set_id}", tx.group.version or "-")  # no mapping saw it
+    return Verdict(result, bad=BadEntry(position, _raw(tx), [reason], judged_by))
+
+
+def judge(
+    tx: Transaction,
+    partner: PartnerConfig,
+    routes: dict[str, str | None],
+    name: str,
+    position: int,
+) -> Verdict:
+    """Refuse the set (envelope error, set not agreed with the partner, schema error that
+    makes it unusable) or route it to its mapping (`routes`: set id -> mapping, the
+    partner's inbound sets for its inbox source)."""
+    where = f"{name}: segment {tx.header.position}: {tx.set_id} {tx.control}"
+    fatal_issues = [i for i in tx.issues if i.fatal]
+    if fatal_issues:
+        result = TransactionResult.of(tx, rejected=True)
+        return _refused(tx, position, result, f"{where}: {fatal_issues[0].message}")
+    if tx.set_id not in routes:
+        result = TransactionResult.of(tx, rejected=True)
+        agreed = ", ".join(sorted(routes)) or "none"
+        why = f"{where}: partner {partner.id} does not send {tx.set_id} (agreed: {agreed})"
+        return _refused(tx, position, _unsupported(result), why)
+    schema = find_schema(tx.set_id, tx.group.version)
+    errors: list[SegmentError] = []
+    record: dict[str, Any] | None = None
+    if schema is not None:
+        tree = group(tx.segments, schema)
+        problems = validate(tx, schema, tree).problems
+        errors, fatal = _errors(problems)
+        if fatal:
+            result = TransactionResult.of(tx, errors, rejected=True)
+            first = next((p for p in problems if p.code in FATAL_SEGMENT_CODES), problems[0])
+            detail = first.message or f"AK304 code {first.code}"
+            why = f"{where}: {first.tag} at position {first.position} in the set: {detail}"
+            return _refused(tx, position, result, why)
+        record = loop_dict(tree, schema)
+        add_hl_levels(record, tree)
+        record["_x12"] = provenance(tx, name, schema, [p.describe() for p in problems])
+    result = TransactionResult.of(tx, errors)
+    mapping = routes[tx.set_id]
+    if mapping is None or record is None:
+        return Verdict(result)  # agreed, acknowledged, kept in the landed file: not mapped
+    return Verdict(result, routed=Routed(mapping, position, record, result))
+
+
+def _unsupported(result: TransactionResult) -> TransactionResult:
+    from connectors.x12 import Issue
+
+    issue = Issue("transaction", NOT_SUPPORTED, "transaction set not supported")
+    result.issues = [*result.issues, issue]
+    return result

@@ -1,0 +1,118 @@
+"""An X12 inbox end to end on both backends: a partner's 850s routed to their mapping,
+loaded, acknowledged by a 997 queued in the same transaction; a re-delivered interchange
+loaded once; a set the partner does not send refused, quarantined and rejected in the 997."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from connectors.x12 import read_document
+from oms.bookkeeping import EdiGroup, EdiInterchange, Quarantine
+from oms.models import OrderLine, SalesOrder, table
+from omshub.edi.outbox import outbox_dir
+from omshub.pipeline import run_source
+
+ROOT = Path(__file__).resolve().parents[3]
+SAMPLE = ROOT / "mappings/edi/samples/po_850.x12"
+
+
+@pytest.fixture
+def inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project with the ACME partner and a folder inbox whose 850s go to edi/po_850."""
+    home = tmp_path / "proj"
+    for sub in ("config/sources", "config/partners", "config/codes", "mappings", "drop"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "config/ownership.yaml", home / "config")
+    shutil.copytree(ROOT / "mappings/edi", home / "mappings/edi")
+    partner = (ROOT / "config/partners/acme_retail.yaml").read_text(encoding="utf-8")
+    start = partner.index("inbound:")
+    end = partner.index("\n\n", start)
+    routed = 'inbound:\n  sets:\n    "850": edi/po_850.yaml\n    "860": null'
+    (home / "config/partners/acme_retail.yaml").write_text(
+        partner[:start] + routed + partner[end:], encoding="utf-8"
+    )
+    (home / "config/sources/acme_edi.yaml").write_text(
+        textwrap.dedent("""\
+        name: acme_edi
+        system: acme_retail
+        kind: edi
+        connector: {type: local_folder, path: drop, claim: true}
+        retries: 0
+        reject_threshold: 1.0  # a refused set is answered by the 997, the rest loads
+        streams:
+          - name: inbox
+            pattern: "*.x12"
+            format: {type: x12}
+            mapping: null
+            routes: {"850": edi/po_850.yaml, "860": null}
+        """),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("OMSHUB_HOME", str(home))
+    return home
+
+
+def _count(engine: Engine, model: type) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table(model))).scalar_one())
+
+
+def test_850s_load_and_a_997_accepts_them_once(inbox: Path, engine: Engine) -> None:
+    shutil.copy(SAMPLE, inbox / "drop/po_850.x12")
+    report = run_source("acme_edi", engine=engine)
+    assert report.ok, report.errors
+    assert _count(engine, SalesOrder) == 3
+    assert _count(engine, OrderLine) >= 3
+    acks = sorted(outbox_dir("acme_retail").glob("997_*.x12"))
+    assert len(acks) == 1
+    doc = read_document(acks[0])
+    ack = doc.interchanges[0]
+    assert not ack.interchange.issues
+    assert (ack.interchange.sender_id, ack.interchange.receiver_id) == ("OMSHUB", "007123456")
+    body = [s for g in ack.groups for t in g.transactions for s in t.segments]
+    ak9 = next(s for s in body if s.tag == "AK9")
+    assert ak9.elements[:4] == ["A", "3", "3", "3"]
+    assert [s.element(1) for s in body if s.tag == "AK5"] == ["A", "A", "A"]
+    with engine.connect() as conn:
+        ix = conn.execute(select(table(EdiInterchange))).mappings().all()
+        groups = conn.execute(select(table(EdiGroup))).mappings().all()
+    inbound = [r for r in ix if r["direction"] == "in"]
+    assert [(r["isa_control"], r["status"]) for r in inbound] == [("000000101", "loaded")]
+    assert [r["status"] for r in ix if r["direction"] == "out"] == ["pending"]
+    assert [(g["gs06"], g["ack_state"]) for g in groups if g["gs01"] == "PO"] == [
+        ("101", "accepted")
+    ]
+
+    # the same interchange delivered again under another name: reported, never loaded twice
+    shutil.copy(SAMPLE, inbox / "drop/po_850_again.x12")
+    again = run_source("acme_edi", engine=engine)
+    assert again.ok, again.errors
+    assert _count(engine, SalesOrder) == 3
+    assert len(list(outbox_dir("acme_retail").glob("997_*.x12"))) == 1
+
+
+def test_a_set_the_partner_does_not_send_is_refused_and_rejected_in_the_997(
+    inbox: Path, engine: Engine
+) -> None:
+    text = SAMPLE.read_text(encoding="utf-8")
+    # the third 850 becomes an 855, which ACME never sends us
+    third = text.index("ST*850*0003")
+    (inbox / "drop/mixed.x12").write_text(
+        text[:third] + text[third:].replace("ST*850*0003", "ST*855*0003", 1), encoding="utf-8"
+    )
+    report = run_source("acme_edi", engine=engine)
+    assert report.ok, report.errors
+    assert _count(engine, SalesOrder) == 2
+    with engine.connect() as conn:
+        q = conn.execute(select(table(Quarantine))).mappings().all()
+    assert len(q) == 1
+    assert "does not send 855" in q[0]["reasons"] and "segment 43" in q[0]["reasons"]
+    ack = read_document(next(outbox_dir("acme_retail").glob("997_*.x12"))).interchanges[0]
+    body = [s for g in ack.groups for t in g.transactions for s in t.segments]
+    assert [s.elements[:2] for s in body if s.tag == "AK5"][-1] == ["R", "1"]
+    assert next(s for s in body if s.tag == "AK9").elements[:4] == ["P", "3", "3", "2"]
