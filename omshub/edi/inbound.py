@@ -89,17 +89,7 @@ class Inbox:
                 f"{interchange.control} comes from partner {partner.id!r}, not {self.expected!r}"
             )
         self.partner = partner
-        facts = InterchangeFacts(
-            sender_qualifier=interchange.sender_qualifier,
-            sender_id=interchange.sender_id,
-            receiver_qualifier=interchange.receiver_qualifier,
-            receiver_id=interchange.receiver_id,
-            control=interchange.control,
-            usage=interchange.usage,
-            version=interchange.version,
-            file_name=self.name,
-            batch_id=self.batch_id,
-        )
+        facts = InterchangeFacts.from_isa(interchange, file_name=self.name, batch_id=self.batch_id)
         registered = register_inbound(self.conn, partner.id, facts)
         self.interchange_id, self.duplicate = registered.id, registered.duplicate
         if registered.duplicate:
