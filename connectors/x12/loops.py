@@ -26,11 +26,13 @@ UNEXPECTED = "2"  # AK304: in the set, but not where it was found
 
 @dataclass(slots=True)
 class Placed:
-    """A segment where the grouping put it: the schema use it matched, or why none."""
+    """A segment where the grouping put it: the schema use it matched, and why it is not
+    where the schema wants it (UNRECOGNIZED: no use; UNEXPECTED: out of order, with the
+    use it has earlier in an open loop, or none)."""
 
     segment: Segment
     use: SegmentUse | None
-    problem: str = ""  # UNRECOGNIZED / UNEXPECTED when `use` is None
+    problem: str = ""
 
 
 @dataclass(slots=True)
@@ -99,8 +101,7 @@ def group(segments: list[Segment], schema: Schema) -> Loop:
     for seg in segments:
         depth, index = _locate(stack, seg.tag)
         if index < 0:
-            problem = UNEXPECTED if seg.tag in known else UNRECOGNIZED
-            stack[-1].loop.items.append(Placed(seg, None, problem))
+            _misplaced(stack, seg, known)
             continue
         del stack[depth + 1 :]
         frame = stack[depth]
@@ -125,6 +126,21 @@ def _locate(stack: list[_Frame], tag: str) -> tuple[int, int]:
         if index >= 0:
             return depth, index
     return -1, -1
+
+
+def _misplaced(stack: list[_Frame], seg: Segment, known: set[str]) -> None:
+    """Keep a segment that cannot come here. One the schema has earlier in an open loop
+    (out of order) joins that loop as its use, so it still counts as present; any other
+    stays at the current place. Nothing moves the cursors: the segments after it are
+    read as if it were not there."""
+    for frame in reversed(stack):
+        first = 1 if frame.loop.spec is not None else 0
+        for e in frame.entries[first : frame.cursor + 1]:
+            if isinstance(e, SegmentUse) and e.seg == seg.tag:
+                frame.loop.items.append(Placed(seg, e, UNEXPECTED))
+                return
+    problem = UNEXPECTED if seg.tag in known else UNRECOGNIZED
+    stack[-1].loop.items.append(Placed(seg, None, problem))
 
 
 def group_transaction(tx: Transaction, schema: Schema) -> Loop:

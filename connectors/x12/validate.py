@@ -177,19 +177,16 @@ def _check_placed(
     out: list[SegmentProblem],
 ) -> None:
     seg = item.segment
-    if item.use is None:
-        _add(out, tx, seg, loop_id, item.problem)
-        return
-    key = id(item.use)
-    uses[key] += 1
-    if item.use.max is not None and uses[key] == item.use.max + 1:
-        _add(out, tx, seg, loop_id, SEGMENT_OVER_MAX)
-    spec = schema.segment(seg.tag)
-    if spec is None:
-        return
-    problems = check_elements(seg, spec.elements)
-    if problems:
-        _add(out, tx, seg, loop_id, ELEMENT_ERRORS, problems)
+    code = item.problem
+    if item.use is not None:
+        key = id(item.use)
+        uses[key] += 1
+        if not code and item.use.max is not None and uses[key] > item.use.max:
+            code = SEGMENT_OVER_MAX
+    spec = schema.segment(seg.tag) if item.use is not None else None
+    elements = check_elements(seg, spec.elements) if spec is not None else ()
+    if code or elements:
+        _add(out, tx, seg, loop_id, code or ELEMENT_ERRORS, elements)
 
 
 def check_elements(
