@@ -440,7 +440,9 @@ def overdue(conn: Connection, now: dt.datetime, mark: bool = True) -> list[Overd
     ]
     fresh = [o.id for o in found if o.newly]
     if fresh:
-        conn.execute(update(_ix).where(_ix.c.id.in_(fresh)).values(ack_status="overdue"))
+        # still `none`: a 997 recorded since the select above stays as it said
+        still_open = _ix.c.id.in_(fresh) & (_ix.c.ack_status == "none")
+        conn.execute(update(_ix).where(still_open).values(ack_status="overdue"))
         unanswered = _gr.c.interchange_id.in_(fresh) & (_gr.c.ack_state == "none")
         conn.execute(update(_gr).where(unanswered).values(ack_state="overdue"))
     return found

@@ -323,3 +323,34 @@ def test_two_processes_allocate_distinct_numbers(store_url: str) -> None:
     a, b = (json.loads(o) for o in outs)
     assert a == sorted(a) and b == sorted(b) and len(a) == len(b) == 200
     assert sorted(a + b) == list(range(1, 401))
+
+
+def test_migration_0006_downgrades_and_upgrades_again(store_url: str) -> None:
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    import oms.db
+    from oms.db import get_engine
+    from oms.models import Base
+
+    engine = get_engine(store_url)
+    outbound(engine)  # rows survive in edi_interchange, without the new columns
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(oms.db.__file__).parent / "migrations"))
+    cfg.attributes["engine"] = engine
+    command.downgrade(cfg, "0005")
+    with engine.connect() as conn:
+        names = inspect(conn).get_table_names()
+        assert "edi_group" not in names and "edi_control_number" not in names
+        keys = inspect(conn).get_unique_constraints("edi_interchange")
+        assert [k["column_names"] for k in keys] == [["partner", "direction", "isa_control"]]
+        assert conn.execute(select(_ix.c.isa_control)).scalars().all() == ["000000001"]
+    command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(ctx, Base.metadata) == []
