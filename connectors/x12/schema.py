@@ -22,7 +22,9 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -123,7 +125,7 @@ class LoopSpec(_Strict):
     loop: str
     req: Requirement = "O"
     max: MaxUse = 1
-    body: tuple[SegmentUse | LoopSpec, ...]
+    body: tuple[BodyEntry, ...]
 
     @field_validator("body")
     @classmethod
@@ -140,6 +142,19 @@ class LoopSpec(_Strict):
 
 
 Entry = SegmentUse | LoopSpec
+
+
+def _entry_kind(value: Any) -> str:
+    """A body entry is a loop when it has `loop:`, else a segment use (one clear error)."""
+    if isinstance(value, dict):
+        return "loop" if "loop" in value else "seg"
+    return "loop" if isinstance(value, LoopSpec) else "seg"
+
+
+BodyEntry = Annotated[
+    Annotated[SegmentUse, Tag("seg")] | Annotated[LoopSpec, Tag("loop")],
+    Discriminator(_entry_kind),
+]
 LoopSpec.model_rebuild()
 
 
@@ -150,7 +165,7 @@ class Schema(_Strict):
     version: str
     name: str = ""
     functional_group: str = ""  # GS01, e.g. 'PO'
-    body: tuple[Entry, ...]
+    body: tuple[BodyEntry, ...]
     segments: dict[str, SegmentSpec] = Field(default_factory=dict)
     file: str = ""
 
