@@ -323,3 +323,20 @@ def _move_unique(fs: DropFS, path: str, folder: str, name: str) -> str | None:
             return None  # finished by someone else meanwhile
         return target
     raise ConnectorError(f"{folder}: no free name for {name!r}")
+
+
+# -- deliver -------------------------------------------------------------------------------
+
+
+def deliver(fs: DropFS, folder: str, name: str, data: bytes, where: str = "") -> str:
+    """Put `data` into `folder/name` for a partner to take: written under a hidden
+    `.name.part` first, then renamed, so a poller of that folder never reads half a file;
+    an existing file of that name is never overwritten (`name~2`... instead)."""
+    fs.makedirs(folder)
+    part = posixpath.join(folder, f".{fit(name, MAX_NAME - 6)}.part")
+    fs.write(part, data)
+    target = _move_unique(fs, part, folder, name)
+    if target is None:
+        raise ConnectorError(f"{where}{part}: vanished before it could be renamed to {name}")
+    log.info("%sdelivered %s (%d bytes)", where, target, len(data))
+    return target

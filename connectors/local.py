@@ -63,7 +63,8 @@ class LocalFolderTransport:
 
     def __init__(self, config: LocalFolderConfig, context: TransportContext) -> None:
         root = Path(config.path)
-        self.root = root if root.is_absolute() else Path(context.base) / root
+        self.base = Path(context.base)
+        self.root = root if root.is_absolute() else self.base / root
         self.config = config
         self.settle_seconds = config.settle_seconds
         self.done_marker = config.done_marker
@@ -112,6 +113,11 @@ class LocalFolderTransport:
         """Archive the claimed file of a loaded batch, or move it to error/ with its reason;
         nothing for a batch that was not claimed (`claim: false`) or is already done."""
         return drop.finish(LocalFS(), ref, ok, reason)
+
+    def deliver(self, folder: str, name: str, data: bytes) -> str:
+        """Write a file for the other side into `folder` (relative to the project)."""
+        target = Path(folder) if Path(folder).is_absolute() else self.base / folder
+        return drop.deliver(LocalFS(), str(target), name, data, "local_folder: ")
 
     @staticmethod
     def _marker_path(path: Path, marker: str) -> Path:

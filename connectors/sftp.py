@@ -227,6 +227,11 @@ class SftpTransport:
         with self.session() as fs:
             return drop.finish(fs, ref, ok, reason, f"sftp {self.where}: ")
 
+    def deliver(self, folder: str, name: str, data: bytes) -> str:
+        """Upload a file for the partner into `folder` (relative to the login folder)."""
+        with self.session() as fs:
+            return drop.deliver(fs, folder, name, data, f"sftp {self.where}: ")
+
     @contextmanager
     def session(self) -> Iterator[SftpFS]:
         """The SFTP connection, opened on first use and closed when the last user is done."""

@@ -112,6 +112,14 @@ def start_run(
         )
 
 
+def add_run_error(engine: Engine, run_id: str, error: str) -> None:
+    """A failure outside any batch (a file not delivered): the run cannot end `success`."""
+    with engine.begin() as conn:
+        old = conn.execute(select(_sr.c.extract_error).where(_sr.c.run_id == run_id)).scalar()
+        text = f"{old}; {error}" if old else error
+        conn.execute(update(_sr).where(_sr.c.run_id == run_id).values(extract_error=text[:4000]))
+
+
 def set_run(
     engine: Engine,
     run_id: str,

@@ -9,6 +9,7 @@ acknowledgements queued in the transaction are sent after it committed.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -26,6 +27,7 @@ from omshub.mappings import get_mapping
 from omshub.quarantine import BadEntry
 from omshub.runs import now
 
+log = logging.getLogger("omshub.edi")
 #: the partner an `edi_<partner>` source reads for (other x12 sources take any partner)
 PARTNER_SOURCE_PREFIX = "edi_"
 
@@ -96,3 +98,28 @@ def process_x12(engine: Engine, row: dict[str, Any], run_id: str, progress: Any)
         progress.records = inbox.position  # every set read, routed or refused
         progress.bad.extend(inbox.bad)
         finish_batch(conn, source, stream.name, row, run_id, ctx, progress, None)
+    for partner in inbox.partners.values():
+        deliver_pending(engine, source, partner, run_id)
+
+
+def deliver_pending(engine: Engine, source: Any, partner: PartnerConfig, run_id: str) -> None:
+    """Send the partner's queued 997s/TA1s now that they are committed. A transport
+    failure fails the run (never a silent success) but not the loaded batch: the files
+    stay pending and the next run sends them."""
+    from oms.errors import OmshubError
+    from omshub.edi.outbox import send_pending
+    from omshub.extract import open_transport
+    from omshub.runs import add_run_error
+
+    transport = None
+    try:
+        transport = open_transport(source)
+        send_pending(engine, transport, partner)
+    except (OmshubError, OSError) as e:
+        message = f"{partner.id}: outbound files not delivered ({e}); they stay pending"
+        log.error("%s/%s: %s", source.name, run_id, message)
+        add_run_error(engine, run_id, message)
+    finally:
+        close = getattr(transport, "close", None)
+        if close is not None:
+            close()

@@ -71,6 +71,7 @@ class Inbox:
     bad: list[BadEntry] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     duplicates: int = 0
+    partners: dict[str, PartnerConfig] = field(default_factory=dict)  # seen in this file
 
     def on_interchange(self, interchange: Interchange) -> None:
         try:
@@ -89,6 +90,7 @@ class Inbox:
                 f"{interchange.control} comes from partner {partner.id!r}, not {self.expected!r}"
             )
         self.partner = partner
+        self.partners[partner.id] = partner
         facts = InterchangeFacts.from_isa(interchange, file_name=self.name, batch_id=self.batch_id)
         registered = register_inbound(self.conn, partner.id, facts)
         self.interchange_id, self.duplicate = registered.id, registered.duplicate

@@ -15,8 +15,9 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from connectors.x12 import Group, Interchange
 from oms.edi import (
@@ -153,3 +154,44 @@ def acknowledge_interchange(
     out = _reply_facts(interchange, isa, name, [])
     record_outbound(conn, partner.id, out, ack_within=None, sent_at=now)
     return _write(partner.id, name, data)
+
+
+def pending(conn: Connection, partner: str) -> list[dict[str, object]]:
+    """Outbound files registered but not yet delivered, oldest first."""
+    from sqlalchemy import select
+
+    from oms.bookkeeping import EdiInterchange
+    from oms.models import table
+
+    ix = table(EdiInterchange)
+    q = (
+        select(ix.c.id, ix.c.file_name, ix.c.isa_control)
+        .where(ix.c.partner == partner, ix.c.direction == "out", ix.c.status == "pending")
+        .order_by(ix.c.id)
+    )
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def send_pending(engine: Engine, transport: Any, partner: PartnerConfig) -> list[str]:
+    """Deliver every pending outbound file to the partner's outbox folder, oldest first,
+    each marked `sent` as soon as it is there. Returns the paths written. A failure
+    stops the sending (the order matters to partners) and is raised; what was not sent
+    stays pending for the next run."""
+    from sqlalchemy import update
+
+    from oms.bookkeeping import EdiInterchange
+    from oms.models import table
+
+    ix = table(EdiInterchange)
+    with engine.connect() as conn:
+        todo = pending(conn, partner.id)
+    sent: list[str] = []
+    for row in todo:
+        name = str(row["file_name"])
+        data = (outbox_dir(partner.id) / name).read_bytes()
+        sent.append(transport.deliver(partner.transport.outbox, name, data))
+        at = dt.datetime.now(dt.UTC)
+        with engine.begin() as conn:
+            conn.execute(update(ix).where(ix.c.id == row["id"]).values(status="sent", sent_at=at))
+        log.info("%s: sent %s to %s", partner.id, name, sent[-1])
+    return sent

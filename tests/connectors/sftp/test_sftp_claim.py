@@ -181,3 +181,17 @@ def test_a_claim_that_never_finished_is_taken_again_after_the_timeout(sshd: SshS
     assert t.finish(first_ref, True) == str(inbox / "archive" / day / "a.json")
     assert t.finish(again.metadata, True) is None
     assert tree(inbox) == [f"archive/{day}/a.json"]
+
+
+def test_deliver_writes_whole_files_and_never_overwrites(sshd: SshServer) -> None:
+    """A file for the partner appears whole under its name (written as a hidden .part,
+    then renamed); a second file of the same name gets `~2`, the first stays intact."""
+    out = sshd.folder("deliver_out")
+    t = sshd.transport(path=str(sshd.folder("deliver_in")))
+    first = t.deliver(str(out / "acks"), "997_000000001.x12", b"ISA first")
+    second = t.deliver(str(out / "acks"), "997_000000001.x12", b"ISA second")
+    assert first == str(out / "acks" / "997_000000001.x12")
+    assert second == str(out / "acks" / "997_000000001~2.x12")
+    assert tree(out) == ["acks/997_000000001.x12", "acks/997_000000001~2.x12"]
+    assert (out / "acks" / "997_000000001.x12").read_bytes() == b"ISA first"
+    assert (out / "acks" / "997_000000001~2.x12").read_bytes() == b"ISA second"

@@ -33,9 +33,9 @@ def inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     start = partner.index("inbound:")
     end = partner.index("\n\n", start)
     routed = 'inbound:\n  sets:\n    "850": edi/po_850.yaml\n    "860": null'
-    (home / "config/partners/acme_retail.yaml").write_text(
-        partner[:start] + routed + partner[end:], encoding="utf-8"
-    )
+    partner = partner[:start] + routed + partner[end:]
+    partner = partner.replace("outbox: /acme/out", "outbox: partner_out")  # in the project
+    (home / "config/partners/acme_retail.yaml").write_text(partner, encoding="utf-8")
     (home / "config/sources/acme_edi.yaml").write_text(
         textwrap.dedent("""\
         name: acme_edi
@@ -83,7 +83,9 @@ def test_850s_load_and_a_997_accepts_them_once(inbox: Path, engine: Engine) -> N
         groups = conn.execute(select(table(EdiGroup))).mappings().all()
     inbound = [r for r in ix if r["direction"] == "in"]
     assert [(r["isa_control"], r["status"]) for r in inbound] == [("000000101", "loaded")]
-    assert [r["status"] for r in ix if r["direction"] == "out"] == ["pending"]
+    assert [r["status"] for r in ix if r["direction"] == "out"] == ["sent"]
+    delivered = list((inbox / "partner_out").iterdir())  # the partner's outbox folder
+    assert [p.read_bytes() for p in delivered] == [acks[0].read_bytes()]
     assert [(g["gs06"], g["ack_state"]) for g in groups if g["gs01"] == "PO"] == [
         ("101", "accepted")
     ]
