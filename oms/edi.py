@@ -69,6 +69,7 @@ __all__ = [
     "record_groups",
     "record_outbound",
     "register_inbound",
+    "set_last",
     "set_status",
     "utcnow",
 ]
@@ -231,14 +232,18 @@ def gaps(
 # --- outbound -----------------------------------------------------------------------------
 
 
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"control number kind is one of {', '.join(KINDS)}, not {kind!r}")
+
+
 def allocate(
     conn: Connection, partner: str, kind: Kind, n: int = 1, now: dt.datetime | None = None
 ) -> list[int]:
     """The next `n` control numbers of `kind` for `partner`: distinct and increasing
     (wrapping from 999,999,999 to 1), held by the caller's transaction until it commits.
     A rolled-back transaction gives its numbers back."""
-    if kind not in KINDS:
-        raise ValueError(f"control number kind is one of {', '.join(KINDS)}, not {kind!r}")
+    _check_kind(kind)
     if not 1 <= n <= MAX_ALLOCATE:
         raise ValueError(f"allocate 1..{MAX_ALLOCATE} numbers at a time, not {n}")
     ins = _insert(conn, _cn).values(
@@ -253,6 +258,26 @@ def allocate(
     ).returning(_cn.c.last_value)
     last = conn.execute(stmt).scalar_one()
     return [(last - n + i) % MAX_CONTROL + 1 for i in range(n)]
+
+
+def set_last(
+    conn: Connection, partner: str, kind: Kind, value: int, now: dt.datetime | None = None
+) -> None:
+    """Continue `partner`'s numbering of `kind` after `value` (the last number another
+    translator sent them, when a partner moves to omshub): the next `allocate` gives
+    `value + 1`. 0 starts again at 1."""
+    _check_kind(kind)
+    if not 0 <= value <= MAX_CONTROL:
+        raise ValueError(f"the last control number is 0..{MAX_CONTROL}, not {value}")
+    ins = _insert(conn, _cn).values(
+        partner=partner, kind=kind, last_value=value, updated_at=now or utcnow()
+    )
+    conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=[_cn.c.partner, _cn.c.kind],
+            set_={"last_value": value, "updated_at": ins.excluded.updated_at},
+        )
+    )
 
 
 def record_outbound(

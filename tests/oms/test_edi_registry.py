@@ -128,6 +128,18 @@ def test_allocate_increases_per_partner_and_kind_and_wraps(engine: Engine) -> No
         assert edi.allocate(conn, "acme_retail", "isa") == [5]
 
 
+def test_set_last_continues_a_partners_numbering(engine: Engine) -> None:
+    with engine.begin() as conn:
+        edi.set_last(conn, "acme_retail", "isa", 4711)  # before any allocation
+        assert edi.allocate(conn, "acme_retail", "isa", 2) == [4712, 4713]
+        edi.set_last(conn, "acme_retail", "isa", edi.MAX_CONTROL)
+        assert edi.allocate(conn, "acme_retail", "isa") == [1]
+        edi.set_last(conn, "acme_retail", "gs", 0)
+        assert edi.allocate(conn, "acme_retail", "gs") == [1]
+        with pytest.raises(ValueError, match=r"0\.\.999999999, not -1"):
+            edi.set_last(conn, "acme_retail", "st", -1)
+
+
 def _threads(n: int, work: Callable[[int], Any]) -> list[Any]:
     """Run `work(i)` in `n` threads started together; their results (errors re-raised)."""
     results: list[Any] = [None] * n
