@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,84 @@ def send_pending(engine: Engine, transport: Any, partner: PartnerConfig) -> list
             conn.execute(update(ix).where(ix.c.id == row["id"]).values(status="sent", sent_at=at))
         log.info("%s: sent %s to %s", partner.id, name, sent[-1])
     return sent
+
+
+@dataclass(frozen=True)
+class Document:
+    """One transaction set to send: its body (between ST and SE) and what it is about
+    (the PO number, shipment id...: the key `omshub edi chain` links documents by)."""
+
+    set_id: str
+    body: Sequence[Any]  # segments: (tag, [elements]) as `connectors.x12.writer` takes them
+    reference: str | None = None
+
+
+def queue(
+    conn: Connection, partner: PartnerConfig, documents: Sequence[Document], now: dt.datetime
+) -> Path:
+    """Write `documents` (sets of one functional id) as one interchange in the partner's
+    delimiters, ids and versions, with control numbers allocated in the caller's
+    transaction, and register it `pending`, due a 997 within the partner's deadline.
+    `send_pending` delivers it once the transaction committed."""
+    from connectors.x12 import Delimiters
+    from connectors.x12.writer import GroupSpec, TransactionSpec, build_interchange
+
+    if not documents:
+        raise ValueError("nothing to queue")
+    fids = {partner.functional_id(d.set_id) for d in documents}
+    if len(fids) != 1:
+        raise ValueError(f"one interchange carries one functional group here, not {fids}")
+    fid = fids.pop()
+    out = partner.outbound
+    d = out.delimiters
+    isa = allocate(conn, partner.id, "isa", now=now)[0]
+    gs = allocate(conn, partner.id, "gs", now=now)[0]
+    st = allocate(conn, partner.id, "st", n=len(documents), now=now)
+    specs = [
+        TransactionSpec(doc.set_id, f"{n:04d}", doc.body)
+        for doc, n in zip(documents, st, strict=True)
+    ]
+    group = GroupSpec(
+        fid, partner.us.application_code, partner.them.application_code, gs, out.gs_version, specs
+    )
+    data = build_interchange(
+        sender=(partner.us.qualifier, partner.us.id),
+        receiver=(partner.them.qualifier, partner.them.id),
+        control=isa,
+        usage=partner.usage,
+        version=out.isa_version,
+        delimiters=Delimiters(d.element, d.sub_element, d.segment, d.repetition),
+        groups=[group],
+        when=now,
+        line_end=d.suffix,
+    )
+    sets = "_".join(sorted({doc.set_id for doc in documents}))
+    name = f"{sets}_{partner.id}_{isa:09d}.x12"
+    facts = InterchangeFacts(
+        sender_qualifier=partner.us.qualifier,
+        sender_id=partner.us.id,
+        receiver_qualifier=partner.them.qualifier,
+        receiver_id=partner.them.id,
+        control=isa,
+        usage=partner.usage,
+        version=out.isa_version,
+        file_name=name,
+        groups=[
+            GroupFacts(
+                gs01=fid,
+                gs06=gs,
+                gs08=out.gs_version,
+                gs02=partner.us.application_code,
+                gs03=partner.them.application_code,
+                transactions=[
+                    TransactionFacts(s.set_id, str(s.control), doc.reference)
+                    for s, doc in zip(specs, documents, strict=True)
+                ],
+            )
+        ],
+        status="pending",
+    )
+    hours = partner.ack.expect_997_hours
+    within = dt.timedelta(hours=hours) if hours is not None else None
+    record_outbound(conn, partner.id, facts, ack_within=within, sent_at=now)
+    return _write(partner.id, name, data)
