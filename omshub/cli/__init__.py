@@ -9,6 +9,7 @@ from __future__ import annotations
 from omshub.cli import (
     batch_cmds,
     edi_cmds,
+    edi_doc_cmds,
     edi_parse_cmds,
     edi_partner_cmds,
     quarantine_cmds,
@@ -22,6 +23,7 @@ __all__ = [
     "app",
     "batch_cmds",
     "edi_cmds",
+    "edi_doc_cmds",
     "edi_parse_cmds",
     "edi_partner_cmds",
     "quarantine_cmds",
