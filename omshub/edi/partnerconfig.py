@@ -175,10 +175,13 @@ class Inbound(BaseModel):
 
 
 class Transport(BaseModel):
-    """Where files travel: an SFTP connection and the partner's folders on it."""
+    """Where files travel: the partner's SFTP server (a folder on this machine for local
+    runs and demos) and the partner's folders on it."""
 
     model_config = Strict
-    conn_id: str = Field(
+    type: Literal["sftp", "local_folder"] = Field("sftp", description="sftp, or local_folder")
+    conn_id: str | None = Field(
+        None,
         pattern=r"^[A-Za-z0-9_.-]{1,250}$",
         description="Airflow connection (or AIRFLOW_CONN_<ID>) holding host, login and key",
     )
@@ -186,9 +189,12 @@ class Transport(BaseModel):
     outbox: str = Field(min_length=1, description="folder we write files to")
     archive: str = Field(min_length=1, description="inbound files go here once loaded")
     error: str = Field(min_length=1, description="inbound files that cannot be loaded")
+    pattern: str = Field("*", min_length=1, description="which inbox files to read (a glob)")
 
     @model_validator(mode="after")
-    def _distinct_folders(self) -> Transport:
+    def _where(self) -> Transport:
+        if self.type == "sftp" and self.conn_id is None:
+            raise ValueError("conn_id: required for sftp (the connection holding host and key)")
         folders = [self.inbox, self.outbox, self.archive, self.error]
         if len({f.rstrip("/") for f in folders}) != 4:
             raise ValueError("inbox, outbox, archive and error must be four different folders")
@@ -234,6 +240,9 @@ class PartnerConfig(BaseModel):
     )
     transport: Transport
     ack: Ack = Ack()
+    schedule: str | None = Field(
+        None, description="when the inbox is read (cron or preset); none: every 15 minutes"
+    )
     file: str = ""
 
     _set_ids = field_validator("required", mode="before")(_str_keys)

@@ -63,28 +63,31 @@ def load_partner(path: Path) -> PartnerConfig:
         loc = tuple(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
         cause = (err.get("ctx") or {}).get("error")
+        named = False
         if isinstance(cause, InlineSecretError):
             loc = (*loc, *cause.keys)  # the secret's own line
         else:
-            loc, msg = _named_key(data, loc, msg)
-        keys = yaml_path(data, loc, keep_last=err["type"] in ("missing", "extra_forbidden"))
+            loc, msg, named = _named_key(data, loc, msg)
+        missing = named or err["type"] in ("missing", "extra_forbidden")
+        keys = yaml_path(data, loc, keep_last=missing)
         raise PartnerConfigError(
             str(path), msg, line_of(lines, keys), ".".join(map(str, keys))
         ) from None
 
 
-def _named_key(data: Any, loc: tuple[Any, ...], msg: str) -> tuple[tuple[Any, ...], str]:
+def _named_key(data: Any, loc: tuple[Any, ...], msg: str) -> tuple[tuple[Any, ...], str, bool]:
     """A rule across keys reports at its block; its message starts with the key it is
-    about (`required.856: ...`): point at that key's line instead."""
+    about (`required.856: ...`): name that key, and point at its line when it is written
+    (a missing one at its block's). The flag says whether the key was taken from `msg`."""
     prefix, _, rest = msg.partition(": ")
-    if not rest or not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", prefix):
-        return loc, msg
+    if not rest or not re.fullmatch(r"[a-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*", prefix):
+        return loc, msg, False
     node = data
     for k in loc:
         node = node.get(k) if isinstance(node, dict) else None
-    if isinstance(node, dict) and prefix.split(".")[0] in node:
-        return (*loc, *prefix.split(".")), rest
-    return loc, msg
+    if isinstance(node, dict):
+        return (*loc, *prefix.split(".")), rest, True
+    return loc, msg, False
 
 
 @cache

@@ -48,6 +48,14 @@ def test_shipped_partners_validate() -> None:
     assert harbor.outbound.delimiters.repetition == "^" and harbor.ack.ta1 == "never"
     assert harbor.receives("940") and harbor.sends("945") and harbor.sends("846")
     assert harbor.ack.expect_997_hours == 4
+    assert (harbor.schedule, harbor.transport.pattern, harbor.transport.type) == (
+        "*/5 * * * *", "*.edi", "sftp"
+    )  # fmt: skip
+    assert (acme.schedule, acme.transport.pattern) == (None, "*")
+    assert acme.inbound.sets == {"850": "edi/po_850.yaml", "860": None}
+    for p in (acme, harbor):  # every mapping a partner routes to exists
+        for mapping in filter(None, p.inbound.sets.values()):
+            assert (ROOT / "mappings" / mapping).is_file(), mapping
 
 
 @pytest.mark.parametrize(
@@ -79,6 +87,8 @@ def test_shipped_partners_validate() -> None:
          "them.application_code", "one of outbound.delimiters"),
         (("  outbox: /acme/out\n", ""), "transport:", "transport.outbox", "Field required"),
         (("usage: P ", "usage: X "), "usage: X", "usage", "'T' or 'P'"),
+        (("  conn_id: acme_retail_sftp", "  type: sftp"), "type: sftp", "transport.conn_id",
+         "required for sftp"),
     ],
 )  # fmt: skip
 def test_errors_name_file_line_and_key(
@@ -91,7 +101,7 @@ def test_errors_name_file_line_and_key(
         load_partner(path)
     e = caught.value
     assert (e.file, e.key) == (str(path), where)
-    if where != "transport.outbox":  # a missing key points at its block
+    if where not in ("transport.outbox", "transport.conn_id"):  # missing: at its block
         assert e.line == line_of(text, needle)
     assert str(e).startswith(f"{path}:{e.line} {where}: ") and message in str(e)
 
@@ -135,6 +145,12 @@ def test_find_partner_from_an_inbound_isa(tmp_path: Path) -> None:
         find_partner("01", "007123456", "ZZ", "OMSHUB", folder)
     with pytest.raises(UnknownPartner, match="broken partner files: broken"):
         find_partner("ZZ", "NOBODY", "ZZ", "OMSHUB", folder)
+
+
+def test_a_local_folder_inbox_needs_no_connection(tmp_path: Path) -> None:
+    text = ACME.replace("  conn_id: acme_retail_sftp", "  type: local_folder")
+    cfg = load_partner(write(tmp_path, "acme_retail", text))
+    assert (cfg.transport.type, cfg.transport.conn_id) == ("local_folder", None)
 
 
 def test_set_ids_may_be_written_as_numbers(tmp_path: Path) -> None:
