@@ -227,18 +227,23 @@ class Envelope:
         out.append(GroupStart(group))
         return out
 
+    # _st and _se run once per transaction set: plain list reads, the common case first.
+
     def _st(self, seg: Segment) -> list[Event]:
-        if self.group is None:
+        group = self.group
+        if group is None:
             self._outside(seg)
             return []
-        self._flush_stray()
-        out = self._close_tx(seg)
-        tx = Transaction(seg, [], None, self.group)
-        self.group.transaction_count += 1
-        if tx.control in self._sets:
-            text = f"ST02 {tx.control!r} is used twice in group {self.group.control!r}"
+        if self._stray:
+            self._flush_stray()
+        out = self._close_tx(seg) if self.tx is not None else []
+        tx = Transaction(seg, [], None, group)
+        group.transaction_count += 1
+        control = seg.elements[1] if len(seg.elements) > 1 else ""
+        if control in self._sets:
+            text = f"ST02 {control!r} is used twice in group {group.control!r}"
             tx.issues.append(_issue("transaction", "23", text, seg))
-        self._sets.add(tx.control)
+        self._sets.add(control)
         self.tx = tx
         return out
 
@@ -247,15 +252,19 @@ class Envelope:
         if tx is None:
             self._outside(seg)
             return []
-        self._flush_stray()
+        if self._stray:
+            self._flush_stray()
         self.tx, tx.trailer = None, seg
         counted = len(tx.segments) + 2
-        said = seg.element(1)
-        if _count(said) != counted:
+        els, head = seg.elements, tx.header.elements
+        said = els[0] if els else ""
+        if said != str(counted) and _count(said) != counted:
             text = f"SE01 says {said!r} segments, counted {counted} (ST through SE)"
             tx.issues.append(_issue("transaction", "4", text, seg))
-        if not same_control(seg.element(2), tx.control):
-            text = f"SE02 {seg.element(2)!r} does not match ST02 {tx.control!r}"
+        theirs = els[1] if len(els) > 1 else ""
+        ours = head[1] if len(head) > 1 else ""
+        if theirs != ours and not same_control(theirs, ours):
+            text = f"SE02 {theirs!r} does not match ST02 {ours!r}"
             tx.issues.append(_issue("transaction", "3", text, seg))
         return [tx]
 
