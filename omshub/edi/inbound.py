@@ -34,6 +34,7 @@ from oms.load import LoadContext
 from omshub.edi import outbox, sets
 from omshub.edi.acks import TransactionResult
 from omshub.edi.partners import PartnerConfig, UnknownPartner, find_partner
+from omshub.edi.received import ACK_SETS, record_ack
 from omshub.quarantine import BadEntry
 
 log = logging.getLogger("omshub.edi")
@@ -112,6 +113,11 @@ class Inbox:
         position, self.position = self.position, self.position + 1
         if self.duplicate or self.group is None or self.partner is None:
             return
+        if tx.set_id in ACK_SETS:  # the partner's answer to what we sent: never mapped
+            self.notes.append(
+                record_ack(self.conn, self.partner.id, tx, self.interchange_id, self.ctx.now)
+            )
+            return
         verdict = sets.judge(tx, self.partner, self.routes, self.name, position)
         if verdict.routed is not None:
             self.group.routed.setdefault(verdict.routed.mapping, []).append(verdict.routed)
@@ -131,7 +137,13 @@ class Inbox:
         assert self.interchange_id is not None
         results = [result for _, result in sorted(work.results, key=lambda pr: pr[0])]
         outbox.acknowledge_group(
-            self.conn, self.partner, group, results, self.ctx.now, self.interchange_id
+            self.conn,
+            self.partner,
+            group,
+            results,
+            self.ctx.now,
+            self.interchange_id,
+            send=group.functional_id != "FA",  # acknowledgements are never acknowledged
         )
 
     def on_interchange_end(self, interchange: Interchange) -> None:

@@ -78,6 +78,7 @@ def acknowledge_group(
     results: Sequence[TransactionResult],
     now: dt.datetime,
     interchange_id: int,
+    send: bool = True,
 ) -> Path | None:
     """Register the inbound group with its sets, and queue its 997 (when the partner gets
     997s): numbers allocated and the file registered in the caller's transaction."""
@@ -91,7 +92,7 @@ def acknowledge_group(
         set_count=group.transaction_count,
     )
     record_groups(conn, interchange_id, [facts])
-    if not partner.ack.send_997:
+    if not send or not partner.ack.send_997:
         return None
     isa, gs = allocate(conn, partner.id, "isa", now=now)[0], allocate(conn, partner.id, "gs")[0]
     kind = preferred_kind(group)
