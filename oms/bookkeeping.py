@@ -222,9 +222,12 @@ class EdiGroup(Base):
     """One functional group (GS..GE) of an interchange, and its 997 (AK9) state."""
 
     __tablename__ = "edi_group"
-    __table_args__ = (UniqueConstraint("interchange_id", "gs06"),)
     id: Mapped[int] = mapped_column(_EdiId, primary_key=True)
-    interchange_id: Mapped[int] = mapped_column(_EdiId, ForeignKey("edi_interchange.id"))
+    #: no unique GS06 per interchange: a partner's file may repeat one (the reader reports
+    #: it, the 997 answers it), and the registry records what came
+    interchange_id: Mapped[int] = mapped_column(
+        _EdiId, ForeignKey("edi_interchange.id"), index=True
+    )
     gs01: Mapped[str] = mapped_column(String(2))  # functional identifier, e.g. PO
     gs02: Mapped[str | None] = mapped_column(String(15))  # application sender
     gs03: Mapped[str | None] = mapped_column(String(15))  # application receiver
@@ -240,9 +243,9 @@ class EdiTransaction(Base):
     """One transaction set (ST..SE) of a group, its 997 (AK5) state and business reference."""
 
     __tablename__ = "edi_transaction"
-    __table_args__ = (UniqueConstraint("group_id", "st02"),)
     id: Mapped[int] = mapped_column(_EdiId, primary_key=True)
-    group_id: Mapped[int] = mapped_column(_EdiId, ForeignKey("edi_group.id"))
+    #: no unique ST02 per group either: a repeated one is the partner's error, answered
+    group_id: Mapped[int] = mapped_column(_EdiId, ForeignKey("edi_group.id"), index=True)
     st01: Mapped[str] = mapped_column(String(3))  # set id, e.g. 850
     st02: Mapped[str] = mapped_column(String(9))  # set control number
     #: what the document is about (a PO number), to link an order's documents later

@@ -366,3 +366,23 @@ def test_migration_0006_downgrades_and_upgrades_again(store_url: str) -> None:
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(ctx, Base.metadata) == []
+
+
+def test_a_file_repeating_gs06_and_st02_is_recorded_as_it_came(engine: Engine) -> None:
+    """The reader reports a repeated GS06 or ST02 (the 997 answers it); the registry
+    records what came rather than failing the file's transaction."""
+    again = [TransactionFacts("850", "0001"), TransactionFacts("850", "0001")]
+    facts = InterchangeFacts(
+        "01", "007123456", "ZZ", "OMSHUB", 9,
+        groups=[GroupFacts("PO", 5, transactions=again), GroupFacts("PO", "000005")],
+    )  # fmt: skip
+    with engine.begin() as conn:
+        got = edi.register_inbound(conn, "acme_retail", facts)
+        assert not got.duplicate
+        edi.mark_acknowledged(
+            conn, "acme_retail", "rejected", group_control=5, direction="in",
+            transactions={"0001": ("rejected", "R")},
+        )  # fmt: skip
+    with engine.connect() as conn:
+        assert conn.execute(select(_gr.c.gs06)).scalars().all() == ["5", "5"]
+        assert len(conn.execute(select(_tx.c.id)).all()) == 2

@@ -11,7 +11,9 @@ Create Date: 2026-12-03 07:00:00
   sender, and one partner may send from more than one id. `ack_status` widens to hold
   `accepted_with_errors`.
 - `edi_group` (GS..GE) and `edi_transaction` (ST..SE): control numbers, version, set
-  counts, acknowledgement state and code, and each set's business reference.
+  counts, acknowledgement state and code, and each set's business reference. GS06 and
+  ST02 are indexed, not unique: a partner's file may repeat one (the reader reports it,
+  the 997 answers it) and the registry records what came.
 - `edi_control_number`: the last ISA13 / GS06 / ST02 allocated per partner.
 """
 
@@ -74,11 +76,9 @@ def upgrade() -> None:
             name=op.f("fk_edi_group_interchange_id_edi_interchange"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_edi_group")),
-        sa.UniqueConstraint(
-            "interchange_id", "gs06", name=op.f("uq_edi_group_interchange_id_gs06")
-        ),
     )
     op.create_index(op.f("ix_edi_group_gs06"), "edi_group", ["gs06"])
+    op.create_index(op.f("ix_edi_group_interchange_id"), "edi_group", ["interchange_id"])
     op.create_table(
         "edi_transaction",
         sa.Column("id", _ID, nullable=False),
@@ -93,9 +93,9 @@ def upgrade() -> None:
             ["group_id"], ["edi_group.id"], name=op.f("fk_edi_transaction_group_id_edi_group")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_edi_transaction")),
-        sa.UniqueConstraint("group_id", "st02", name=op.f("uq_edi_transaction_group_id_st02")),
     )
     op.create_index(op.f("ix_edi_transaction_reference"), "edi_transaction", ["reference"])
+    op.create_index(op.f("ix_edi_transaction_group_id"), "edi_transaction", ["group_id"])
     op.create_table(
         "edi_control_number",
         sa.Column("partner", sa.String(length=64), nullable=False),
@@ -111,8 +111,10 @@ def downgrade() -> None:
     rolls back on PostgreSQL) while one (partner, direction, ISA13) is stored under two
     sender ids."""
     op.drop_table("edi_control_number")
+    op.drop_index(op.f("ix_edi_transaction_group_id"), table_name="edi_transaction")
     op.drop_index(op.f("ix_edi_transaction_reference"), table_name="edi_transaction")
     op.drop_table("edi_transaction")
+    op.drop_index(op.f("ix_edi_group_interchange_id"), table_name="edi_group")
     op.drop_index(op.f("ix_edi_group_gs06"), table_name="edi_group")
     op.drop_table("edi_group")
     with op.batch_alter_table("edi_interchange") as b:
