@@ -122,13 +122,20 @@ def _provenance(tx: Transaction, name: str, schema: Schema, problems: list[str])
         "gs_sender": group_.sender,
         "gs_receiver": group_.receiver,
         "version": group_.version,
-        # the group's creation time (GS04 CCYYMMDD + GS05 HHMM): when the partner sent it
-        "sent": group_.header.element(4) + group_.header.element(5)[:4],
+        "sent": _sent(group_.header.element(4), group_.header.element(5)),
         "schema": f"{schema.set_id}.{schema.version}",
         "position": tx.header.position,
         "segments": [[s.tag, s.position] for s in tx.segments],
         "problems": problems,
     }
+
+
+def _sent(date: str, time: str) -> str:
+    """The group's creation time (GS04, GS05) as CCYYMMDDHHMM: when the partner sent it.
+    A 6-digit GS04 (YYMMDD, before 004010) gets its century: 19 from 50 on, else 20."""
+    if len(date) == 6 and date.isdigit():
+        date = ("19" if date[:2] >= "50" else "20") + date
+    return date + time[:4]
 
 
 def _raw(tx: Transaction) -> dict[str, Any]:

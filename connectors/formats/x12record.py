@@ -7,7 +7,8 @@ The shape follows the set's loop tree (`connectors.x12.loops`):
   more than once is always a list (`REF[REF01=IA].REF02`, `DTM[DTM01=002].DTM02`);
 - a loop is always a list of dicts, keyed by its loop id; each loop dict holds its trigger
   segment's elements directly (so `N1[N101=ST].N102` selects on them) and its other
-  segments and inner loops by tag (`PO1` items: `PO102`, `PID[PID01=F].PID05`, `PO4.PO401`);
+  segments and inner loops by tag (`PO1` items: `PO102`, `PID[PID01=F].PID05`, `PO4.PO401`),
+  and `_n`, its 1-based place among its siblings (a line number when PO101 is empty);
 - a segment with (qualifier, product id) pairs (PO1, LIN, SLN) also has them as `ids`
   (`ids.VN` is the vendor's item number wherever the partner put the pair);
 - a set with HL loops keeps them in file order under `HL` and also gets them by level:
@@ -53,7 +54,10 @@ def loop_dict(loop: Loop, schema: Schema) -> dict[str, Any]:
         items = items[1:]
     for item in items:
         if isinstance(item, Loop):
-            out.setdefault(item.id, []).append(loop_dict(item, schema))
+            siblings = out.setdefault(item.id, [])
+            inner = loop_dict(item, schema)
+            inner["_n"] = len(siblings) + 1
+            siblings.append(inner)
             continue
         tag = item.segment.tag
         value = segment_dict(item, schema)

@@ -41,6 +41,7 @@ def test_an_850_reads_as_nested_loops() -> None:
     assert rec["CUR"] == {"CUR01": "BY", "CUR02": "USD"}  # max use 1: a dict
     assert rec["REF"] == [{"REF01": "DP", "REF02": "042"}, {"REF01": "IA", "REF02": "V1"}]
     assert [n["N101"] for n in rec["N1"]] == ["ST", "BT"]  # trigger elements merged
+    assert [n["_n"] for n in rec["N1"]] == [1, 2]  # each loop's place among its siblings
     assert rec["N1"][0]["N3"] == [{"N301": "1 MAIN ST"}]
     first = rec["PO1"][0]
     assert (first["PO101"], first["PO102"], first["PO104"]) == ("1", "12", "4.25")
@@ -50,10 +51,11 @@ def test_an_850_reads_as_nested_loops() -> None:
             "PID01": "F",
             "PID05": "BLUE WIDGET",
             "MEA": [{"MEA02": "WT", "MEA03": "2", "MEA04": "LB"}],
+            "_n": 1,
         }
     ]
     assert first["PO4"] == [{"PO401": "6"}]
-    assert rec["CTT"] == [{"CTT01": "2", "AMT": {"AMT01": "TT", "AMT02": "101"}}]
+    assert rec["CTT"] == [{"CTT01": "2", "AMT": {"AMT01": "TT", "AMT02": "101"}, "_n": 1}]
 
 
 def test_mapping_paths_read_it() -> None:
@@ -87,6 +89,20 @@ def test_provenance() -> None:
     assert meta["position"] == 3  # ISA, GS, then ST
     assert meta["segments"][0] == ["BEG", 4] and len(meta["segments"]) == len(PO_BODY)
     assert meta["problems"] == []
+
+
+@pytest.mark.parametrize(
+    ("gs04", "gs05", "sent"),
+    [
+        ("20261203", "081530", "202612030815"),
+        ("950120", "0147", "199501200147"),
+        ("261203", "0815", "202612030815"),
+    ],
+)
+def test_sent_is_always_ccyymmddhhmm(gs04: str, gs05: str, sent: str) -> None:
+    data = x12(st(PO_BODY)).replace(b"20261203*0815*1*X", f"{gs04}*{gs05}*1*X".encode())
+    (rec,) = records(data)
+    assert rec["_x12"]["sent"] == sent
 
 
 ASN = [
