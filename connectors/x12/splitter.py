@@ -46,11 +46,11 @@ def split_text(
 ) -> Split:
     """Segments of `text` (starting at file offset `base`), numbered after `seq`.
 
-    `known` caches the tags already seen to be valid (grown here); an unknown tag is
-    checked once, and any piece starting with 'ISA' ends the split there.
+    `known` caches the tags already seen to be valid (the general path's shortcut), and
+    any piece starting with 'ISA' ends the split there.
     """
     with _gc_paused():
-        fast = _fast(text, base, delims, seq, known)
+        fast = _fast(text, base, delims, seq)
         return fast if fast is not None else _general(text, base, delims, seq, known, encoding)
 
 
@@ -81,7 +81,7 @@ def _suffix(text: str, term: str) -> str:
     return text[at:end]
 
 
-def _fast(text: str, base: int, delims: Delimiters, seq: int, known: set[str]) -> Split | None:
+def _fast(text: str, base: int, delims: Delimiters, seq: int) -> Split | None:
     term, sep = delims.segment, delims.element
     if not text.endswith(term) or not text.isascii():
         return None
@@ -101,17 +101,13 @@ def _fast(text: str, base: int, delims: Delimiters, seq: int, known: set[str]) -
             return None  # a line break inside a segment
     if suffix and (cut + " " in text or cut + "\t" in text):
         return None  # indented segments
+    if text.startswith("ISA") or cut + "ISA" in text:
+        return None  # the general path stops there
     pieces = text[: len(text) - len(term)].split(cut) if suffix else text[:-1].split(term)
     if "" in pieces:
         return None
     parts = list(map(str.split, pieces, repeat(sep)))
     tags = list(map(_first, parts))
-    unknown = set(tags).difference(known)
-    for tag in unknown:
-        if tag.startswith("ISA"):
-            return None  # the general path stops there
-        if _TAG.fullmatch(tag):
-            known.add(tag)
     step, first = len(cut), seq + 1
     offsets = accumulate(map(step.__add__, map(len, pieces)), initial=base)
     positions = range(first, first + len(pieces))

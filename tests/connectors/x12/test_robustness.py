@@ -77,7 +77,7 @@ def test_fuzz_only_x12error() -> None:
 )
 def test_fast_and_general_split_agree(text: str) -> None:
     delims = Delimiters("*", ">", "~")
-    fast = _fast(text, 1000, delims, 10, set())
+    fast = _fast(text, 1000, delims, 10)
     assert fast is not None
     general = _general(text, 1000, delims, 10, set(), "utf-8")
     assert fast.segments == general.segments and fast.tags == general.tags
@@ -91,10 +91,11 @@ def test_fast_and_general_split_agree(text: str) -> None:
         "ST*850*1~\n  BEG*00*SA*1~\nSE*3*1~\n",  # indentation
         "ST*850*1~\nBEG*00*SA*Café~\nSE*3*1~\n",  # not ASCII
         "ST*850*1~\n~\nSE*3*1~\n",  # an empty segment
+        "SE*3*1~\nIEA*1*1~\nISA*00*x~",  # the next interchange: its own delimiters
     ],
 )
 def test_fast_split_declines_what_it_cannot_do(text: str) -> None:
-    assert _fast(text, 0, Delimiters("*", ">", "~"), 0, set()) is None
+    assert _fast(text, 0, Delimiters("*", ">", "~"), 0) is None
 
 
 def big_input(sets: int) -> Iterator[bytes]:
