@@ -1,6 +1,6 @@
-"""`omshub edi partners|interchanges|overdue`: trading partners and the EDI registry.
+"""`omshub edi partners|interchanges|overdue|gaps`: trading partners and the EDI registry.
 
-`partners` reads only the partner files; the other two read the store and never migrate
+`partners` reads only the partner files; the others read the store and never migrate
 it (a store not at the current schema is refused: run `omshub db upgrade`). `overdue`
 lists without marking: the EDI DAG marks interchanges overdue as it checks them.
 Exit codes as everywhere (`omshub.cli.base`): `partners` ends 2 when a partner file does
@@ -150,3 +150,36 @@ def overdue_cmd(as_json: Json = False) -> None:
         out.print(view)
     if late:
         raise typer.Exit(EXIT_FAILED)
+
+
+class GapKind(StrEnum):
+    isa = "isa"
+    gs = "gs"
+
+
+@edi_app.command("gaps")
+def gaps_cmd(
+    partner: Annotated[str, typer.Argument(help="a configured partner")],
+    kind: Annotated[GapKind, typer.Option("--kind", help="isa: ISA13, gs: GS06")] = GapKind.isa,
+    as_json: Json = False,
+) -> None:
+    """Control numbers missing from what a partner sent (per sender id), as ranges."""
+    from oms.edi import gaps
+    from omshub.edi.partners import get_partner
+
+    get_partner(partner)  # an unknown partner (or its broken file) is exit 2
+    with _store().connect() as conn:
+        missing = gaps(conn, partner, kind.value)
+    if as_json:
+        found = [{**vars(g), "count": g.count} for g in missing]
+        dump_json({"partner": partner, "kind": kind.value, "gaps": found})
+        return
+    if not missing:
+        out.print(f"no gaps in {partner}'s {kind.value.upper()} numbers", highlight=False)
+        return
+    view = Table(title=f"{partner}: missing {kind.value.upper()} numbers", box=box.SIMPLE_HEAD)
+    for col in ("sender", "first", "last", "count"):
+        view.add_column(col)
+    for g in missing:
+        view.add_row(*map(cell, (g.sender, g.first, g.last, g.count)))
+    out.print(view)

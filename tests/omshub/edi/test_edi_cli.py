@@ -113,3 +113,26 @@ def test_reads_refuse_a_store_behind_the_schema(
     result = runner.invoke(app, ["edi", "overdue"])
     assert result.exit_code == 2 and "no store at" in result.stderr
     assert not (tmp_path / "none.db").exists()
+
+
+def test_gaps(store_url: str) -> None:
+    engine = get_engine(store_url)
+    with engine.begin() as conn:
+        for n in (1, 2, 6):
+            edi.register_inbound(conn, "acme_retail", InterchangeFacts(
+                "01", "007123456", "ZZ", "OMSHUB", n,
+                groups=[GroupFacts("PO", n)],
+            ))  # fmt: skip
+    result = runner.invoke(app, ["edi", "gaps", "acme_retail", "--json"])
+    assert result.exit_code == 0, result.output
+    gaps = json.loads(result.stdout)["gaps"]
+    assert gaps == [{"sender": "007123456", "first": 3, "last": 5, "count": 3}]
+    result = runner.invoke(app, ["edi", "gaps", "acme_retail", "--kind", "gs", "--json"])
+    assert json.loads(result.stdout)["gaps"] == [{"sender": "", "first": 3, "last": 5, "count": 3}]
+    result = runner.invoke(app, ["edi", "gaps", "acme_retail"])
+    assert result.exit_code == 0 and "missing ISA numbers" in result.stdout
+    assert "007123456" in result.stdout
+    result = runner.invoke(app, ["edi", "gaps", "harborline_3pl"])
+    assert result.exit_code == 0 and "no gaps in harborline_3pl's ISA numbers" in result.stdout
+    result = runner.invoke(app, ["edi", "gaps", "nobody"])
+    assert result.exit_code == 2 and "unknown partner 'nobody'" in result.stderr
