@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from connectors.x12.errors import X12Error
 from connectors.x12.isa import SCAN_LIMIT, read_isa
 from connectors.x12.model import Delimiters, Segment
-from connectors.x12.splitter import NOISE, Split, split_text
+from connectors.x12.splitter import NOISE, Split, is_separator, split_text
 
 BOM = b"\xef\xbb\xbf"
 MAX_SEGMENT = 16 * 1024 * 1024  # no terminator in this many bytes: not X12
@@ -85,8 +85,8 @@ class Lexer:
         """Skip to the first b'ISA'; what came before (not BOM or blanks) is leading junk."""
         start, head, size, junky = self._base + self._pos, b"", 0, False
         while True:
-            at = self._buf.find(b"ISA", self._pos)
-            stop = at if at >= 0 else max(self._pos, len(self._buf) - 2)
+            at = self._next_isa()
+            stop = at if at >= 0 else max(self._pos, len(self._buf) - 3)
             chunk = self._buf[self._pos : stop]
             if not size and chunk.startswith(BOM):
                 chunk, start = chunk[3:], start + 3
@@ -102,6 +102,15 @@ class Lexer:
             preview = head.strip()[:40].decode("latin-1")
             self.leading_junk = Junk(start, size, preview)
         return True
+
+    def _next_isa(self) -> int:
+        """Index of the next b'ISA' followed by a possible separator in the buffer, or -1."""
+        at = self._buf.find(b"ISA", self._pos)
+        while at >= 0 and at + 3 < len(self._buf):
+            if is_separator(self._buf[at + 3 : at + 4].decode("latin-1")):
+                return at
+            at = self._buf.find(b"ISA", at + 1)
+        return -1
 
     def _isa(self) -> Segment:
         while len(self._buf) - self._pos < SCAN_LIMIT and self._fill():

@@ -10,7 +10,7 @@ Two paths give the same segments (a test holds them to it):
 - `_general`, one Python step per segment, for everything else: leading and trailing
   noise, CR/LF inside segments (80-column wrapping), non-ASCII text, stray empties.
 
-Both stop at a segment starting with 'ISA' and return its file offset: the lexer then
+Both stop at a segment starting with 'ISA' and a separator, and return its file offset: the lexer then
 reads that ISA, whose delimiters may differ, and splits on from there.
 """
 
@@ -30,6 +30,11 @@ NOISE = " \t\r\n\x1a"  # between segments: line ends, indentation, DOS EOF mark
 _TAG = re.compile(r"[A-Z0-9]{2,3}")
 _first = itemgetter(0)
 _rest = itemgetter(slice(1, None))
+
+
+def is_separator(char: str) -> bool:
+    """Could `char` (after 'ISA') be an element separator? ('ISAAC*...' is no ISA.)"""
+    return len(char) == 1 and not (char.isalnum() or char in NOISE)
 
 
 @dataclass(slots=True)
@@ -134,7 +139,7 @@ def _general(
         parts = body.split(sep)
         tag = parts[0]
         if tag not in known:
-            if body.startswith("ISA"):
+            if body.startswith("ISA") and is_separator(body[3:4]):
                 out.isa_at = start
                 return out
             if _TAG.fullmatch(tag):

@@ -256,7 +256,7 @@ def test_text_mode_file_is_refused() -> None:
         (b"hello world\n" * 50, "no ISA segment"),
         (render(CLEAN)[:96], "ISA is 96 bytes, expected 106"),
         (render(CLEAN).replace(b">~", b">G", 1), "ISA16 is followed by"),
-        (render(CLEAN).replace(b"ISA*", b"ISAA", 1), "not a delimiter"),
+        (render(CLEAN).replace(b"ISA*", b"ISAA", 1), "no ISA segment"),
     ],
 )
 def test_unreadable_input_raises_x12error(data: bytes, reason: str) -> None:
@@ -279,3 +279,14 @@ def test_x12error_after_good_interchanges_keeps_them() -> None:
     assert str(doc.error).startswith(
         f"two.x12: segment {len(CLEAN) + 1} (byte {len(render(CLEAN))}): "
     )
+
+
+def test_isa_letters_inside_data_are_not_an_isa() -> None:
+    segments = [*CLEAN]
+    segments[4] = "ISAAC*ST*VISA CARD"  # a (made-up) segment whose tag starts with ISA
+    data = b"VISA batch export\n" + render(segments)
+    doc = read_document(data)
+    assert doc.error is None
+    assert [i.code for i in doc.issues()] == ["024"]  # the text before the real ISA
+    tx = next(doc.transactions())
+    assert tx.segments[1].tag == "ISAAC" and tx.issues == []
