@@ -2,7 +2,8 @@
 
 `partners` reads only the partner files; the others read the store and never migrate
 it (a store not at the current schema is refused: run `omshub db upgrade`). `overdue`
-lists without marking: the EDI DAG marks interchanges overdue as it checks them.
+lists; with `--mark` it also records them as `overdue` in the store (as
+`oms.edi.overdue` does for a scheduled check).
 Exit codes as everywhere (`omshub.cli.base`): `partners` ends 2 when a partner file does
 not validate, `overdue` ends 1 when a 997 is overdue (for cron and monitoring).
 """
@@ -125,13 +126,18 @@ def interchanges_cmd(
 
 
 @edi_app.command("overdue")
-def overdue_cmd(as_json: Json = False) -> None:
+def overdue_cmd(
+    mark: Annotated[
+        bool, typer.Option("--mark", help="also record them as overdue in the store")
+    ] = False,
+    as_json: Json = False,
+) -> None:
     """Interchanges we sent whose 997 is past due (exit 1 when there are any)."""
     from oms.edi import overdue, utcnow
 
     now = utcnow()
-    with _store().connect() as conn:
-        late = overdue(conn, now, mark=False)
+    with _store().begin() as conn:
+        late = overdue(conn, now, mark=mark)
     if as_json:
         dump_json({"now": now.isoformat(), "overdue": [o.as_json() for o in late]})
     elif not late:

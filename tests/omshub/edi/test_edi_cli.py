@@ -93,6 +93,10 @@ def test_interchanges_and_overdue(store_url: str) -> None:
     assert result.exit_code == 1 and "asn_1.x12" in result.stdout
     with engine.connect() as conn:  # listing marked nothing
         assert edi.interchanges(conn, direction="out")[0][-1]["ack_status"] == "none"
+    result = runner.invoke(app, ["edi", "overdue", "--mark", "--json"])
+    assert result.exit_code == 1 and json.loads(result.stdout)["overdue"][0]["newly"] is True
+    with engine.connect() as conn:
+        assert edi.interchanges(conn, direction="out")[0][-1]["ack_status"] == "overdue"
     with engine.begin() as conn:
         edi.mark_acknowledged(conn, "acme_retail", "accepted", group_control=1, code="A")
     result = runner.invoke(app, ["edi", "overdue"])
