@@ -30,7 +30,7 @@ from connectors.x12.envelope import (
 )
 from connectors.x12.errors import X12Error
 from connectors.x12.lexer import Lexer
-from connectors.x12.model import Group, Interchange, Issue, Transaction
+from connectors.x12.model import Group, Interchange, Issue, Segment, Transaction
 
 BLOCK_SIZE = 1 << 18  # 256 KiB read at a time; split 8 KiB at a time (lexer.REGION)
 
@@ -81,6 +81,27 @@ def iter_transactions(source: Source, *, name: str | None = None) -> Iterator[Tr
     for event in read_events(source, name=name):
         if isinstance(event, Transaction):
             yield event
+
+
+def iter_segments(source: Source, *, name: str | None = None) -> Iterator[Segment]:
+    """Every segment of every envelope, ISA to IEA, in file order, streaming.
+
+    Segments outside any transaction set are not among them (they are `024` issues).
+    """
+    for event in read_events(source, name=name):
+        if isinstance(event, Transaction):
+            yield event.header
+            yield from event.segments
+            if event.trailer is not None:
+                yield event.trailer
+        elif isinstance(event, InterchangeStart):
+            yield event.interchange.header
+        elif isinstance(event, GroupStart):
+            yield event.group.header
+        else:
+            closing = event.group if isinstance(event, GroupEnd) else event.interchange
+            if closing.trailer is not None:
+                yield closing.trailer
 
 
 @dataclass(slots=True)

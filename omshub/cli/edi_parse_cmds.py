@@ -88,42 +88,41 @@ def tree(doc: Document) -> Tree:
     return root
 
 
+def _branch(parent: Tree, text: str, issues: list[Issue]) -> Tree:
+    """A node of the tree and, under it, its issues."""
+    branch = parent.add(Text(text))
+    for issue in issues:
+        branch.add(_issue_line(issue))
+    return branch
+
+
 def _interchange(root: Tree, node: InterchangeNode) -> None:
     ic = node.interchange
     trailer = f"IEA at segment {ic.trailer.position}" if ic.trailer else "no IEA"
-    branch = root.add(
-        Text(
-            f"ISA {ic.control}  {ic.sender_qualifier}:{ic.sender_id} -> "
-            f"{ic.receiver_qualifier}:{ic.receiver_id}  version {ic.version}  "
-            f"usage {ic.usage}  (segment {ic.header.position}, {trailer})"
-        )
+    text = (
+        f"ISA {ic.control}  {ic.sender_qualifier}:{ic.sender_id} -> "
+        f"{ic.receiver_qualifier}:{ic.receiver_id}  version {ic.version}  "
+        f"usage {ic.usage}  (segment {ic.header.position}, {trailer})"
     )
-    for issue in ic.issues:
-        branch.add(_issue_line(issue))
+    branch = _branch(root, text, ic.issues)
     for group in node.groups:
         _group(branch, group)
 
 
 def _group(parent: Tree, node: GroupNode) -> None:
     g = node.group
-    branch = parent.add(
-        Text(
-            f"GS {g.control}  {g.functional_id}  {g.sender} -> {g.receiver}  {g.version}  "
-            f"{g.transaction_count} set(s)  (segment {g.header.position})"
-        )
+    text = (
+        f"GS {g.control}  {g.functional_id}  {g.sender} -> {g.receiver}  {g.version}  "
+        f"{g.transaction_count} set(s)  (segment {g.header.position})"
     )
-    for issue in g.issues:
-        branch.add(_issue_line(issue))
+    branch = _branch(parent, text, g.issues)
     for tx in node.transactions:
         count = len(tx.segments) + (2 if tx.trailer else 1)
-        leaf = branch.add(
-            Text(
-                f"ST {tx.set_id} {tx.control}  {count} segments  "
-                f"(segments {tx.header.position}-{tx.header.position + count - 1})"
-            )
+        first = tx.header.position
+        text = (
+            f"ST {tx.set_id} {tx.control}  {count} segments  (segments {first}-{first + count - 1})"
         )
-        for issue in tx.issues:
-            leaf.add(_issue_line(issue))
+        _branch(branch, text, tx.issues)
 
 
 def _issues(issues: list[Issue]) -> list[dict[str, Any]]:

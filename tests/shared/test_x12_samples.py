@@ -14,16 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.x12 import (
-    GroupEnd,
-    GroupStart,
-    InterchangeEnd,
-    InterchangeStart,
-    Transaction,
-    read_document,
-    read_events,
-)
-from connectors.x12.model import Segment
+from connectors.x12 import iter_segments, read_document
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "x12"
 pytestmark = [
@@ -153,19 +144,7 @@ def test_sample_outcome(name: str) -> None:
 
 def segments(source: object) -> list[list[str]]:
     """Every segment the reader yields, envelope included, as [tag, *elements]."""
-    out: list[Segment] = []
-    for e in read_events(source):  # type: ignore[arg-type]
-        if isinstance(e, InterchangeStart):
-            out.append(e.interchange.header)
-        elif isinstance(e, GroupStart):
-            out.append(e.group.header)
-        elif isinstance(e, Transaction):
-            out += [e.header, *e.segments, *([e.trailer] if e.trailer else [])]
-        elif isinstance(e, GroupEnd) and e.group.trailer:
-            out.append(e.group.trailer)
-        elif isinstance(e, InterchangeEnd) and e.interchange.trailer:
-            out.append(e.interchange.trailer)
-    return [[s.tag, *s.elements] for s in out]
+    return [[s.tag, *s.elements] for s in iter_segments(source)]  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -16,12 +16,8 @@ from x12text import group, interchange, isa, po, render, simple
 
 from connectors.errors import FormatError
 from connectors.x12 import (
-    GroupEnd,
-    GroupStart,
-    InterchangeEnd,
-    InterchangeStart,
-    Transaction,
     X12Error,
+    iter_segments,
     iter_transactions,
     read_document,
     read_events,
@@ -31,20 +27,7 @@ from connectors.x12.model import Segment
 
 def all_segments(data: bytes) -> list[Segment]:
     """Every segment the reader saw, envelope included, in file order."""
-    out: list[Segment] = []
-    for event in read_events(data):
-        if isinstance(event, InterchangeStart):
-            out.append(event.interchange.header)
-        elif isinstance(event, GroupStart):
-            out.append(event.group.header)
-        elif isinstance(event, Transaction):
-            out += [event.header, *event.segments]
-            out += [event.trailer] if event.trailer else []
-        elif isinstance(event, GroupEnd) and event.group.trailer:
-            out.append(event.group.trailer)
-        elif isinstance(event, InterchangeEnd) and event.interchange.trailer:
-            out.append(event.interchange.trailer)
-    return out
+    return list(iter_segments(data))
 
 
 def texts(segments: list[Segment], sep: str = "*") -> list[str]:
@@ -157,23 +140,17 @@ def test_utf8_bom_and_leading_blank_lines() -> None:
     assert doc.interchanges[0].interchange.header.offset == 6
 
 
-def test_utf8_text_and_byte_offsets() -> None:
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_non_ascii_text_and_byte_offsets(encoding: str) -> None:
+    """UTF-8 is read as such; bytes that are not UTF-8 make the reader fall back to
+    latin-1. Offsets count bytes, not characters, either way."""
     segments = [*CLEAN]
     segments[4] = "N1*ST*Müller Café*92*0042"
-    data = render(segments, encoding="utf-8")
-    found = all_segments(data)
-    assert found[4].element(2) == "Müller Café"
-    assert found[5].offset == data.index(b"PO1*1")  # bytes, not characters
-    assert read_document(data).clean
-
-
-def test_latin1_fallback() -> None:
-    segments = [*CLEAN]
-    segments[4] = "N1*ST*Müller Café*92*0042"
-    data = render(segments, encoding="latin-1")
+    data = render(segments, encoding=encoding)
     found = all_segments(data)
     assert found[4].element(2) == "Müller Café"
     assert found[5].offset == data.index(b"PO1*1")
+    assert read_document(data).clean
 
 
 def test_unterminated_last_segment_is_kept() -> None:
