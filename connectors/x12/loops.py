@@ -61,11 +61,53 @@ class Loop:
         return [i for i in self.items if isinstance(i, Loop) and i.id == loop_id]
 
 
+class _Index:
+    """Where each tag can be in one body: tag -> the entry indexes it matches (a segment
+    use, or a loop's trigger), ascending. Built once per body of a cached schema."""
+
+    __slots__ = ("entries", "places")
+
+    def __init__(self, entries: tuple[Entry, ...]) -> None:
+        self.entries = entries  # kept: the cache is keyed by its id
+        self.places: dict[str, list[int]] = {}
+        for i, e in enumerate(entries):
+            tag = e.trigger if isinstance(e, LoopSpec) else e.seg
+            self.places.setdefault(tag, []).append(i)
+
+    def find(self, tag: str, start: int) -> int:
+        for i in self.places.get(tag, ()):
+            if i >= start:
+                return i
+        return -1
+
+
+_INDEXES: dict[int, _Index] = {}
+_TAGS: dict[int, tuple[Schema, frozenset[str]]] = {}
+
+
+def _index(entries: tuple[Entry, ...]) -> _Index:
+    found = _INDEXES.get(id(entries))
+    if found is None or found.entries is not entries:
+        found = _INDEXES[id(entries)] = _Index(entries)
+    return found
+
+
 @dataclass(slots=True)
 class _Frame:
     loop: Loop
     entries: tuple[Entry, ...]
     cursor: int = 0
+    index: _Index | None = None
+
+    def find(self, tag: str) -> int:
+        """Index of the first entry at or after the cursor that `tag` can be, or -1.
+
+        In a loop's own frame the trigger (entry 0) is never matched again: a second
+        trigger is a new instance, opened by the frame around it.
+        """
+        if self.index is None:
+            self.index = _index(self.entries)
+        return self.index.find(tag, max(self.cursor, 1 if self.loop.spec is not None else 0))
 
 
 def _all_tags(entries: tuple[Entry, ...], into: set[str]) -> set[str]:
@@ -77,27 +119,19 @@ def _all_tags(entries: tuple[Entry, ...], into: set[str]) -> set[str]:
     return into
 
 
-def _find(frame: _Frame, tag: str) -> int:
-    """Index of the first entry at or after the cursor that `tag` can be, or -1.
-
-    In a loop's own frame the trigger (entry 0) is never matched again: a second trigger
-    is a new instance, opened by the frame around it.
-    """
-    start = max(frame.cursor, 1 if frame.loop.spec is not None else 0)
-    for i in range(start, len(frame.entries)):
-        e = frame.entries[i]
-        if (isinstance(e, SegmentUse) and e.seg == tag) or (
-            isinstance(e, LoopSpec) and e.trigger == tag
-        ):
-            return i
-    return -1
+def _known(schema: Schema) -> frozenset[str]:
+    """Every segment tag of the schema (cached per schema object)."""
+    found = _TAGS.get(id(schema))
+    if found is None or found[0] is not schema:
+        found = _TAGS[id(schema)] = (schema, frozenset(_all_tags(schema.body, set())))
+    return found[1]
 
 
 def group(segments: list[Segment], schema: Schema) -> Loop:
     """The loop tree of a set's body (ST and SE excluded) under `schema`."""
     root = Loop("", None)
     stack = [_Frame(root, schema.body)]
-    known = _all_tags(schema.body, set())
+    known = _known(schema)
     for seg in segments:
         depth, index = _locate(stack, seg.tag)
         if index < 0:
@@ -122,13 +156,13 @@ def group(segments: list[Segment], schema: Schema) -> Loop:
 def _locate(stack: list[_Frame], tag: str) -> tuple[int, int]:
     """(frame depth, entry index) where `tag` fits, innermost loop first; (-1, -1) if none."""
     for depth in range(len(stack) - 1, -1, -1):
-        index = _find(stack[depth], tag)
+        index = stack[depth].find(tag)
         if index >= 0:
             return depth, index
     return -1, -1
 
 
-def _misplaced(stack: list[_Frame], seg: Segment, known: set[str]) -> None:
+def _misplaced(stack: list[_Frame], seg: Segment, known: frozenset[str]) -> None:
     """Keep a segment that cannot come here. One the schema has earlier in an open loop
     (out of order) joins that loop as its use, so it still counts as present; any other
     stays at the current place. Nothing moves the cursors: the segments after it are

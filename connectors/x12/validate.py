@@ -8,8 +8,7 @@ it to its own types, and a mapping run can quarantine with the same words.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import Counter
+import calendar
 from dataclasses import dataclass, field
 
 from connectors.x12.loops import (
@@ -134,19 +133,19 @@ def _check_loop(
     out: list[SegmentProblem],
 ) -> None:
     """Use counts, mandatory entries, element rules of one loop instance, then its loops."""
-    uses: Counter[int] = Counter()
+    uses: dict[int, int] = {}
     seen: set[int] = set()
     for item in loop.items:
         if isinstance(item, Loop):
             assert item.spec is not None
             key = id(item.spec)
-            uses[key] += 1
+            uses[key] = uses.get(key, 0) + 1
             seen.add(key)
             if item.spec.max is not None and uses[key] == item.spec.max + 1:
                 trigger = item.trigger
                 assert trigger is not None
                 _add(out, tx, trigger, item.id, LOOP_OVER_MAX)
-            _check_loop(tx, schema, item, item.spec.body, _end_of(tx, loop, item, end), out)
+            _check_loop(tx, schema, item, item.spec.body, end, out)
             continue
         _check_placed(tx, schema, loop.id, item, uses, out)
         if item.use is not None:
@@ -155,15 +154,19 @@ def _check_loop(
         if entry.req == "M" and id(entry) not in seen:
             tag = entry.seg if isinstance(entry, SegmentUse) else entry.trigger
             message = f"mandatory {'segment' if isinstance(entry, SegmentUse) else 'loop'} {tag}"
+            where = _end_of(tx, loop, end)
             out.append(
-                SegmentProblem(tag, end, MISSING_SEGMENT, loop.id, (), message + " is missing")
+                SegmentProblem(tag, where, MISSING_SEGMENT, loop.id, (), message + " is missing")
             )
 
 
-def _end_of(tx: Transaction, outer: Loop, inner: Loop, end: int) -> int:
-    """The set position just after `inner`: where a segment it misses was expected."""
+def _end_of(tx: Transaction, loop: Loop, end: int) -> int:
+    """Where a segment `loop` misses was expected at the latest: just after its last
+    segment (the SE's position, `end`, for the set body)."""
+    if loop.spec is None:
+        return end
     last = None
-    for placed in inner.segments():
+    for placed in loop.segments():
         last = placed.segment
     return set_position(tx, last) + 1 if last is not None else end
 
@@ -173,14 +176,14 @@ def _check_placed(
     schema: Schema,
     loop_id: str,
     item: Placed,
-    uses: Counter[int],
+    uses: dict[int, int],
     out: list[SegmentProblem],
 ) -> None:
     seg = item.segment
     code = item.problem
     if item.use is not None:
         key = id(item.use)
-        uses[key] += 1
+        uses[key] = uses.get(key, 0) + 1
         if not code and item.use.max is not None and uses[key] > item.use.max:
             code = SEGMENT_OVER_MAX
     spec = schema.segment(seg.tag) if item.use is not None else None
@@ -192,18 +195,26 @@ def _check_placed(
 def check_elements(
     seg: Segment, specs: tuple[ElementSpec | None, ...]
 ) -> tuple[ElementProblem, ...]:
-    """The element problems of one segment under its element definitions."""
+    """The element problems of one segment under its element definitions.
+
+    Only the elements present are checked one by one; the absent tail is checked for
+    mandatory elements only (a PO1 has 25 definitions and usually 9 values)."""
     found: list[ElementProblem] = []
-    for n, spec in enumerate(specs, 1):
-        if spec is None:
-            continue
-        value = seg.element(n)
-        problem = _check_value(value, spec)
-        if problem is not None:
-            code, why = problem
-            ref = str(spec.ref) if spec.ref is not None else ""
-            found.append(ElementProblem(n, code, ref, value, why))
-    if len(seg.elements) > len(specs) and any(seg.elements[len(specs) :]):
+    values = seg.elements
+    for n, value in enumerate(values[: len(specs)], 1):
+        spec = specs[n - 1]
+        if spec is not None:
+            problem = _check_value(value, spec)
+            if problem is not None:
+                found.append(_element_problem(n, spec, value, problem))
+    for n in _mandatory(specs):
+        if n > len(values):
+            spec = specs[n - 1]
+            assert spec is not None
+            found.append(
+                _element_problem(n, spec, "", (ELEMENT_MISSING, "mandatory element missing"))
+            )
+    if len(values) > len(specs) and any(values[len(specs) :]):
         extra = len(specs) + 1
         found.append(
             ElementProblem(
@@ -213,34 +224,51 @@ def check_elements(
     return tuple(found)
 
 
+def _element_problem(
+    n: int, spec: ElementSpec, value: str, problem: tuple[str, str]
+) -> ElementProblem:
+    ref = str(spec.ref) if spec.ref is not None else ""
+    return ElementProblem(n, problem[0], ref, value, problem[1])
+
+
+_MANDATORY: dict[int, tuple[tuple[ElementSpec | None, ...], tuple[int, ...]]] = {}
+
+
+def _mandatory(specs: tuple[ElementSpec | None, ...]) -> tuple[int, ...]:
+    """Positions of the mandatory elements (cached per definition)."""
+    found = _MANDATORY.get(id(specs))
+    if found is None or found[0] is not specs:
+        positions = tuple(n for n, e in enumerate(specs, 1) if e is not None and e.req == "M")
+        found = _MANDATORY[id(specs)] = (specs, positions)
+    return found[1]
+
+
+_NUMERIC = frozenset(("N", "N0", "N1", "N2", "N3", "N4", "R"))
+
+
 def _check_value(value: str, spec: ElementSpec) -> tuple[str, str] | None:
-    if not value.strip():
+    if not value or value.isspace():
         if spec.req == "M":
             return ELEMENT_MISSING, "mandatory element missing"
         return None
-    if spec.type == "C":
+    kind = spec.type
+    if kind == "C":
         return None  # composites: their components are not described here
-    size = _length(value, spec.type)
+    numeric = kind in _NUMERIC
+    size = len(value.lstrip("-+").replace(".", "")) if numeric else len(value)
     if size > spec.max:
         return TOO_LONG, f"{value!r} is longer than {spec.max}"
     if size < spec.min:
         return TOO_SHORT, f"{value!r} is shorter than {spec.min}"
-    if spec.type in ("N", "N0", "N1", "N2", "N3", "N4", "R") and not _numeric(value, spec.type):
+    if numeric and not _numeric(value, kind):
         return INVALID_CHARACTER, f"{value!r} is not a number"
-    if spec.type == "DT" and not _date(value):
+    if kind == "DT" and not _date(value):
         return INVALID_DATE, f"{value!r} is not a date (CCYYMMDD)"
-    if spec.type == "TM" and not _time(value):
+    if kind == "TM" and not _time(value):
         return INVALID_TIME, f"{value!r} is not a time (HHMM[SS])"
     if spec.codes is not None and value not in spec.codes:
         return INVALID_CODE, f"{value!r} is not a valid code"
     return None
-
-
-def _length(value: str, kind: str) -> int:
-    """X12 lengths: a numeric's sign and decimal point do not count."""
-    if kind in ("R", "N", "N0", "N1", "N2", "N3", "N4"):
-        return len(value.lstrip("-+").replace(".", ""))
-    return len(value)
 
 
 def _numeric(value: str, kind: str) -> bool:
@@ -252,14 +280,12 @@ def _numeric(value: str, kind: str) -> bool:
 
 
 def _date(value: str) -> bool:
-    shape = {8: "%Y%m%d", 6: "%y%m%d"}.get(len(value))
-    if shape is None or not value.isdigit():
+    """CCYYMMDD, or YYMMDD (6-digit dates of older versions), a real calendar day."""
+    if len(value) not in (6, 8) or not value.isdigit():
         return False
-    try:
-        dt.datetime.strptime(value, shape)
-    except ValueError:
-        return False
-    return True
+    year = int(value[:-4]) if len(value) == 8 else 2000 + int(value[:2])
+    month, day = int(value[-4:-2]), int(value[-2:])
+    return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]
 
 
 def _time(value: str) -> bool:
