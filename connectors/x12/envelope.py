@@ -54,9 +54,14 @@ ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 def same_control(a: str, b: str) -> bool:
     """Header and trailer control numbers agree (as numbers when both are digits)."""
     a, b = a.strip(), b.strip()
-    if a.isdigit() and b.isdigit():
+    if _digits(a) and _digits(b):
         return int(a) == int(b)
     return a == b
+
+
+def _digits(value: str) -> bool:
+    """ASCII digits only ('²' is a digit to `str.isdigit`, not to `int`)."""
+    return value.isascii() and value.isdigit()
 
 
 def _envelope_marks(tags: list[str]) -> list[int]:
@@ -76,7 +81,7 @@ def _envelope_marks(tags: list[str]) -> list[int]:
 
 def _count(value: str) -> int | None:
     value = value.strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if _digits(value) else None
 
 
 def _issue(level: Level, code: str, message: str, seg: Segment, fatal: bool = True) -> Issue:
@@ -195,6 +200,9 @@ class Envelope:
     # headers and trailers ----------------------------------------------------------
 
     def _isa(self, seg: Segment) -> list[Event]:
+        if len(seg.elements) != 16:  # a bare 'ISA' at the end: not one the lexer read
+            self._outside(seg)
+            return []
         out = self._close_all(seg)
         ic = Interchange(seg, self.lexer.delimiters)
         for code, text in isa_problems(seg.elements, ic.delimiters):

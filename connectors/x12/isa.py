@@ -137,10 +137,10 @@ def _value_problems(elements: list[str], delimiters: Delimiters) -> list[tuple[s
         found.append(("014", f"ISA09 {date!r} is not a date (YYMMDD)"))
     if len(time) == 4 and not _parses(time, "%H%M"):
         found.append(("015", f"ISA10 {time!r} is not a time (HHMM)"))
-    if len(control) == 9 and not control.isdigit():
+    if len(control) == 9 and not _digits(control):
         found.append(("018", f"ISA13 {control!r} is not 9 digits"))
     version, isa11 = elements[11], elements[10]
-    if not (len(version) == 5 and version.isdigit() and "00200" <= version < "00900"):
+    if not (len(version) == 5 and _digits(version) and "00200" <= version < "00900"):
         found.append(("017", f"ISA12 {version!r} is not an X12 version (00200 to 00801)"))
     elif version < "00402" and isa11 != "U":
         found.append(("016", f"ISA11 {isa11!r} should be 'U' in version {version}"))
@@ -152,10 +152,15 @@ def _value_problems(elements: list[str], delimiters: Delimiters) -> list[tuple[s
 
 
 def _parses(value: str, pattern: str) -> bool:
-    if not value.isdigit():
+    if not _digits(value):
         return False
     try:
         dt.datetime.strptime(value, pattern)
     except ValueError:
         return False
     return True
+
+
+def _digits(value: str) -> bool:
+    """ASCII digits only ('²' is a digit to `str.isdigit`, not to `int` or a date)."""
+    return value.isascii() and value.isdigit()

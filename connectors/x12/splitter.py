@@ -18,18 +18,19 @@ from __future__ import annotations
 
 import gc
 import re
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import accumulate, repeat
-from operator import itemgetter
+from operator import delitem, itemgetter
 
 from connectors.x12.model import Delimiters, Segment
 
 NOISE = " \t\r\n\x1a"  # between segments: line ends, indentation, DOS EOF mark
 _TAG = re.compile(r"[A-Z0-9]{2,3}")
 _first = itemgetter(0)
-_rest = itemgetter(slice(1, None))
+_consume = deque[object](maxlen=0).extend
 
 
 def is_separator(char: str) -> bool:
@@ -104,19 +105,18 @@ def _fast(text: str, base: int, delims: Delimiters, seq: int) -> Split | None:
     for ch in "\r\n":
         if ch != term and text.count(ch) != joins * suffix.count(ch):
             return None  # a line break inside a segment
-    if suffix and (cut + " " in text or cut + "\t" in text):
-        return None  # indented segments
-    if text.startswith("ISA") or cut + "ISA" in text:
-        return None  # the general path stops there
     pieces = text[: len(text) - len(term)].split(cut) if suffix else text[:-1].split(term)
-    if "" in pieces:
-        return None
     parts = list(map(str.split, pieces, repeat(sep)))
     tags = list(map(_first, parts))
+    if min(tags) < "0" or max(map(len, tags)) > 3 or "ISA" in tags:
+        # an empty or indented segment (its tag starts with '' or a blank), a long tag
+        # (junk, or an ISA with other separators), an ISA: the general path sees to them
+        return None
+    _consume(map(delitem, parts, repeat(0)))  # parts become the elements, in place
     step, first = len(cut), seq + 1
     offsets = accumulate(map(step.__add__, map(len, pieces)), initial=base)
     positions = range(first, first + len(pieces))
-    segments = list(map(Segment, tags, map(_rest, parts), positions, offsets))
+    segments = list(map(Segment, tags, parts, positions, offsets))
     return Split(segments, tags)
 
 

@@ -201,3 +201,11 @@ def test_group_and_interchange_end_events_are_complete() -> None:
     assert ge.group.trailer is not None and codes(ge.group.issues) == [("group", "5")]
     assert ie.interchange.trailer is not None and ie.interchange.group_count == 1
     assert isinstance(events[2], Transaction) and events[2].group is ge.group
+
+
+def test_a_bare_isa_at_the_end_is_stray() -> None:
+    data = render(interchange(group(po()))) + b"ISA"
+    doc = read_document(data)
+    assert doc.error is None and len(doc.interchanges) == 1
+    assert [(i.code, i.fatal) for i in doc.issues()] == [("024", False)]
+    assert "after the IEA" in doc.issues()[0].message
