@@ -14,6 +14,7 @@ file, after the sets read before it.
 
 Options: `sets` (set ids this stream reads, e.g. [850]; default all), `version` (schema
 version family to use whatever GS08 says), `overlay` (path of a partner overlay YAML),
+`required` (a partner's presence requirements: `[ST03, "REF*IA", TD5]`),
 `strict` (reject sets that fail validation; default false: they load, `_x12.problems`
 lists the findings).
 """
@@ -30,7 +31,13 @@ from connectors.formats.x12record import add_hl_levels, loop_dict
 from connectors.x12.loops import group
 from connectors.x12.model import Issue, Transaction
 from connectors.x12.reader import iter_transactions
-from connectors.x12.schema import Schema, apply_overlay, find_schema, load_overlay
+from connectors.x12.schema import (
+    Schema,
+    apply_overlay,
+    find_schema,
+    load_overlay,
+    overlay_from_required,
+)
 from connectors.x12.validate import validate
 
 
@@ -63,6 +70,7 @@ class _SetReader:
         self.strict = bool(options.get("strict", False))
         overlay = options.get("overlay")
         self.overlay = load_overlay(Path(overlay)) if overlay else None
+        self.required = [str(r) for r in options.get("required") or ()]
         self._schemas: dict[tuple[str, str], Schema | None] = {}
 
     def schema(self, tx: Transaction) -> Schema | None:
@@ -71,6 +79,8 @@ class _SetReader:
             schema = find_schema(*key)
             if schema is not None and self.overlay and self.overlay.set_id == tx.set_id:
                 schema = apply_overlay(schema, self.overlay)
+            if schema is not None and self.required:
+                schema = apply_overlay(schema, overlay_from_required(tx.set_id, self.required))
             self._schemas[key] = schema
         return self._schemas[key]
 

@@ -167,6 +167,8 @@ class Schema(_Strict):
     functional_group: str = ""  # GS01, e.g. 'PO'
     body: tuple[BodyEntry, ...]
     segments: dict[str, SegmentSpec] = Field(default_factory=dict)
+    #: a partner's presence requirements, set by `apply_overlay` (see `Overlay.required`)
+    required: tuple[str, ...] = ()
     file: str = ""
 
     def segment(self, tag: str) -> SegmentSpec | None:
@@ -201,6 +203,9 @@ class UsageChange(_Strict):
     max: MaxUse = None
 
 
+REQUIREMENT = r"^[A-Z][A-Z0-9]{1,2}(\*[A-Z0-9]{1,3}|[0-9]{2})?$"
+
+
 class Overlay(_Strict):
     """A trading partner's changes to one set: element rules by reference designator
     (`BEG02: {codes: [SA]}`) and segment/loop use by path (`{at: N1, req: M}`)."""
@@ -209,6 +214,10 @@ class Overlay(_Strict):
     partner: str = ""
     elements: dict[str, ElementChange] = Field(default_factory=dict)
     usage: tuple[UsageChange, ...] = ()
+    #: what must be in every set, as a partner configuration's `required:` says it: a
+    #: segment (`TD5`), a segment with a qualifier in its first element (`REF*IA`), or an
+    #: element (`ST03`, `BEG07`: present whenever its segment is)
+    required: tuple[Annotated[str, Field(pattern=REQUIREMENT)], ...] = ()
 
 
 def _read(path: Path) -> Any:
@@ -333,7 +342,13 @@ def apply_overlay(schema: Schema, overlay: Overlay) -> Schema:
     body = schema.body
     for usage in overlay.usage:
         body = _change_use(body, usage.at.split("/"), usage, overlay.partner)
-    return schema.model_copy(update={"segments": segments, "body": body})
+    required = (*schema.required, *(r for r in overlay.required if r not in schema.required))
+    return schema.model_copy(update={"segments": segments, "body": body, "required": required})
+
+
+def overlay_from_required(set_id: str, required: list[str], partner: str = "") -> Overlay:
+    """The overlay of a partner configuration's `required:` list for one set."""
+    return Overlay.model_validate({"set": set_id, "partner": partner, "required": required})
 
 
 def _split_designator(designator: str) -> tuple[str, int]:

@@ -104,12 +104,42 @@ def validate(tx: Transaction, schema: Schema, tree: Loop | None = None) -> Valid
     result = Validation(tx.set_id, tx.control, schema.file)
     end = set_position(tx, tx.trailer) if tx.trailer else len(tx.segments) + 2
     _check_loop(tx, schema, root, schema.body, end, result.problems)
+    if schema.required:
+        _check_required(tx, root, schema.required, end, result.problems)
     hl_loops = [i for i in root.items if isinstance(i, Loop) and i.id == "HL"]
     for seg, element, why in hl_tree(hl_loops).problems:
         problem = ElementProblem(element, INVALID_CODE, "", seg.element(element), why)
         _add(result.problems, tx, seg, "HL", ELEMENT_ERRORS, (problem,))
     result.problems.sort(key=lambda p: p.position)
     return result
+
+
+def _check_required(
+    tx: Transaction, root: Loop, required: tuple[str, ...], end: int, out: list[SegmentProblem]
+) -> None:
+    """A partner's presence requirements (`Overlay.required`): `TAG`, `TAG*QUALIFIER` (in
+    the segment's first element) and `TAGnn` (the element, whenever its segment is)."""
+    placed = [p.segment for p in root.segments()]
+    for item in required:
+        tag, _, qualifier = item.partition("*")
+        if not qualifier and len(tag) >= 4 and tag[-2:].isdigit():  # tags are 2-3 characters
+            _check_required_element(tx, placed, tag[:-2], int(tag[-2:]), item, out)
+        elif not any(s.tag == tag and (not qualifier or s.element(1) == qualifier) for s in placed):
+            message = f"{item} is missing (required by the partner)"
+            out.append(SegmentProblem(tag, end, MISSING_SEGMENT, "", (), message))
+
+
+def _check_required_element(
+    tx: Transaction, placed: list[Segment], tag: str, n: int, item: str, out: list[SegmentProblem]
+) -> None:
+    candidates = [tx.header] if tag == "ST" else [s for s in placed if s.tag == tag]
+    for seg in candidates:
+        if not seg.element(n).strip():
+            why = f"{item} is missing (required by the partner)"
+            problem = ElementProblem(n, ELEMENT_MISSING, "", "", why)
+            out.append(
+                SegmentProblem(tag, set_position(tx, seg), ELEMENT_ERRORS, "", (problem,), why)
+            )
 
 
 def _add(

@@ -132,3 +132,35 @@ def test_problems_are_sorted_by_position() -> None:
     body[4] = "DTM*002*2026"
     positions = [p.position for p in problems(body)]
     assert positions == sorted(positions) and len(positions) == 2
+
+
+def test_a_partners_required_list() -> None:
+    from connectors.x12.schema import overlay_from_required
+
+    required = ["ST03", "REF*IA", "REF*ZZ", "TD5", "N1*ST", "N1*SF", "PO104"]
+    schema = apply_overlay(PO, overlay_from_required("850", required, "acme_retail"))
+    assert schema.required == tuple(required)
+    body = with_line(9, "PO1*1*12*EA")
+    found = validate(tx(body), schema).problems
+    end = len(body) + 2
+    assert [(p.tag, p.position, p.code, [e.position for e in p.elements]) for p in found] == [
+        ("ST", 1, "8", [3]),  # ST03 is not there
+        ("PO1", 11, "8", [4]),  # the first PO1 has no unit price
+        ("REF", end, "3", []),
+        ("TD5", end, "3", []),
+        ("N1", end, "3", []),
+    ]
+    assert [p.message for p in found if p.code == "3"] == [
+        "REF*ZZ is missing (required by the partner)",
+        "TD5 is missing (required by the partner)",
+        "N1*SF is missing (required by the partner)",
+    ]
+
+
+def test_a_required_list_is_checked_on_load() -> None:
+    from pydantic import ValidationError
+
+    from connectors.x12.schema import overlay_from_required
+
+    with pytest.raises(ValidationError):
+        overlay_from_required("850", ["REF-IA"])

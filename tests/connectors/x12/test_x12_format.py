@@ -203,3 +203,10 @@ def test_chunks_stream_through_it() -> None:
     assert [r["_x12"]["st02"] for c in chunks for r in c.python_records()] == [
         f"{i:04d}" for i in range(1, 8)
     ]
+
+
+def test_a_partners_required_list_as_an_option() -> None:
+    (rec,) = records(x12(st(PO_BODY)), required=["REF*IA", "TD5"])
+    assert rec["_x12"]["problems"] == [
+        f"segment {len(PO_BODY) + 2} TD5: TD5 is missing (required by the partner)"
+    ]
