@@ -210,3 +210,34 @@ def test_a_partners_required_list_as_an_option() -> None:
     assert rec["_x12"]["problems"] == [
         f"segment {len(PO_BODY) + 2} TD5: TD5 is missing (required by the partner)"
     ]
+
+
+def test_mangled_input_gives_records_bad_records_or_a_format_error() -> None:
+    """Deleted, inserted and changed bytes anywhere: never another exception, and every
+    record (good or bad) is JSON for the store and the quarantine."""
+    import json
+    import random
+
+    rng = random.Random(7)
+    asn = st(["BSN*00*SH1*20261203*1415", "HL*1**S", "HL*2*1*I", "LIN*1*VN*A", "SN1**1*EA"], "856")
+    bases = [x12(st(PO_BODY)), x12(asn, st(PO_BODY, control="0002"))]
+    noise = b"*~>:^\n ABC0123HLSTPO1N4"
+    outcomes = {"record": 0, "bad": 0, "error": 0}
+    for _ in range(300):
+        data = bytearray(rng.choice(bases))
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randrange(len(data))
+            roll = rng.random()
+            if roll < 0.4:
+                del data[at : at + rng.randint(1, 5)]
+            elif roll < 0.8:
+                data[at:at] = bytes(rng.choice(noise) for _ in range(rng.randint(1, 4)))
+            else:
+                data[at] = rng.choice(noise)
+        try:
+            for rec in records(bytes(data)):
+                json.dumps(rec.raw if isinstance(rec, BadRecord) else rec)
+                outcomes["bad" if isinstance(rec, BadRecord) else "record"] += 1
+        except FormatError:
+            outcomes["error"] += 1
+    assert all(outcomes.values()), outcomes  # each outcome happens, nothing else does
