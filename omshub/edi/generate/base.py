@@ -132,6 +132,21 @@ def text(value: Any, limit: int) -> str:
     return re.sub(r"\s+", " ", str(value)).strip()[:limit]
 
 
+def ident(value: Any, limit: int, what: str) -> str:
+    """An identifier (PO number, SKU, tracking number) as written: refused, never cut,
+    when it is longer than the element allows (a cut PO number names another order)."""
+    found = text(value, 10_000)
+    if len(found) > limit:
+        raise GenerateError(f"{what} {found!r} is longer than the {limit} characters X12 allows")
+    return found
+
+
+def _sized(value: Any, low: int, high: int) -> str:
+    """A coded value (state, country, postal code) when it fits its element, else ''."""
+    found = text(value, 10_000)
+    return found if low <= len(found) <= high else ""
+
+
 def uom(product: Row | None) -> str:
     """The unit of measure (355): the product's two-letter code, else EA (each)."""
     code = str((product or {}).get("uom") or "").strip().upper()
@@ -163,9 +178,9 @@ def ship_to(order: Row) -> list[Segment]:
         segments.append(("N3", [street]))
     n4 = [
         text(order.get("ship_to_city"), 30),
-        text(order.get("ship_to_region"), 2),
-        text(order.get("ship_to_postal_code"), 15),
-        text(order.get("ship_to_country_code"), 3),
+        _sized(order.get("ship_to_region"), 2, 2).upper(),
+        _sized(order.get("ship_to_postal_code"), 3, 15),
+        _sized(order.get("ship_to_country_code"), 2, 3).upper(),
     ]
     if any(n4):
         segments.append(("N4", n4))

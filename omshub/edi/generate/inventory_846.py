@@ -17,6 +17,7 @@ from omshub.edi.generate.base import (
     StockData,
     date8,
     document,
+    ident,
     product_ids,
     qty,
     text,
@@ -30,7 +31,7 @@ SET_ID = "846"
 
 def inventory_846(ctx: Context, data: StockData) -> Document:
     """The 846 of one location's positions, SKUs in order."""
-    code = text(data.location_code, 80)
+    code = ident(data.location_code, 80, "location code")
     if not data.positions:
         raise GenerateError(f"846 for location {code}: no inventory_position rows")
     report = text(f"{code}-{ctx.now:%Y%m%d%H%M}", 30)
@@ -38,7 +39,7 @@ def inventory_846(ctx: Context, data: StockData) -> Document:
     name = text((data.location or {}).get("name"), 60) or code
     body.append(("N1", ["WH", name, "92", code]))
     for n, pos in enumerate(sorted(data.positions, key=lambda r: str(r["sku"])), 1):
-        sku = text(pos["sku"], 48)
+        sku = ident(pos["sku"], 48, "SKU")
         product = data.products.get(sku)
         unit = uom(product)
         on_hand = Decimal(pos.get("on_hand") or 0)

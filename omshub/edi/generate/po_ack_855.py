@@ -21,6 +21,7 @@ from omshub.edi.generate.base import (
     Segment,
     date8,
     document,
+    ident,
     money,
     product_ids,
     qty,
@@ -54,7 +55,7 @@ def _ack_type(codes: set[str]) -> str:
 
 
 def _line(line: Row, data: OrderData, promised: str) -> tuple[list[Segment], set[str]]:
-    sku = text(line.get("sku"), 48)
+    sku = ident(line.get("sku"), 48, "SKU")
     if not sku:
         key = f"{line.get('order_number')} line {line.get('line_no')}"
         raise GenerateError(f"855 for {key}: order_line.sku is empty")
@@ -75,7 +76,7 @@ def _line(line: Row, data: OrderData, promised: str) -> tuple[list[Segment], set
 def po_ack_855(ctx: Context, data: OrderData) -> Document:
     """The 855 of one order (its order number is the PO number it acknowledges)."""
     order = data.order
-    po = text(order.get("order_number"), 22)
+    po = ident(order.get("order_number"), 22, "PO number")
     if not data.lines:
         raise GenerateError(f"855 for {po}: the order has no lines in the store")
     ordered = date8(order.get("ordered_at")) or date8(ctx.now)

@@ -22,6 +22,7 @@ from omshub.edi.generate.base import (
     ShipmentData,
     date8,
     document,
+    ident,
     product_ids,
     qty,
     scac,
@@ -40,7 +41,7 @@ def _shipment_level(ctx: Context, data: ShipmentData, order: OrderData | None) -
     s = data.shipment
     td5 = ["", "2", scac(s.get("carrier")), "", text(s.get("service"), 35)]
     out: list[Segment] = [("TD5", td5)]
-    out.append(("REF", ["CN", text(s.get("tracking_number"), 30)]))
+    out.append(("REF", ["CN", ident(s.get("tracking_number"), 30, "tracking number")]))
     out.append(("REF", ["IA", text(ctx.vendor_number, 30)]))
     shipped = date8(s.get("shipped_at")) or date8(ctx.now)
     out.append(("DTM", ["011", shipped]))
@@ -62,7 +63,7 @@ def _items(lines: list[Row], order: OrderData | None, data: ShipmentData) -> lis
     items: list[list[Segment]] = []
     for line in sorted(lines, key=lambda r: int(r["line_no"])):
         ordered = by_no.get(int(line["line_no"]))
-        sku = text(line.get("sku") or (ordered or {}).get("sku"), 48)
+        sku = ident(line.get("sku") or (ordered or {}).get("sku"), 48, "SKU")
         if not sku:
             key = f"{line.get('tracking_number')} line {line.get('line_no')}"
             raise GenerateError(f"856 for {key}: shipment_line.sku is empty")
@@ -75,10 +76,16 @@ def _items(lines: list[Row], order: OrderData | None, data: ShipmentData) -> lis
     return items
 
 
+def _shipment_id(shipment: Row, tracking: str) -> str:
+    """BSN02: the shipment number when it fits its 30 characters, else the tracking number."""
+    number = text(shipment.get("shipment_number"), 10_000)
+    return number if 0 < len(number) <= 30 else tracking
+
+
 def ship_notice_856(ctx: Context, data: ShipmentData) -> Document:
     """The 856 of one shipment; its reference is the (first) PO number it ships."""
     s = data.shipment
-    tracking = text(s.get("tracking_number"), 30)
+    tracking = ident(s.get("tracking_number"), 30, "tracking number")
     if not data.lines:
         raise GenerateError(f"856 for {tracking}: the shipment has no lines in the store")
     by_order: dict[str, list[Row]] = defaultdict(list)
@@ -89,7 +96,7 @@ def ship_notice_856(ctx: Context, data: ShipmentData) -> Document:
     numbers = sorted(by_order)
     first = data.orders.get(numbers[0])
     shipped = s.get("shipped_at") or ctx.now
-    bsn = ["00", text(s.get("shipment_number") or tracking, 30), date8(shipped)]
+    bsn = ["00", _shipment_id(s, tracking), date8(shipped)]
     bsn += [time4(shipped), STRUCTURE]
     body: list[Segment] = [("BSN", bsn)]
     body += [("HL", ["1", "", "S", "1"]), *_shipment_level(ctx, data, first)]
@@ -100,7 +107,7 @@ def ship_notice_856(ctx: Context, data: ShipmentData) -> Document:
         parent = str(count)
         body.append(("HL", [parent, "1", "O", "1"]))
         po_date = date8(order.order.get("ordered_at")) if order else ""
-        body.append(("PRF", [text(number, 22), "", "", po_date]))
+        body.append(("PRF", [ident(number, 22, "PO number"), "", "", po_date]))
         for item in _items(by_order[number], order, data):
             count += 1
             body += [("HL", [str(count), parent, "I", "0"]), *item]

@@ -40,7 +40,7 @@ def _lines(data: OrderData, number: str) -> tuple[list[Segment], Decimal]:
         n = to_ship(line)
         if n <= 0:
             continue
-        sku = x12.text(line.get("sku"), 48)
+        sku = x12.ident(line.get("sku"), 48, "SKU")
         if not sku:
             raise GenerateError(f"940 for {number} line {line['line_no']}: order_line.sku is empty")
         unit = x12.uom(data.products.get(sku))
@@ -57,7 +57,7 @@ def _lines(data: OrderData, number: str) -> tuple[list[Segment], Decimal]:
 def shipping_order_940(ctx: Context, data: OrderData) -> Document:
     """The 940 of one order; refused when nothing on it is left to ship."""
     order = data.order
-    number = x12.text(order.get("order_number"), 22)
+    number = x12.ident(order.get("order_number"), 22, "order number")
     lines, total = _lines(data, number)
     if not lines:
         raise GenerateError(f"940 for {number}: no line has anything left to ship")

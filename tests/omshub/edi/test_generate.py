@@ -231,3 +231,14 @@ def test_a_missing_requirement_is_named_with_the_partner_file() -> None:
         check_required(doc, ACME, "PO-1")
     assert "855 for PO-1: partner acme_retail requires REF*IA" in str(e.value)
     assert "acme_retail.yaml required.855" in str(e.value)
+
+
+def test_identifiers_are_refused_not_cut_and_codes_that_do_not_fit_are_left_out() -> None:
+    long_po = ORDER | {"order_number": "P" * 23}
+    with pytest.raises(GenerateError, match=r"PO number 'P{23}' is longer than the 22"):
+        GENERATORS["po_ack_855"].build(Context(ACME, NOW), OrderData(long_po, LINES))
+    spelled = ORDER | {"ship_to_region": "Illinois", "ship_to_country_code": "usa"}
+    doc = GENERATORS["shipping_order_940"].build(Context(HARBOR, NOW), OrderData(spelled, LINES))
+    tx = body_of(doc, "005010")
+    assert problems(tx) == []
+    assert seg(tx, "N4") == [["Springfield", "", "62701", "USA"]]
