@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from oms.base import Base, Id, table
+from oms.base import Base, Id
 from oms.types import UTCDateTime
 
 
@@ -162,60 +162,45 @@ class ChangeLog(Base):
 
 
 class EdiInterchange(Base):
-    """X12 interchanges seen per partner (control numbers, acknowledgement state)."""
+    """X12 interchanges in and out per partner (`oms.edi`): envelope, file, status and
+    acknowledgement state. ISA13 is unique per sender, and a partner may send from more
+    than one id, so the sender id is part of the key."""
 
     __tablename__ = "edi_interchange"
-    __table_args__ = (UniqueConstraint("partner", "direction", "isa_control"),)
+    __table_args__ = (UniqueConstraint("partner", "direction", "sender_id", "isa_control"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     partner: Mapped[str] = mapped_column(String(64))
     direction: Mapped[str] = mapped_column(String(8))  # in | out
     isa_control: Mapped[str] = mapped_column(String(9))
+    sender_qualifier: Mapped[str | None] = mapped_column(String(2))  # ISA05
     sender_id: Mapped[str | None] = mapped_column(String(15))
+    receiver_qualifier: Mapped[str | None] = mapped_column(String(2))  # ISA07
     receiver_id: Mapped[str | None] = mapped_column(String(15))
     version: Mapped[str | None] = mapped_column(String(12))
+    usage: Mapped[str | None] = mapped_column(String(1))  # ISA15: T | P | I
+    file_name: Mapped[str | None] = mapped_column(Text)
     batch_id: Mapped[str | None] = mapped_column(String(64))
-    ack_status: Mapped[str | None] = mapped_column(String(16))
+    group_count: Mapped[int | None] = mapped_column(Integer)
+    #: in: received | loaded | partial | failed | rejected; out: sent (or the writer's)
+    status: Mapped[str | None] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: none | accepted | accepted_with_errors | rejected | overdue
+    ack_status: Mapped[str | None] = mapped_column(String(24))
+    #: out: when the partner's 997 is due (none: no 997 expected)
+    ack_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    ack_code: Mapped[str | None] = mapped_column(String(3))  # TA1 I18 / AK9 code when given
+    acked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: the interchange (a row of this table) whose 997/TA1 acknowledged this one
+    ack_interchange_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite")
+    )
 
 
 # --- EDI registry (migration 0006, `oms.edi`) -------------------------------------------
 
 _EdiId = BigInteger().with_variant(Integer, "sqlite")
-
-
-def _edi_interchange_0006() -> None:
-    """Interim: the `edi_interchange` columns and key of migration 0006, attached to the
-    class above until they are written into it (a column assigned to a declarative class
-    joins its table and mapper). The key gains the sender id: ISA13 is unique per sender,
-    and a partner may send from more than one id; `ack_status` widens for
-    `accepted_with_errors`."""
-    columns = {
-        "sender_qualifier": mapped_column(String(2)),  # ISA05
-        "receiver_qualifier": mapped_column(String(2)),  # ISA07
-        "usage": mapped_column(String(1)),  # ISA15: T | P | I
-        "file_name": mapped_column(Text),
-        "group_count": mapped_column(Integer),
-        #: in: received | loaded | partial | failed | rejected; out: sent
-        "status": mapped_column(String(16)),
-        "message": mapped_column(Text),
-        "sent_at": mapped_column(UTCDateTime()),
-        #: out: when the partner's 997 is due (none: no 997 expected)
-        "ack_due_at": mapped_column(UTCDateTime(), index=True),
-        "ack_code": mapped_column(String(3)),  # TA1 I18 / AK9 code when given
-        "acked_at": mapped_column(UTCDateTime()),
-        #: the interchange (a row of this table) whose 997/TA1 acknowledged this one
-        "ack_interchange_id": mapped_column(_EdiId),
-    }
-    for name, column in columns.items():
-        setattr(EdiInterchange, name, column)
-    t = table(EdiInterchange)
-    t.c.ack_status.type = String(24)
-    for old in [c for c in t.constraints if isinstance(c, UniqueConstraint)]:
-        t.constraints.discard(old)
-    t.append_constraint(UniqueConstraint("partner", "direction", "sender_id", "isa_control"))
-
-
-_edi_interchange_0006()
 
 
 class EdiGroup(Base):

@@ -261,6 +261,17 @@ def _load_sources(folder: str) -> tuple[dict[str, SourceConfig], dict[str, Confi
             )
             continue
         out[cfg.name] = cfg
+    partners = Path(folder).parent / "partners"
+    if partners.is_dir():  # each trading partner's inbox is a source too (omshub.edi)
+        from omshub.edi.sources import partner_sources
+
+        more, more_broken = partner_sources(partners)
+        broken.update(more_broken)
+        for name, cfg in more.items():
+            if name in out:
+                broken[name] = ConfigError(f"{cfg.file}: source {name!r} also in {out[name].file}")
+            else:
+                out[name] = cfg
     return out, broken
 
 

@@ -25,14 +25,10 @@ def source_name(partner_id: str) -> str:
 
 def _connector(p: PartnerConfig) -> dict[str, Any]:
     t = p.transport
-    if getattr(t, "type", "sftp") == "local_folder":
-        return {
-            "type": "local_folder",
-            "path": t.inbox,
-            "claim": True,
-            "archive_dir": t.archive,
-            "error_dir": t.error,
-        }
+    if t.type == "local_folder":
+        # a folder on this machine (demos, local tests): files are read in place, each
+        # file once (landing keeps the copy); archive/error are for the partner's server
+        return {"type": "local_folder", "path": t.inbox}
     return {
         "type": "sftp",
         "conn_id": t.conn_id,
@@ -53,12 +49,12 @@ def partner_source(p: PartnerConfig) -> Any:
             "kind": "edi",
             "description": f"EDI inbox of {p.name} (config/partners/{Path(p.file).name})",
             "connector": _connector(p),
-            "schedule": getattr(p, "schedule", None) or "*/15 * * * *",
+            "schedule": p.schedule or "*/15 * * * *",
             "reject_threshold": 1.0,  # refused sets are answered by the 997, not by failing
             "streams": [
                 {
                     "name": INBOX_STREAM,
-                    "pattern": getattr(p.transport, "pattern", None) or "*",
+                    "pattern": p.transport.pattern,
                     "format": {"type": "x12"},
                     "mapping": None,
                     "routes": dict(p.inbound.sets),

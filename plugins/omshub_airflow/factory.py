@@ -219,4 +219,26 @@ def build_all() -> dict[str, DAG]:
             dag = broken_dag(path.stem, path, f"source name {dag.dag_id!r} is used by two files")
             dag.dag_id = f"omshub_source_{path.stem}_duplicate"
         dags[dag.dag_id] = dag
+    dags.update(_partner_dags(set(dags)))
+    return dags
+
+
+def _partner_dags(taken: set[str]) -> dict[str, DAG]:
+    """The EDI inbox DAG of each trading partner (`config/partners/*.yaml`)."""
+    from omshub.edi.sources import PREFIX, partner_sources
+
+    folder = config_dir() / "partners"
+    if not folder.is_dir():
+        return {}
+    good, broken = partner_sources(folder)
+    dags: dict[str, DAG] = {}
+    for name, source in good.items():
+        dag = build_dag(source)
+        if dag.dag_id in taken:
+            dag = broken_dag(name, Path(source.file), f"source name {name!r} is used twice")
+            dag.dag_id = f"omshub_source_{name}_duplicate"
+        dags[dag.dag_id] = dag
+    for name, error in broken.items():
+        path = folder / f"{name.removeprefix(PREFIX)}.yaml"
+        dags[f"omshub_source_{name}"] = broken_dag(name, path, str(error))
     return dags

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow_events import events_by_run
 from projects import drop, shop_order, write_source
 from sqlalchemy import select
 
@@ -45,21 +46,6 @@ def test_dags_parse_quickly_one_per_source(airflow_db: None) -> None:
 def run_every_dag(bag: Any) -> dict[str, Any]:
     """One real DagRun per source DAG, in order; dag id -> DagRun."""
     return {dag_id: bag.get_dag(dag_id).test() for dag_id in sorted(bag.dag_ids)}
-
-
-def events_by_run(runs: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    """dag id -> (asset name, extra) of the Asset events its DagRun emitted."""
-    from airflow.models.asset import AssetEvent
-    from airflow.utils.session import create_session
-
-    out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    with create_session() as session:
-        for dag_id, run in runs.items():
-            q = select(AssetEvent).where(
-                AssetEvent.source_dag_id == dag_id, AssetEvent.source_run_id == run.run_id
-            )
-            out[dag_id] = sorted((e.asset.name, dict(e.extra)) for e in session.scalars(q))
-    return out
 
 
 def test_every_source_dag_runs_twice_and_publishes_only_changes(
