@@ -10,17 +10,14 @@ Two paths give the same segments (a test holds them to it):
 - `_general`, one Python step per segment, for everything else: leading and trailing
   noise, CR/LF inside segments (80-column wrapping), non-ASCII text, stray empties.
 
-Both stop at a segment starting with 'ISA' and a separator, and return its file offset: the lexer then
-reads that ISA, whose delimiters may differ, and splits on from there.
+Both stop at a segment starting with 'ISA' and a separator, and return its file offset:
+the lexer then reads that ISA, whose delimiters may differ, and splits on from there.
 """
 
 from __future__ import annotations
 
-import gc
 import re
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import delitem, itemgetter
@@ -55,27 +52,8 @@ def split_text(
     `known` caches the tags already seen to be valid (the general path's shortcut), and
     any piece starting with 'ISA' ends the split there.
     """
-    with _gc_paused():
-        fast = _fast(text, base, delims, seq)
-        return fast if fast is not None else _general(text, base, delims, seq, known, encoding)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic GC while one block's segments are built.
-
-    A region makes hundreds of lists and segments, none in a reference cycle; the
-    collector would walk them while they are made (~5% of the reader's time with 8 KiB
-    regions, 20-30% with 256 KiB ones, measured). It is back on before anything is yielded.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+    fast = _fast(text, base, delims, seq)
+    return fast if fast is not None else _general(text, base, delims, seq, known, encoding)
 
 
 def _suffix(text: str, term: str) -> str:

@@ -84,6 +84,28 @@ def test_fast_and_general_split_agree(text: str) -> None:
     assert [s.position for s in fast.segments] == [11, 12, 13]
 
 
+@pytest.mark.parametrize("after", ["", "\n", "\r\n", " "])
+def test_common_files_take_the_fast_path(monkeypatch: pytest.MonkeyPatch, after: str) -> None:
+    """The speed depends on it: a regular file never needs the per-segment loop."""
+    from connectors.x12 import splitter
+
+    general = splitter._general
+    slow: list[int] = []
+
+    def counted(*args: object, **kw: object) -> splitter.Split:
+        split = general(*args, **kw)  # type: ignore[arg-type]
+        slow.append(len(split.segments))
+        return split
+
+    monkeypatch.setattr(splitter, "_general", counted)
+    data = render(
+        interchange(group(*[po(f"{i:04d}", lines=9) for i in range(1, 400)])), after=after
+    )
+    assert len(data) > 100_000  # many regions
+    assert sum(len(tx.segments) for tx in iter_transactions(data)) == 399 * 12
+    assert sum(slow) == 0
+
+
 @pytest.mark.parametrize(
     "text",
     [
