@@ -40,16 +40,18 @@ streams:
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "proj"
-    for sub in ("config/codes", "config/sources", "mappings/edi", "acme", "harborline"):
-        (home / sub).mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "config/codes/carrier.yaml", home / "config/codes/")
-    for name in ("po_850", "whse_945"):
-        shutil.copy(ROOT / f"mappings/edi/{name}.yaml", home / "mappings/edi/")
+    edi = shutil.ignore_patterns("samples", "golden")
+    shutil.copytree(ROOT / "mappings/edi", home / "mappings/edi", ignore=edi)
+    codes = home / "config/codes"
+    codes.mkdir(parents=True)
+    shutil.copy(ROOT / "config/codes/carrier.yaml", codes)
     sources = {
         "acme_retail": ("acme_retail", "edi", "acme", "orders", "850", "po_850"),
         "harborline": ("harborline", "3pl", "harborline", "shipments", "945", "whse_945"),
     }
+    (home / "config/sources").mkdir()
     for name, (system, kind, folder, stream, set_id, mapping) in sources.items():
+        (home / folder).mkdir()
         (home / f"config/sources/{name}.yaml").write_text(
             SOURCE.format(
                 name=name, system=system, kind=kind, folder=folder, stream=stream,
