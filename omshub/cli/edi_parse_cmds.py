@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
-from rich.tree import Tree
 
 from omshub.cli.base import EXIT_FAILED, dump_json, err, out
 from omshub.cli.edi_cmds import edi_app
 
 if TYPE_CHECKING:
+    from rich.tree import Tree
+
     from connectors.x12 import Document, Issue
     from connectors.x12.reader import GroupNode, InterchangeNode
 
@@ -73,6 +74,8 @@ def _issue_line(issue: Issue) -> Text:
 
 def tree(doc: Document) -> Tree:
     """The file as a rich tree; every value is plain text (data is never markup)."""
+    from rich.tree import Tree  # only when printing one (not at CLI start)
+
     sets = sum(1 for _ in doc.transactions())
     groups = sum(len(n.groups) for n in doc.interchanges)
     root = Tree(
