@@ -6,7 +6,7 @@ VN) with one ACK per part of it: IA accepted, IB backordered, IR rejected. The p
 from the line's quantities as the store derives them: the cancelled quantity is rejected;
 of the rest, a line with stock allocated or shipped is accepted up to that quantity and
 backordered beyond it; a line not allocated yet is accepted whole (acknowledging a PO
-does not wait for allocation).
+does not wait for allocation). A cancelled order (an 850 with BEG01 01) is rejected.
 """
 
 from __future__ import annotations
@@ -34,9 +34,12 @@ SET_ID = "855"
 ACCEPTED, BACKORDERED, REJECTED = "IA", "IB", "IR"
 
 
-def line_parts(line: Row) -> list[tuple[str, Decimal]]:
-    """(ACK01 status, quantity) of each non-empty part of an order line."""
+def line_parts(line: Row, order_cancelled: bool = False) -> list[tuple[str, Decimal]]:
+    """(ACK01 status, quantity) of each non-empty part of an order line; every line of a
+    cancelled order is rejected whole."""
     ordered = Decimal(line.get("qty_ordered") or 0)
+    if order_cancelled:
+        return [(REJECTED, ordered)]
     cancelled = min(Decimal(line.get("qty_cancelled") or 0), ordered)
     open_qty = ordered - cancelled
     committed = max(Decimal(line.get("qty_allocated") or 0), Decimal(line.get("qty_shipped") or 0))
@@ -55,6 +58,7 @@ def _ack_type(codes: set[str]) -> str:
 
 
 def _line(line: Row, data: OrderData, promised: str) -> tuple[list[Segment], set[str]]:
+    cancelled = data.order.get("status") == "cancelled"
     sku = ident(line.get("sku"), 48, "SKU")
     if not sku:
         key = f"{line.get('order_number')} line {line.get('line_no')}"
@@ -64,7 +68,7 @@ def _line(line: Row, data: OrderData, promised: str) -> tuple[list[Segment], set
     po1 = [str(line["line_no"]), qty(line.get("qty_ordered")), unit, money(line.get("unit_price"))]
     segments: list[Segment] = [("PO1", [*po1, "", *product_ids(sku, product)])]
     codes: set[str] = set()
-    for code, n in line_parts(line):
+    for code, n in line_parts(line, cancelled):
         ack = [code, qty(n), unit]
         if code != REJECTED and promised:
             ack += ["068", promised]  # 068: current schedule ship date

@@ -6,6 +6,7 @@ not receive queues nothing; a failed delivery leaves the file pending for the ne
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -48,14 +49,17 @@ ack: {expect_997_hours: null}
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The shipped partners, with folder transports inside the project, and a stockist."""
     home = tmp_path / "proj"
-    for sub in ("config/sources", "config/partners", "config/codes", "mappings"):
+    for sub in ("config/sources", "config/partners", "config/codes", "mappings", "acme_in"):
         (home / sub).mkdir(parents=True, exist_ok=True)
-    for name in ("acme_retail", "harborline_3pl"):
+    shutil.copy(ROOT / "config/ownership.yaml", home / "config")
+    shutil.copytree(ROOT / "mappings/edi", home / "mappings/edi")
+    for name, short in (("acme_retail", "acme"), ("harborline_3pl", "harbor")):
         text = (ROOT / f"config/partners/{name}.yaml").read_text(encoding="utf-8")
-        text = text.replace("  conn_id: acme_retail_sftp", "  type: local_folder")
-        text = text.replace("  conn_id: harborline_sftp", "  type: local_folder")
-        text = text.replace("outbox: /acme/out", "outbox: acme_out")
-        text = text.replace("outbox: /edi/to_harborline", "outbox: harbor_out")
+        head, _, rest = text.partition("\ntransport:")
+        folders = {"inbox": "in", "outbox": "out", "archive": "in_archive", "error": "in_error"}
+        block = "".join(f"\n  {key}: {short}_{sub}" for key, sub in folders.items())
+        transport = f"\ntransport:\n  type: local_folder{block}\n  pattern: '*.x12'\n"
+        text = head + transport + "\nack:" + rest.partition("\nack:")[2]
         (home / f"config/partners/{name}.yaml").write_text(text, encoding="utf-8")
     (home / "config/partners/stockist.yaml").write_text(STOCK_PARTNER, encoding="utf-8")
     monkeypatch.setenv("OMSHUB_HOME", str(home))
@@ -242,3 +246,27 @@ def test_a_failed_delivery_stays_pending_and_goes_with_the_next_send(
         Path(failed.file).name,
         Path(again.file).name,
     ]
+
+
+def test_a_po_from_the_inbox_is_acknowledged_by_an_855(project: Path, engine: Engine) -> None:
+    """The real pipeline: ACME's 850s through its inbox into the store, then the 855."""
+    from omshub.edi.chain import chain
+    from omshub.pipeline import run_source
+
+    shutil.copy(ROOT / "mappings/edi/samples/po_850.x12", project / "acme_in/po.x12")
+    run = run_source("edi_acme_retail", engine=engine)
+    assert run.ok, run.errors
+    report = send(engine, "acme_retail", "855", ["4500012345", "4500012299"], now=NOW)
+    assert report.ok
+    delivered = sorted(p.name for p in (project / "acme_out").iterdir())
+    assert [n[:4] for n in delivered] == ["855_", "997_"]  # the inbox's 997, then our 855
+    assert Path(report.delivered[-1]).name == delivered[0]
+    txs = sets_of(Path(report.delivered[-1]))
+    bak = [next(s.elements for s in t.segments if s.tag == "BAK") for t in txs]
+    assert [(b[1], b[2], b[3]) for b in bak] == [
+        ("AD", "4500012345", "20261201"),
+        ("RJ", "4500012299", "20261202"),  # BEG01 01: the PO was cancelled
+    ]
+    with engine.connect() as conn:
+        sent = [e for e in chain(conn, "4500012345", now=NOW) if e.direction == "out"]
+    assert [(e.set_id, e.status, e.outstanding) for e in sent] == [("855", "sent", True)]
