@@ -28,7 +28,7 @@ from typing import Any, BinaryIO, ClassVar
 from connectors.base import BadRecord
 from connectors.formats.common import checked, read_all, seekable
 from connectors.formats.x12record import add_hl_levels, loop_dict
-from connectors.x12.loops import group
+from connectors.x12.loops import Loop, group
 from connectors.x12.model import Issue, Transaction
 from connectors.x12.reader import iter_transactions
 from connectors.x12.schema import (
@@ -103,10 +103,19 @@ class _SetReader:
         if problems and self.strict:
             reason = f"{where}: " + "; ".join(problems[:5])
             return BadRecord(raw=_raw(tx), line=None, reason=reason, index=index)
-        record = loop_dict(tree, schema)
-        add_hl_levels(record, tree)
-        record["_x12"] = _provenance(tx, self.name, schema, problems)
-        return checked(record, None, index)
+        return checked(record_of(tx, self.name, schema, tree, problems), None, index)
+
+
+def record_of(
+    tx: Transaction, name: str, schema: Schema, tree: Loop, problems: list[str]
+) -> dict[str, Any]:
+    """The record of one set: its loop tree as a dict, HL levels, and `_x12` provenance
+    (`problems`: the validation's findings in words). For callers that group and validate
+    a set themselves (the EDI inbox) and must hand mappings the same record."""
+    record = loop_dict(tree, schema)
+    add_hl_levels(record, tree)
+    record["_x12"] = provenance(tx, name, schema, problems)
+    return record
 
 
 def _fatal(tx: Transaction) -> Issue | None:
@@ -117,7 +126,8 @@ def _fatal(tx: Transaction) -> Issue | None:
     return None
 
 
-def _provenance(tx: Transaction, name: str, schema: Schema, problems: list[str]) -> dict[str, Any]:
+def provenance(tx: Transaction, name: str, schema: Schema, problems: list[str]) -> dict[str, Any]:
+    """`_x12`: where a set came from (see the module docstring)."""
     group_, interchange = tx.group, tx.group.interchange
     return {
         "file": name,
@@ -155,3 +165,6 @@ def _raw(tx: Transaction) -> dict[str, Any]:
         "set": tx.set_id,
         "segments": [[s.tag, *s.elements] for s in (tx.header, *tx.segments)],
     }
+
+
+_provenance = provenance  # the name the EDI inbox imported first

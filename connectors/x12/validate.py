@@ -68,7 +68,7 @@ class SegmentProblem:
     code: str  # AK304
     loop_id: str = ""  # AK303
     elements: tuple[ElementProblem, ...] = ()
-    message: str = ""
+    message: str = ""  # the segment's problem in words ('mandatory segment BEG is missing')
 
     def describe(self) -> str:
         """'segment 4 BEG (loop -): BEG02 invalid code value 'XX'' style text."""
@@ -151,7 +151,8 @@ def _add(
     elements: tuple[ElementProblem, ...] = (),
     message: str = "",
 ) -> None:
-    out.append(SegmentProblem(seg.tag, set_position(tx, seg), code, loop_id, elements, message))
+    words = message or _SEGMENT_WORDS.get(code, f"AK304 code {code}")
+    out.append(SegmentProblem(seg.tag, set_position(tx, seg), code, loop_id, elements, words))
 
 
 def _check_loop(
