@@ -241,3 +241,15 @@ def test_mangled_input_gives_records_bad_records_or_a_format_error() -> None:
         except FormatError:
             outcomes["error"] += 1
     assert all(outcomes.values()), outcomes  # each outcome happens, nothing else does
+
+
+def test_listing_formats_does_not_load_the_x12_machinery() -> None:
+    """Every DAG parse lists formats: the reader, schemas and validation load on first read."""
+    import subprocess
+
+    code = (
+        "import sys\nfrom connectors.registry import formats\nformats()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('connectors.x12')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
