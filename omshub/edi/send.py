@@ -21,7 +21,8 @@ from sqlalchemy import Engine
 from oms.errors import ConfigError, OmshubError
 from omshub.edi.generate import Generator, generator_for
 from omshub.edi.generate import select as rows
-from omshub.edi.generate.base import Context, check_required
+from omshub.edi.generate.base import Context
+from omshub.edi.generate.verify import verify
 from omshub.edi.outbox import Document, queue, send_pending
 from omshub.edi.partners import PartnerConfig, get_partner
 
@@ -66,7 +67,7 @@ def _documents(
             data = rows.stock(conn, keys)
         docs = [gen.build(ctx, d) for d in data]
         for doc, d in zip(docs, data, strict=True):
-            check_required(doc, partner, doc.reference or _key_of(d))
+            verify(ctx, doc, doc.reference or _key_of(d))
         path = queue(conn, partner, docs, now)
     return docs, path
 

@@ -185,29 +185,3 @@ def ship_to(order: Row) -> list[Segment]:
     if any(n4):
         segments.append(("N4", n4))
     return segments
-
-
-def check_required(doc: Document, partner: PartnerConfig, key: str) -> None:
-    """Refuse a document that misses what the partner's guide requires (`required:`):
-    a segment (`TD5`), an element (`ST03`) or a qualified segment (`REF*IA`)."""
-    missing = [r for r in partner.required.get(doc.set_id, []) if not _has(doc, r)]
-    if missing:
-        raise GenerateError(
-            f"{doc.set_id} for {key}: partner {partner.id} requires {', '.join(missing)}"
-            f" ({partner.file} required.{doc.set_id}), which the document does not have"
-        )
-
-
-def _has(doc: Document, requirement: str) -> bool:
-    if requirement.startswith("ST"):
-        return requirement == "ST03" and bool(implementation_of(doc))
-    tag, star, qualifier = requirement.partition("*")
-    element = None if star else re.fullmatch(r"([A-Z][A-Z0-9]{1,2})(\d{2})", tag)
-    for seg_tag, elements in doc.body:
-        if seg_tag == tag and (not star or (elements and elements[0] == qualifier)):
-            return True
-        if element and seg_tag == element.group(1):
-            n = int(element.group(2))
-            if len(elements) >= n and elements[n - 1]:
-                return True
-    return False

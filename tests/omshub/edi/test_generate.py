@@ -23,10 +23,10 @@ from omshub.edi.generate.base import (
     OrderData,
     ShipmentData,
     StockData,
-    check_required,
     implementation_of,
 )
 from omshub.edi.generate.po_ack_855 import line_parts
+from omshub.edi.generate.verify import verify
 from omshub.edi.outbox import Document
 from omshub.edi.partners import get_partner
 
@@ -117,7 +117,7 @@ def test_855_acknowledges_each_line_accepted_backordered_or_rejected() -> None:
     acks = [a[:3] for a in seg(tx, "ACK")]
     assert acks == [["IA", "10", "EA"], ["IA", "3", "EA"], ["IB", "2", "EA"], ["IR", "4", "EA"]]
     assert seg(tx, "CTT") == [["3", "19"]]
-    check_required(doc, ACME, "PO-7001")  # REF*IA
+    verify(Context(ACME, NOW), doc, "PO-7001")  # REF*IA
 
 
 def test_855_of_a_fully_accepted_or_rejected_po() -> None:
@@ -180,10 +180,10 @@ def test_856_is_a_shipment_order_item_hierarchy() -> None:
     # ACME's guide: ST03, REF*IA, TD5, N1*ST: all there once the outbox carries ST03
     if "implementation" in Document.__dataclass_fields__:
         assert tx.implementation == "004010VICS"
-        check_required(doc, ACME, "PO-7001")
+        verify(Context(ACME, NOW), doc, "PO-7001")
     else:
-        with pytest.raises(GenerateError, match="requires ST03"):
-            check_required(doc, ACME, "PO-7001")
+        with pytest.raises(GenerateError, match="ST03 is missing"):
+            verify(Context(ACME, NOW), doc, "PO-7001")
 
 
 def test_940_asks_the_3pl_to_ship_what_is_open() -> None:
@@ -201,7 +201,7 @@ def test_940_asks_the_3pl_to_ship_what_is_open() -> None:
     assert seg(tx, "N9") == [["LI", "1"], ["LI", "2"]]
     assert seg(tx, "LX") == [["1"], ["2"]]
     assert seg(tx, "W76") == [["15"]]
-    check_required(doc, HARBOR, "PO-7001")  # N1*ST, W66
+    verify(Context(HARBOR, NOW), doc, "PO-7001")  # N1*ST, W66
     done = [line(1, "W-1", "1", qty_shipped=Decimal(1))]
     with pytest.raises(GenerateError, match="940 for PO-7001: no line has anything left"):
         GENERATORS["shipping_order_940"].build(Context(HARBOR, NOW), OrderData(ORDER, done))
@@ -225,12 +225,16 @@ def test_846_reports_available_and_on_hand_per_sku() -> None:
     assert seg(tx, "CTT") == [["2"]]
 
 
-def test_a_missing_requirement_is_named_with_the_partner_file() -> None:
+def test_a_missing_requirement_or_a_bad_value_is_refused_with_the_partner_file() -> None:
     doc = Document("855", [("BAK", ["00", "AD", "PO-1", "20261201"])], "PO-1")
     with pytest.raises(GenerateError) as e:
-        check_required(doc, ACME, "PO-1")
-    assert "855 for PO-1: partner acme_retail requires REF*IA" in str(e.value)
-    assert "acme_retail.yaml required.855" in str(e.value)
+        verify(Context(ACME, NOW), doc, "PO-1")
+    assert "855 for PO-1 to acme_retail (" in str(e.value)
+    assert "acme_retail.yaml required.855)" in str(e.value)
+    assert "REF*IA is missing (required by the partner)" in str(e.value)
+    bad = Document("855", [("BAK", ["00", "XX", "PO-1", "20261301"]), ("REF", ["IA", "V"])])
+    with pytest.raises(GenerateError, match=r"BAK02: 'XX' is not a valid code.*BAK04"):
+        verify(Context(ACME, NOW), bad, "PO-1")
 
 
 def test_identifiers_are_refused_not_cut_and_codes_that_do_not_fit_are_left_out() -> None:

@@ -166,7 +166,7 @@ def test_855s_for_two_pos_go_as_one_interchange_and_are_delivered(
 
 def test_856_by_tracking_or_order_number(project: Path, store: Engine) -> None:
     if "implementation" not in Document.__dataclass_fields__:
-        with pytest.raises(GenerateError, match="requires ST03"):
+        with pytest.raises(GenerateError, match="ST03 is missing"):
             send(store, "acme_retail", "856", ["1Z1"], now=NOW)
         assert count(store, EdiInterchange) == 0  # nothing queued
         return
