@@ -161,7 +161,7 @@ def _process(
     if stream.mapping is None:  # an EDI inbox: sets routed to mappings, acknowledged
         from omshub.edi.batch import process_x12
 
-        process_x12(engine, row, run_id, progress)
+        outcome.message = process_x12(engine, row, run_id, progress)
     else:
         _process_mapped(engine, row, run_id, progress, source, stream)
     outcome.status = "success"
@@ -205,9 +205,11 @@ def finish_batch(
     ctx: LoadContext,
     progress: Progress,
     mapping: CompiledMapping | None,
+    message: str | None = None,
 ) -> None:
     """The end of a batch's transaction: reject threshold, quarantine, watermark, counts,
-    and the batch marked loaded (all or nothing with the rows it loaded)."""
+    and the batch marked loaded (all or nothing with the rows it loaded); `message` is
+    what an operator should know about a loaded batch (an EDI file's skipped duplicate)."""
     failures.check_threshold(source, row, progress)
     quarantine.record(conn, source, stream, ctx.batch_id, run_id, mapping, progress.bad)
     _advance_watermark(conn, source, stream, row, progress, run_id)
@@ -221,7 +223,7 @@ def finish_batch(
             status="loaded",
             loaded_at=ctx.now,
             record_count=progress.records,
-            message=None,
+            message=message,
             error_kind=None,
             last_run_id=run_id,
         )

@@ -78,8 +78,10 @@ class _Loader:
         return [r for r in routed if r.position in refused]
 
 
-def process_x12(engine: Engine, row: dict[str, Any], run_id: str, progress: Any) -> None:
-    """Judge, route, load and acknowledge one landed X12 file, all in one transaction."""
+def process_x12(engine: Engine, row: dict[str, Any], run_id: str, progress: Any) -> str | None:
+    """Judge, route, load and acknowledge one landed X12 file, all in one transaction;
+    returns what an operator should know (skipped duplicates, acknowledgements received),
+    also kept as the landed batch's message."""
     from oms.locks import source_xact_lock, write_transaction
     from omshub.process import finish_batch
 
@@ -97,9 +99,13 @@ def process_x12(engine: Engine, row: dict[str, Any], run_id: str, progress: Any)
         inbox.run(read_events(fh, name=name))
         progress.records = inbox.position  # every set read, routed or refused
         progress.bad.extend(inbox.bad)
-        finish_batch(conn, source, stream.name, row, run_id, ctx, progress, None)
+        message = "; ".join(inbox.notes) or None
+        finish_batch(conn, source, stream.name, row, run_id, ctx, progress, None, message)
+    if message:
+        log.warning("%s/%s %s: %s", source.name, stream.name, name, message)
     for partner in inbox.partners.values():
         deliver_pending(engine, source, partner, run_id)
+    return message
 
 
 def deliver_pending(engine: Engine, source: Any, partner: PartnerConfig, run_id: str) -> None:

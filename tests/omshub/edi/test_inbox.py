@@ -18,6 +18,22 @@ from omshub.edi.outbox import outbox_dir
 from omshub.pipeline import run_source
 
 ROOT = Path(__file__).resolve().parents[3]
+PARTNER = """\
+id: acme_retail
+name: ACME Retail Corp.
+usage: P
+us: {qualifier: ZZ, id: OMSHUB, application_code: OMSHUB}
+them: {qualifier: "01", id: "007123456", application_code: ACMERETAIL}
+outbound: {isa_version: "00401", gs_version: "004010VICS"}
+inbound:
+  sets: {"850": edi/po_850.yaml, "860": null}
+transport:
+  type: local_folder
+  inbox: drop
+  outbox: partner_out
+  archive: archive
+  error: error
+"""
 SAMPLE = ROOT / "mappings/edi/samples/po_850.x12"
 
 
@@ -29,13 +45,7 @@ def inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (home / sub).mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "config/ownership.yaml", home / "config")
     shutil.copytree(ROOT / "mappings/edi", home / "mappings/edi")
-    partner = (ROOT / "config/partners/acme_retail.yaml").read_text(encoding="utf-8")
-    start = partner.index("inbound:")
-    end = partner.index("\n\n", start)
-    routed = 'inbound:\n  sets:\n    "850": edi/po_850.yaml\n    "860": null'
-    partner = partner[:start] + routed + partner[end:]
-    partner = partner.replace("outbox: /acme/out", "outbox: partner_out")  # in the project
-    (home / "config/partners/acme_retail.yaml").write_text(partner, encoding="utf-8")
+    (home / "config/partners/acme_retail.yaml").write_text(PARTNER, encoding="utf-8")
     (home / "config/sources/acme_edi.yaml").write_text(
         textwrap.dedent("""\
         name: acme_edi
@@ -90,12 +100,16 @@ def test_850s_load_and_a_997_accepts_them_once(inbox: Path, engine: Engine) -> N
         ("101", "accepted")
     ]
 
-    # the same interchange delivered again under another name: reported, never loaded twice
-    shutil.copy(SAMPLE, inbox / "drop/po_850_again.x12")
+    # the same interchange again in another file (other bytes: a line end added), so the
+    # landing zone takes it: the registry knows its ISA13, nothing loads twice, no 997
+    (inbox / "drop/po_850_again.x12").write_bytes(SAMPLE.read_bytes() + b"\r\n")
     again = run_source("acme_edi", engine=engine)
     assert again.ok, again.errors
     assert _count(engine, SalesOrder) == 3
     assert len(list(outbox_dir("acme_retail").glob("997_*.x12"))) == 1
+    [batch] = again.batches
+    assert "ISA13 000000101 from 007123456 was already received" in batch["message"]
+    assert "po_850.x12" in batch["message"]
 
 
 def test_a_set_the_partner_does_not_send_is_refused_and_rejected_in_the_997(
