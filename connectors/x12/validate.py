@@ -218,24 +218,26 @@ def _check_placed(
         if not code and item.use.max is not None and uses[key] > item.use.max:
             code = SEGMENT_OVER_MAX
     spec = schema.segment(seg.tag) if item.use is not None else None
-    elements = check_elements(seg, spec.elements) if spec is not None else ()
+    short = tx.group.version[:6] < "004010"  # dates were YYMMDD before 004010
+    elements = check_elements(seg, spec.elements, short) if spec is not None else ()
     if code or elements:
         _add(out, tx, seg, loop_id, code or ELEMENT_ERRORS, elements)
 
 
 def check_elements(
-    seg: Segment, specs: tuple[ElementSpec | None, ...]
+    seg: Segment, specs: tuple[ElementSpec | None, ...], short_dates: bool = False
 ) -> tuple[ElementProblem, ...]:
     """The element problems of one segment under its element definitions.
 
     Only the elements present are checked one by one; the absent tail is checked for
-    mandatory elements only (a PO1 has 25 definitions and usually 9 values)."""
+    mandatory elements only (a PO1 has 25 definitions and usually 9 values).
+    `short_dates`: a 6-digit YYMMDD date is valid (sets older than 004010)."""
     found: list[ElementProblem] = []
     values = seg.elements
     for n, value in enumerate(values[: len(specs)], 1):
         spec = specs[n - 1]
         if spec is not None:
-            problem = _check_value(value, spec)
+            problem = _check_value(value, spec, short_dates)
             if problem is not None:
                 found.append(_element_problem(n, spec, value, problem))
     for n in _mandatory(specs):
@@ -277,7 +279,7 @@ def _mandatory(specs: tuple[ElementSpec | None, ...]) -> tuple[int, ...]:
 _NUMERIC = frozenset(("N", "N0", "N1", "N2", "N3", "N4", "R"))
 
 
-def _check_value(value: str, spec: ElementSpec) -> tuple[str, str] | None:
+def _check_value(value: str, spec: ElementSpec, short_dates: bool) -> tuple[str, str] | None:
     if not value or value.isspace():
         if spec.req == "M":
             return ELEMENT_MISSING, "mandatory element missing"
@@ -286,6 +288,8 @@ def _check_value(value: str, spec: ElementSpec) -> tuple[str, str] | None:
     if kind == "C":
         return None  # composites: their components are not described here
     numeric = kind in _NUMERIC
+    if kind == "DT" and short_dates and len(value) == 6:
+        return None if _date(value) else (INVALID_DATE, f"{value!r} is not a date (YYMMDD)")
     size = len(value.lstrip("-+").replace(".", "")) if numeric else len(value)
     if size > spec.max:
         return TOO_LONG, f"{value!r} is longer than {spec.max}"

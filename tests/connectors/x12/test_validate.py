@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from x12sets import PO_BODY, tx
+from x12sets import PO_BODY, st, tx
 
 from connectors.x12.schema import apply_overlay, load_overlay, load_schema
 from connectors.x12.validate import ElementProblem, SegmentProblem, validate
@@ -164,3 +164,19 @@ def test_a_required_list_is_checked_on_load() -> None:
 
     with pytest.raises(ValidationError):
         overlay_from_required("850", ["REF-IA"])
+
+
+def test_six_digit_dates_before_004010() -> None:
+    from x12text import group, interchange, render
+
+    from connectors.x12 import iter_transactions
+
+    def check(version: str, date: str) -> list[tuple[int, str]]:
+        gs = group(st(with_line(0, f"BEG*00*SA*PO123**{date}")))
+        gs[0] = gs[0].replace("*004010", f"*{version}")
+        (t,) = iter_transactions(render(interchange(gs)))
+        return [(e.position, e.code) for p in validate(t, PO).problems for e in p.elements]
+
+    assert check("003010", "070629") == []  # YYMMDD was the date then
+    assert check("003010", "071332") == [(5, "8")]
+    assert check("004010", "070629") == [(5, "4")]  # too short from 004010 on
