@@ -10,27 +10,11 @@ from pathlib import Path
 
 import pytest
 from airflow_events import events_by_run
+from edi_projects import SAMPLE_850, acme_partner, edi_project
 from sqlalchemy import func, select
 
 pytestmark = pytest.mark.airflow
 ROOT = Path(__file__).resolve().parents[2]
-PARTNER = """\
-id: acme_retail
-name: ACME Retail Corp.
-usage: P
-us: {qualifier: ZZ, id: OMSHUB, application_code: OMSHUB}
-them: {qualifier: "01", id: "007123456", application_code: ACMERETAIL}
-outbound: {isa_version: "00401", gs_version: "004010VICS"}
-inbound:
-  sets: {"850": edi/po_850.yaml, "860": null}
-transport:
-  type: local_folder
-  inbox: partners/acme/in
-  outbox: partners/acme/out
-  archive: partners/acme/archive
-  error: partners/acme/error
-  pattern: "*.x12"
-"""
 
 
 def test_the_partner_inbox_dag_loads_acknowledges_and_publishes_once(
@@ -44,13 +28,10 @@ def test_the_partner_inbox_dag_loads_acknowledges_and_publishes_once(
     from oms.db import get_engine
     from oms.models import SalesOrder
 
-    home = tmp_path / "proj"
-    for sub in ("config/sources", "config/partners", "mappings", "partners/acme/in"):
-        (home / sub).mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "config/ownership.yaml", home / "config")
-    shutil.copytree(ROOT / "mappings/edi", home / "mappings/edi")
-    (home / "config/partners/acme_retail.yaml").write_text(PARTNER, encoding="utf-8")
-    shutil.copy(ROOT / "mappings/edi/samples/po_850.x12", home / "partners/acme/in/po.x12")
+    partner = acme_partner("partners/acme/in", "partners/acme/out", "*.x12")
+    home = edi_project(tmp_path / "proj", {"acme_retail": partner})
+    (home / "partners/acme/in").mkdir(parents=True)
+    shutil.copy(SAMPLE_850, home / "partners/acme/in/po.x12")
     monkeypatch.setenv("OMSHUB_HOME", str(home))
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))

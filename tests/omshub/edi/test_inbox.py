@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from edi_projects import SAMPLE_850, acme_partner, edi_project
 from sqlalchemy import Engine, func, select
 
 from connectors.x12 import read_document
@@ -18,34 +19,14 @@ from omshub.edi.outbox import outbox_dir
 from omshub.pipeline import run_source
 
 ROOT = Path(__file__).resolve().parents[3]
-PARTNER = """\
-id: acme_retail
-name: ACME Retail Corp.
-usage: P
-us: {qualifier: ZZ, id: OMSHUB, application_code: OMSHUB}
-them: {qualifier: "01", id: "007123456", application_code: ACMERETAIL}
-outbound: {isa_version: "00401", gs_version: "004010VICS"}
-inbound:
-  sets: {"850": edi/po_850.yaml, "860": null}
-transport:
-  type: local_folder
-  inbox: drop
-  outbox: partner_out
-  archive: archive
-  error: error
-"""
-SAMPLE = ROOT / "mappings/edi/samples/po_850.x12"
+SAMPLE = SAMPLE_850
 
 
 @pytest.fixture
 def inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project with the ACME partner and a folder inbox whose 850s go to edi/po_850."""
-    home = tmp_path / "proj"
-    for sub in ("config/sources", "config/partners", "config/codes", "mappings", "drop"):
-        (home / sub).mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "config/ownership.yaml", home / "config")
-    shutil.copytree(ROOT / "mappings/edi", home / "mappings/edi")
-    (home / "config/partners/acme_retail.yaml").write_text(PARTNER, encoding="utf-8")
+    home = edi_project(tmp_path / "proj", {"acme_retail": acme_partner("drop", "partner_out")})
+    (home / "drop").mkdir()
     (home / "config/sources/acme_edi.yaml").write_text(
         textwrap.dedent("""\
         name: acme_edi

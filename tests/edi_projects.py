@@ -1,0 +1,41 @@
+"""Throwaway projects with an EDI trading partner, for the inbox tests."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_850 = ROOT / "mappings/edi/samples/po_850.x12"
+
+
+def acme_partner(inbox: str, outbox: str, pattern: str = "*") -> str:
+    """ACME Retail (the ids of the sample 850s) on a local folder; its 850s -> edi/po_850."""
+    return f"""\
+id: acme_retail
+name: ACME Retail Corp.
+usage: P
+us: {{qualifier: ZZ, id: OMSHUB, application_code: OMSHUB}}
+them: {{qualifier: "01", id: "007123456", application_code: ACMERETAIL}}
+outbound: {{isa_version: "00401", gs_version: "004010VICS"}}
+inbound:
+  sets: {{"850": edi/po_850.yaml, "860": null}}
+transport:
+  type: local_folder
+  inbox: {inbox}
+  outbox: {outbox}
+  archive: archive
+  error: error
+  pattern: "{pattern}"
+"""
+
+
+def edi_project(home: Path, partners: dict[str, str]) -> Path:
+    """A project with the EDI mappings, the ownership rules and `partners` (id -> YAML)."""
+    for sub in ("config/sources", "config/partners", "mappings"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "config/ownership.yaml", home / "config")
+    shutil.copytree(ROOT / "mappings/edi", home / "mappings/edi")
+    for pid, text in partners.items():
+        (home / "config/partners" / f"{pid}.yaml").write_text(text, encoding="utf-8")
+    return home
