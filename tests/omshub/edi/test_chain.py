@@ -171,9 +171,27 @@ def test_chain_cli_table_json_and_nothing_found(chained: Engine, cli_env: None) 
     assert none.exit_code == 1 and "no EDI document registered for 'PO-404'" in none.stderr
 
 
+SFTP = """
+transport:
+  conn_id: acme_retail_sftp
+  inbox: /acme/in
+  outbox: /acme/out
+  archive: /acme/in/archive
+  error: /acme/in/error
+"""
+
+
 def test_send_cli_refuses_a_set_or_key_and_keeps_an_undelivered_file_pending(
-    engine: Engine, cli_env: None, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, cli_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    home = tmp_path / "proj"
+    (home / "config/partners").mkdir(parents=True)
+    (home / "config/sources").mkdir()
+    text = (ROOT / "config/partners/acme_retail.yaml").read_text(encoding="utf-8")
+    head, _, rest = text.partition("\ntransport:")
+    text = head + SFTP + "\nack:" + rest.partition("\nack:")[2]  # ACME over SFTP
+    (home / "config/partners/acme_retail.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("OMSHUB_HOME", str(home))
     wrong = runner.invoke(app, ["edi", "send", "acme_retail", "940", "PO-1"])
     assert wrong.exit_code == 2 and "does not receive 940" in wrong.stderr
     missing = runner.invoke(app, ["edi", "send", "acme_retail", "855", "PO-404"])
