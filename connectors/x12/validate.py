@@ -110,8 +110,27 @@ def validate(tx: Transaction, schema: Schema, tree: Loop | None = None) -> Valid
     for seg, element, why in hl_tree(hl_loops).problems:
         problem = ElementProblem(element, INVALID_CODE, "", seg.element(element), why)
         _add(result.problems, tx, seg, "HL", ELEMENT_ERRORS, (problem,))
-    result.problems.sort(key=lambda p: p.position)
+    result.problems = _merged(result.problems)
     return result
+
+
+def _merged(problems: list[SegmentProblem]) -> list[SegmentProblem]:
+    """One problem per segment (one AK3), in set order: a segment found twice (its elements
+    by the schema, a partner's required element, a broken HL pointer) keeps every element
+    problem, and its structural code (not 8) when it has one."""
+    by_place: dict[tuple[int, str], SegmentProblem] = {}
+    for p in sorted(problems, key=lambda p: p.position):
+        key = (p.position, p.tag)
+        first = by_place.get(key)
+        if first is None or p.code == MISSING_SEGMENT:  # each missing segment stands alone
+            by_place[key if first is None else (p.position, f"{p.tag}#{len(by_place)}")] = p
+            continue
+        code = first.code if first.code != ELEMENT_ERRORS else p.code
+        message = first.message if first.message == p.message else f"{first.message}; {p.message}"
+        by_place[key] = SegmentProblem(
+            first.tag, first.position, code, first.loop_id, first.elements + p.elements, message
+        )
+    return list(by_place.values())
 
 
 def _check_required(

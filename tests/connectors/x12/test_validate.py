@@ -180,3 +180,13 @@ def test_six_digit_dates_before_004010() -> None:
     assert check("003010", "070629") == []  # YYMMDD was the date then
     assert check("003010", "071332") == [(5, "8")]
     assert check("004010", "070629") == [(5, "4")]  # too short from 004010 on
+
+
+def test_one_problem_per_segment() -> None:
+    from connectors.x12.schema import overlay_from_required
+
+    schema = apply_overlay(PO, overlay_from_required("850", ["BEG04"]))
+    (p,) = validate(tx(with_line(0, "BEG*00*XX*PO123**20261203")), schema).problems
+    assert (p.tag, p.position, p.code) == ("BEG", 2, "8")
+    assert [(e.position, e.code) for e in p.elements] == [(2, "7"), (4, "1")]
+    assert "BEG04 is missing (required by the partner)" in p.message
