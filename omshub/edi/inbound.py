@@ -35,6 +35,7 @@ from omshub.edi import outbox, sets
 from omshub.edi.acks import TransactionResult
 from omshub.edi.partners import PartnerConfig, UnknownPartner, find_partner
 from omshub.edi.received import ACK_SETS, record_ack
+from omshub.edi.references import reference
 from omshub.quarantine import BadEntry
 
 log = logging.getLogger("omshub.edi")
@@ -51,6 +52,7 @@ class GroupWork:
     group: Group
     results: list[tuple[int, TransactionResult]] = field(default_factory=list)  # by position
     routed: dict[str, list[sets.Routed]] = field(default_factory=dict)  # mapping -> sets
+    references: dict[str, str | None] = field(default_factory=dict)  # ST02 -> PO number...
 
 
 @dataclass
@@ -118,6 +120,7 @@ class Inbox:
                 record_ack(self.conn, self.partner.id, tx, self.interchange_id, self.ctx.now)
             )
             return
+        self.group.references[tx.control] = reference(tx.set_id, tx)
         verdict = sets.judge(tx, self.partner, self.routes, self.name, position)
         if verdict.routed is not None:
             self.group.routed.setdefault(verdict.routed.mapping, []).append(verdict.routed)
@@ -144,6 +147,7 @@ class Inbox:
             self.ctx.now,
             self.interchange_id,
             send=group.functional_id != "FA",  # acknowledgements are never acknowledged
+            references=work.references,
         )
 
     def on_interchange_end(self, interchange: Interchange) -> None:

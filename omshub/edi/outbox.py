@@ -79,6 +79,7 @@ def acknowledge_group(
     now: dt.datetime,
     interchange_id: int,
     send: bool = True,
+    references: dict[str, str | None] | None = None,
 ) -> Path | None:
     """Register the inbound group with its sets, and queue its 997 (when the partner gets
     997s): numbers allocated and the file registered in the caller's transaction."""
@@ -88,7 +89,10 @@ def acknowledge_group(
         gs08=group.version,
         gs02=group.sender,
         gs03=group.receiver,
-        transactions=[TransactionFacts(r.set_id, r.control) for r in results],
+        transactions=[
+            TransactionFacts(r.set_id, r.control, (references or {}).get(r.control))
+            for r in results
+        ],
         set_count=group.transaction_count,
     )
     record_groups(conn, interchange_id, [facts])

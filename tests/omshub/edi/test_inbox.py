@@ -13,7 +13,7 @@ from edi_projects import SAMPLE_850, acme_partner, edi_project
 from sqlalchemy import Engine, func, select
 
 from connectors.x12 import read_document
-from oms.bookkeeping import EdiGroup, EdiInterchange, Quarantine
+from oms.bookkeeping import EdiGroup, EdiInterchange, EdiTransaction, Quarantine
 from oms.models import OrderLine, SalesOrder, table
 from omshub.edi.outbox import outbox_dir
 from omshub.pipeline import run_source
@@ -80,6 +80,9 @@ def test_850s_load_and_a_997_accepts_them_once(inbox: Path, engine: Engine) -> N
     assert [(g["gs06"], g["ack_state"]) for g in groups if g["gs01"] == "PO"] == [
         ("101", "accepted")
     ]
+    with engine.connect() as conn:  # what each set is about (BEG03), for `omshub edi chain`
+        refs = conn.execute(select(table(EdiTransaction).c.reference)).scalars().all()
+    assert sorted(r for r in refs if r) == ["4500012299", "4500012345", "4500012346"]
 
     # the same interchange again in another file (other bytes: a line end added), so the
     # landing zone takes it: the registry knows its ISA13, nothing loads twice, no 997
