@@ -27,6 +27,7 @@ from connectors.x12.model import Delimiters, Segment
 NOISE = " \t\r\n\x1a"  # between segments: line ends, indentation, DOS EOF mark
 _TAG = re.compile(r"[A-Z0-9]{2,3}")
 _first = itemgetter(0)
+_DECLINE = (" ", "\t", "\x1a", "ISA")  # after a terminator: what only _general handles
 _consume = deque[object](maxlen=0).extend
 
 
@@ -74,6 +75,8 @@ def _fast(text: str, base: int, delims: Delimiters, seq: int) -> Split | None:
         base, text = base + len(text) - len(body), body
         if not text:
             return Split([], [])
+    if len(text) == len(term) or text.startswith("ISA"):
+        return None
     suffix = _suffix(text, term)
     cut = term + suffix
     terms = text.count(term)
@@ -81,15 +84,17 @@ def _fast(text: str, base: int, delims: Delimiters, seq: int) -> Split | None:
     if joins < terms - 1:
         return None  # some terminator carries other noise
     for ch in "\r\n":
-        if ch != term and text.count(ch) != joins * suffix.count(ch):
+        if ch == term:
+            continue
+        if ch in suffix and text.count(ch) != joins * suffix.count(ch):
             return None  # a line break inside a segment
+        if ch not in suffix and ch in text:  # (a search, not a count: much faster)
+            return None
+    if cut + term in text or any(cut + c in text for c in _DECLINE):
+        return None  # an indented or empty segment, a DOS EOF mark, an ISA: see _general
     pieces = text[: len(text) - len(term)].split(cut) if suffix else text[:-1].split(term)
     parts = list(map(str.split, pieces, repeat(sep)))
     tags = list(map(_first, parts))
-    if min(tags) < "0" or max(map(len, tags)) > 3 or "ISA" in tags:
-        # an empty or indented segment (its tag starts with '' or a blank), a long tag
-        # (junk, or an ISA with other separators), an ISA: the general path sees to them
-        return None
     _consume(map(delitem, parts, repeat(0)))  # parts become the elements, in place
     step, first = len(cut), seq + 1
     offsets = accumulate(map(step.__add__, map(len, pieces)), initial=base)

@@ -114,6 +114,9 @@ def test_common_files_take_the_fast_path(monkeypatch: pytest.MonkeyPatch, after:
         "ST*850*1~\nBEG*00*SA*Café~\nSE*3*1~",  # not ASCII
         "ST*850*1~\n~\nSE*3*1~",  # an empty segment
         "SE*3*1~\nIEA*1*1~\nISA*00*x~",  # the next interchange: its own delimiters
+        "ST*850*1~\n\tBEG*00*SA*1~\nSE*3*1~",  # a tab
+        "ST*850*1~\r\nBEG*00*SA*1~\nSE*3*1~",  # CR LF, then LF alone
+        "SE*3*1~\n\x1aIEA*1*1~",  # a DOS EOF mark
     ],
 )
 def test_fast_split_declines_what_it_cannot_do(text: str) -> None:
