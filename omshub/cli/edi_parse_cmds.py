@@ -142,65 +142,61 @@ def _issues(issues: list[Issue]) -> list[dict[str, Any]]:
     ]
 
 
+def _group_data(node: GroupNode) -> dict[str, Any]:
+    g = node.group
+    return {
+        "functional_id": g.functional_id,
+        "control": g.control,
+        "sender": g.sender,
+        "receiver": g.receiver,
+        "version": g.version,
+        "segment": g.header.position,
+        "transaction_count": g.transaction_count,
+        "trailer": g.trailer is not None,
+        "issues": _issues(g.issues),
+        "transactions": [
+            {
+                "set_id": tx.set_id,
+                "control": tx.control,
+                "segment": tx.header.position,
+                "segments": len(tx.segments) + (2 if tx.trailer else 1),
+                "issues": _issues(tx.issues),
+            }
+            for tx in node.transactions
+        ],
+    }
+
+
+def _interchange_data(node: InterchangeNode) -> dict[str, Any]:
+    ic, d = node.interchange, node.interchange.delimiters
+    return {
+        "control": ic.control,
+        "sender": {"qualifier": ic.sender_qualifier, "id": ic.sender_id},
+        "receiver": {"qualifier": ic.receiver_qualifier, "id": ic.receiver_id},
+        "version": ic.version,
+        "usage": ic.usage,
+        "ack_requested": ic.ack_requested,
+        "segment": ic.header.position,
+        "offset": ic.header.offset,
+        "delimiters": {
+            "element": d.element,
+            "sub_element": d.sub_element,
+            "segment": d.segment,
+            "repetition": d.repetition,
+        },
+        "group_count": ic.group_count,
+        "trailer": ic.trailer is not None,
+        "issues": _issues(ic.issues),
+        "groups": [_group_data(g) for g in node.groups],
+    }
+
+
 def as_data(doc: Document) -> dict[str, Any]:
     """The document as one JSON-able object."""
-    interchanges = []
-    for node in doc.interchanges:
-        ic = node.interchange
-        groups = []
-        for gnode in node.groups:
-            g = gnode.group
-            sets = [
-                {
-                    "set_id": tx.set_id,
-                    "control": tx.control,
-                    "segment": tx.header.position,
-                    "segments": len(tx.segments) + (2 if tx.trailer else 1),
-                    "issues": _issues(tx.issues),
-                }
-                for tx in gnode.transactions
-            ]
-            groups.append(
-                {
-                    "functional_id": g.functional_id,
-                    "control": g.control,
-                    "sender": g.sender,
-                    "receiver": g.receiver,
-                    "version": g.version,
-                    "segment": g.header.position,
-                    "transaction_count": g.transaction_count,
-                    "trailer": g.trailer is not None,
-                    "issues": _issues(g.issues),
-                    "transactions": sets,
-                }
-            )
-        d = ic.delimiters
-        interchanges.append(
-            {
-                "control": ic.control,
-                "sender": {"qualifier": ic.sender_qualifier, "id": ic.sender_id},
-                "receiver": {"qualifier": ic.receiver_qualifier, "id": ic.receiver_id},
-                "version": ic.version,
-                "usage": ic.usage,
-                "ack_requested": ic.ack_requested,
-                "segment": ic.header.position,
-                "offset": ic.header.offset,
-                "delimiters": {
-                    "element": d.element,
-                    "sub_element": d.sub_element,
-                    "segment": d.segment,
-                    "repetition": d.repetition,
-                },
-                "group_count": ic.group_count,
-                "trailer": ic.trailer is not None,
-                "issues": _issues(ic.issues),
-                "groups": groups,
-            }
-        )
     return {
         "file": doc.name,
         "clean": doc.clean,
         "error": str(doc.error) if doc.error else None,
         "issue_count": len(doc.issues()),
-        "interchanges": interchanges,
+        "interchanges": [_interchange_data(n) for n in doc.interchanges],
     }
