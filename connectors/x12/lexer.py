@@ -1,9 +1,9 @@
-"""Bytes to segments, block by block, with each interchange's own delimiters.
+"""Bytes to segments, region by region, with each interchange's own delimiters.
 
-The hot loop splits a decoded block on the segment terminator (`str.split` in C) and the
-pieces on the element separator; Python runs once per segment, never once per character.
-A block is cut after its last terminator, so a segment never straddles two blocks and a
-multi-byte character is never split (terminators are single bytes).
+Input is read in blocks; each ~8 KiB region of it, cut after a segment terminator, is
+decoded and handed to `splitter` (the hot loop). A segment never straddles two regions and
+a multi-byte character is never split (terminators are single bytes). At each ISA the
+delimiters are read again (`isa.read_isa`) and splitting goes on with them.
 
 Tolerated without a word: a UTF-8 byte-order mark; CR, LF, spaces, tabs and a DOS end-of-
 file mark (0x1A) between segments; CR/LF inside segments when they are not the
@@ -39,7 +39,7 @@ class Lexer:
     """Segments of one X12 input, in batches (see `batches`).
 
     `delimiters` are those of the ISA most recently yielded; `encoding` is 'utf-8' until
-    a block is not valid UTF-8, then 'latin-1' for the rest of the input.
+    a region is not valid UTF-8, then 'latin-1' for the rest of the input.
     """
 
     def __init__(self, blocks: Iterator[bytes], name: str) -> None:
@@ -70,7 +70,7 @@ class Lexer:
         return False
 
     def batches(self) -> Iterator[Split]:
-        """Segments in file order, a block at a time. An ISA is always alone in its batch,
+        """Segments in file order, a region at a time. An ISA is always alone in its batch,
         and `self.delimiters` is its delimiters while the consumer handles that batch."""
         if not self._find_first_isa():
             raise X12Error("no ISA segment: this is not an X12 interchange", name=self.name)
