@@ -16,6 +16,7 @@ from typing import Any, Literal
 from oms.errors import ConfigError
 from omshub.edi.generate.base import Context
 from omshub.edi.generate.inventory_846 import inventory_846
+from omshub.edi.generate.invoice_810 import invoice_810
 from omshub.edi.generate.po_ack_855 import po_ack_855
 from omshub.edi.generate.ship_notice_856 import ship_notice_856
 from omshub.edi.generate.shipping_order_940 import shipping_order_940
@@ -44,6 +45,7 @@ GENERATORS: dict[str, Generator] = {
         Generator("ship_notice_856", "856", "shipment", ship_notice_856),
         Generator("shipping_order_940", "940", "order", shipping_order_940),
         Generator("inventory_846", "846", "stock", inventory_846),
+        Generator("invoice_810", "810", "shipment", invoice_810),
     )
 }
 

@@ -100,8 +100,7 @@ def test_registered_generators_write_the_sets_the_partner_files_name() -> None:
     assert generator_for(HARBOR, "940").name == "shipping_order_940"
     with pytest.raises(Exception, match="does not receive 940"):
         generator_for(ACME, "940")
-    with pytest.raises(Exception, match="no generator 'invoice_810'"):
-        generator_for(ACME, "810")
+    assert generator_for(ACME, "810").name == "invoice_810"
 
 
 def test_855_acknowledges_each_line_accepted_backordered_or_rejected() -> None:
@@ -246,3 +245,25 @@ def test_identifiers_are_refused_not_cut_and_codes_that_do_not_fit_are_left_out(
     tx = body_of(doc, "005010")
     assert problems(tx) == []
     assert seg(tx, "N4") == [["Springfield", "", "62701", "USA"]]
+
+
+def test_810_bills_what_the_shipment_shipped() -> None:
+    data = ShipmentData(SHIPMENT, SHIP_LINES, {"PO-7001": OrderData(ORDER, LINES, PRODUCTS)})
+    doc = GENERATORS["invoice_810"].build(Context(ACME, NOW), data)
+    assert doc.reference == "PO-7001"
+    tx = body_of(doc)
+    assert problems(tx) == []
+    assert seg(tx, "BIG") == [["20261203", "SHP-55", "20261201", "PO-7001"]]
+    assert seg(tx, "IT1") == [
+        ["1", "10", "EA", "4.5", "", "VN", "W-1"], ["2", "3", "EA", "4.5", "", "VN", "W-2"]
+    ]  # fmt: skip
+    assert seg(tx, "TDS") == [["5850"]]  # 13 x 4.50
+    assert seg(tx, "CAD") == [["", "", "", "UPSN", "Ground", "", "CN", "1Z999AA10123456784"]]
+    assert seg(tx, "CTT") == [["2"]]
+    verify(Context(ACME, NOW), doc, "PO-7001")  # ACME: REF*IA and ITD
+    unpriced = [r | {"unit_price": None} for r in LINES]
+    with pytest.raises(GenerateError, match="810 for PO-7001 line 1: order_line"):
+        GENERATORS["invoice_810"].build(
+            Context(ACME, NOW),
+            ShipmentData(SHIPMENT, SHIP_LINES, {"PO-7001": OrderData(ORDER, unpriced)}),
+        )

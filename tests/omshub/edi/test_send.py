@@ -97,7 +97,7 @@ def store(engine: Engine) -> Engine:
         {
             "sales_order": [order("PO-1"), order("PO-2")],
             "order_line": [
-                order_line("PO-1", 1, "W-1", 10),
+                order_line("PO-1", 1, "W-1", 10, unit_price=Decimal("2.50")),
                 order_line("PO-1", 2, "W-2", 4, qty_cancelled=Decimal(4)),
                 order_line("PO-2", 1, "W-1", 3),
             ],
@@ -178,6 +178,14 @@ def test_856_by_tracking_or_order_number(project: Path, store: Engine) -> None:
         assert [s.elements[0] for s in tx.segments if s.tag == "PRF"] == ["PO-1"]
     with pytest.raises(MissingKey, match="order 'PO-2' has no shipment"):
         send(store, "acme_retail", "856", ["PO-2"], now=NOW)
+
+
+def test_810_for_a_shipment(project: Path, store: Engine) -> None:
+    report = send(store, "acme_retail", "810", ["PO-1"], now=NOW)  # its one shipment
+    [tx] = sets_of(Path(report.delivered[0]))
+    assert [s.elements for s in tx.segments if s.tag in ("BIG", "TDS")] == [
+        ["20261203", "1Z1", "20261201", "PO-1"], ["2500"]
+    ]  # fmt: skip
 
 
 def test_940_to_the_3pl_and_846_to_a_stockist(project: Path, store: Engine) -> None:
