@@ -30,13 +30,15 @@ def _at(value: dt.datetime | None) -> str:
 
 @edi_app.command("send")
 def send_cmd(
-    partner: Annotated[str, typer.Argument(help="partner id (config/partners/<id>.yaml)")],
-    set_id: Annotated[str, typer.Argument(metavar="SET", help="855, 856, 940, 846 ...")],
+    partner: Annotated[
+        str, typer.Argument(metavar="PARTNER", help="partner id (config/partners/<id>.yaml)")
+    ],
+    set_id: Annotated[str, typer.Argument(metavar="SET", help="855, 856, 810, 940, 846")],
     keys: Annotated[
         list[str],
         typer.Argument(
             metavar="KEY...",
-            help="order numbers (855, 940), tracking or order numbers (856), locations"
+            help="order numbers (855, 940), tracking or order numbers (856, 810), locations"
             " (846); origin:number or carrier:tracking when one is ambiguous",
         ),
     ],
