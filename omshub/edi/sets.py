@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.formats.x12 import _provenance as provenance
-from connectors.formats.x12record import add_hl_levels, loop_dict
+from connectors.formats.x12sets import record_of
 from connectors.x12 import Transaction
 from connectors.x12.loops import group
-from connectors.x12.schema import find_schema
+from connectors.x12.schema import apply_overlay, find_schema, overlay_from_required
 from connectors.x12.validate import SegmentProblem, validate
 from omshub.edi.acks import ElementError, SegmentError, TransactionResult
 from omshub.edi.partners import PartnerConfig
@@ -95,6 +94,9 @@ def judge(
         why = f"{where}: partner {partner.id} does not send {tx.set_id} (agreed: {agreed})"
         return _refused(tx, position, _unsupported(result), why)
     schema = find_schema(tx.set_id, tx.group.version)
+    required = partner.required.get(tx.set_id)
+    if schema is not None and required:  # the partner's guide, beyond the standard
+        schema = apply_overlay(schema, overlay_from_required(tx.set_id, required, partner.id))
     errors: list[SegmentError] = []
     record: dict[str, Any] | None = None
     if schema is not None:
@@ -107,9 +109,7 @@ def judge(
             detail = first.message or f"AK304 code {first.code}"
             why = f"{where}: {first.tag} at position {first.position} in the set: {detail}"
             return _refused(tx, position, result, why)
-        record = loop_dict(tree, schema)
-        add_hl_levels(record, tree)
-        record["_x12"] = provenance(tx, name, schema, [p.describe() for p in problems])
+        record = record_of(tx, name, schema, tree, [p.describe() for p in problems])
     result = TransactionResult.of(tx, errors)
     mapping = routes[tx.set_id]
     if mapping is None or record is None:

@@ -21,7 +21,23 @@ from omshub.edi.partners import (
 
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ROOT / "config" / "partners"
-ACME = (SHIPPED / "acme_retail.yaml").read_text(encoding="utf-8")
+SFTP = """transport:
+  conn_id: acme_retail_sftp
+  inbox: /acme/in
+  outbox: /acme/out
+  archive: /acme/in/archive
+  error: /acme/in/error
+"""
+
+
+def _in_production(text: str) -> str:
+    """The shipped file (a demo folder inbox) with its documented SFTP transport instead."""
+    start = text.index("transport:")
+    end = text.index("\nack:", start) + 1
+    return text[:start] + SFTP + "\n" + text[end:]
+
+
+ACME = _in_production((SHIPPED / "acme_retail.yaml").read_text(encoding="utf-8"))
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -35,7 +51,7 @@ def line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-def test_shipped_partners_validate() -> None:
+def test_shipped_partners_validate(tmp_path: Path) -> None:
     assert broken_partners(SHIPPED) == {}
     acme, harbor = partners(SHIPPED)["acme_retail"], partners(SHIPPED)["harborline_3pl"]
     assert (acme.them.qualifier, acme.them.id, acme.us.id) == ("01", "007123456", "OMSHUB")
@@ -44,14 +60,20 @@ def test_shipped_partners_validate() -> None:
     assert acme.sends("850") and acme.sends("860") and acme.sends("997")
     assert acme.receives("856") and acme.receives("997") and not acme.receives("850")
     assert acme.required["856"] == ["ST03", "REF*IA", "TD5", "N1*ST"]
-    assert acme.functional_id("856") == "SH" and acme.transport.conn_id == "acme_retail_sftp"
+    assert acme.functional_id("856") == "SH"
+    assert (acme.transport.type, acme.transport.inbox) == (
+        "local_folder", "demo/partners/acme_retail/inbox"
+    )  # fmt: skip
+    assert load_partner(write(tmp_path, "acme_retail", ACME)).transport.conn_id == (
+        "acme_retail_sftp"
+    )
     assert harbor.outbound.delimiters.repetition == "^" and harbor.ack.ta1 == "never"
     assert harbor.receives("940") and harbor.sends("945") and harbor.sends("846")
     assert harbor.ack.expect_997_hours == 4
     assert (harbor.schedule, harbor.transport.pattern, harbor.transport.type) == (
-        "*/5 * * * *", "*.edi", "sftp"
+        "*/5 * * * *", "*.edi", "local_folder"
     )  # fmt: skip
-    assert (acme.schedule, acme.transport.pattern) == (None, "*")
+    assert (acme.schedule, acme.transport.pattern) == (None, "*.x12")
     assert acme.inbound.sets == {"850": "edi/po_850.yaml", "860": None}
     for p in (acme, harbor):  # every mapping a partner routes to exists
         for mapping in filter(None, p.inbound.sets.values()):
