@@ -46,6 +46,16 @@ class Context:
         file has one, else our ISA id with them (what most retailers assign it from)."""
         return str(getattr(self.partner.us, "vendor_number", None) or self.partner.us.id)
 
+    def free(self, value: Any, limit: int) -> str:
+        """Free text (a name, a street, a description) for this partner: the partner's
+        delimiters become spaces (a colon in a description must not split an element;
+        identifiers are never changed: the writer refuses one that holds a delimiter)."""
+        d = self.partner.outbound.delimiters
+        found = text(value, 10_000)
+        for char in {d.element, d.sub_element, d.segment, d.repetition or ""} - {""}:
+            found = found.replace(char, " ")
+        return text(found, limit)
+
     def implementation(self, set_id: str) -> str:
         """ST03 when the partner requires it: the GS08 version the set is written in
         (`004010VICS`), the implementation convention the partner's guide describes."""
@@ -169,15 +179,15 @@ def scac(carrier: Any) -> str:
     return SCAC.get(code.lower(), code.upper()[:4])
 
 
-def ship_to(order: Row) -> list[Segment]:
+def ship_to(ctx: Context, order: Row) -> list[Segment]:
     """N1*ST (name), N3 (street) and N4 (city, state, postal code, country) of an order."""
-    name = text(order.get("ship_to_name"), 60) or text(order.get("customer_email"), 60)
-    segments: list[Segment] = [("N1", ["ST", name or text(order.get("order_number"), 60)])]
-    street = text(order.get("ship_to_address1"), 55)
+    name = ctx.free(order.get("ship_to_name"), 60) or ctx.free(order.get("customer_email"), 60)
+    segments: list[Segment] = [("N1", ["ST", name or ctx.free(order.get("order_number"), 60)])]
+    street = ctx.free(order.get("ship_to_address1"), 55)
     if street:
         segments.append(("N3", [street]))
     n4 = [
-        text(order.get("ship_to_city"), 30),
+        ctx.free(order.get("ship_to_city"), 30),
         _sized(order.get("ship_to_region"), 2, 2).upper(),
         _sized(order.get("ship_to_postal_code"), 3, 15),
         _sized(order.get("ship_to_country_code"), 2, 3).upper(),

@@ -36,7 +36,7 @@ def inventory_846(ctx: Context, data: StockData) -> Document:
         raise GenerateError(f"846 for location {code}: no inventory_position rows")
     report = text(f"{code}-{ctx.now:%Y%m%d%H%M}", 30)
     body: list[Segment] = [("BIA", ["00", "DD", report, date8(ctx.now), time4(ctx.now)])]
-    name = text((data.location or {}).get("name"), 60) or code
+    name = ctx.free((data.location or {}).get("name"), 60) or code
     body.append(("N1", ["WH", name, "92", code]))
     for n, pos in enumerate(sorted(data.positions, key=lambda r: str(r["sku"])), 1):
         sku = ident(pos["sku"], 48, "SKU")

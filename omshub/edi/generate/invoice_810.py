@@ -21,7 +21,9 @@ from omshub.edi.outbox import Document
 SET_ID = "810"
 
 
-def _items(data: ShipmentData, lines: list[Row], number: str) -> tuple[list[Segment], Decimal]:
+def _items(
+    ctx: Context, data: ShipmentData, lines: list[Row], number: str
+) -> tuple[list[Segment], Decimal]:
     order = data.orders.get(number)
     by_no = {int(r["line_no"]): r for r in (order.lines if order else [])}
     body: list[Segment] = []
@@ -38,7 +40,7 @@ def _items(data: ShipmentData, lines: list[Row], number: str) -> tuple[list[Segm
         unit = x12.uom(data.products.get(sku))
         it1 = [str(line["line_no"]), x12.qty(shipped), unit, x12.money(price), "", "VN", sku]
         body.append(("IT1", it1))
-        description = x12.text(ordered.get("description"), 80)
+        description = ctx.free(ordered.get("description"), 80)
         if description:
             body.append(("PID", ["F", "", "", "", description]))
         total += shipped * Decimal(price)
@@ -63,13 +65,13 @@ def invoice_810(ctx: Context, data: ShipmentData) -> Document:
     body: list[Segment] = [("BIG", [x12.date8(ctx.now), invoice, po_date, number])]
     body.append(("REF", ["IA", x12.text(ctx.vendor_number, 30)]))
     if order is not None:
-        body += x12.ship_to(order.order)
+        body += x12.ship_to(ctx, order.order)
     body.append(("ITD", ["01", "3"]))
     body.append(("DTM", ["011", x12.date8(s.get("shipped_at") or ctx.now)]))
-    items, total = _items(data, list(data.lines), number)
+    items, total = _items(ctx, data, list(data.lines), number)
     body += items
     body.append(("TDS", [str(int((total * 100).quantize(Decimal(1))))]))
-    service = x12.text(s.get("service"), 35)
+    service = ctx.free(s.get("service"), 35)
     body.append(("CAD", ["", "", "", x12.scac(s.get("carrier")), service, "", "CN", tracking]))
     body.append(("CTT", [str(len(data.lines))]))
     return x12.document(SET_ID, body, number, ctx.implementation(SET_ID))

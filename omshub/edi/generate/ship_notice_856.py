@@ -39,7 +39,7 @@ STRUCTURE = "0004"  # shipment, order, item
 
 def _shipment_level(ctx: Context, data: ShipmentData, order: OrderData | None) -> list[Segment]:
     s = data.shipment
-    td5 = ["", "2", scac(s.get("carrier")), "", text(s.get("service"), 35)]
+    td5 = ["", "2", scac(s.get("carrier")), "", ctx.free(s.get("service"), 35)]
     out: list[Segment] = [("TD5", td5)]
     out.append(("REF", ["CN", ident(s.get("tracking_number"), 30, "tracking number")]))
     out.append(("REF", ["IA", text(ctx.vendor_number, 30)]))
@@ -50,10 +50,10 @@ def _shipment_level(ctx: Context, data: ShipmentData, order: OrderData | None) -
     origin = data.ship_from
     if origin is not None or s.get("origin_location"):
         code = text((origin or {}).get("code") or s.get("origin_location"), 80)
-        name = text((origin or {}).get("name"), 60) or code
+        name = ctx.free((origin or {}).get("name"), 60) or code
         out.append(("N1", ["SF", name, "92", code]))
     if order is not None:
-        out += ship_to(order.order)
+        out += ship_to(ctx, order.order)
     return out
 
 

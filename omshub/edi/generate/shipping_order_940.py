@@ -33,7 +33,7 @@ def _carrier(method: str) -> str:
     return next((x12.SCAC[w] for w in words if w in x12.SCAC), "")
 
 
-def _lines(data: OrderData, number: str) -> tuple[list[Segment], Decimal]:
+def _lines(ctx: Context, data: OrderData, number: str) -> tuple[list[Segment], Decimal]:
     body: list[Segment] = []
     total = Decimal(0)
     for line in sorted(data.lines, key=lambda r: int(r["line_no"])):
@@ -46,7 +46,7 @@ def _lines(data: OrderData, number: str) -> tuple[list[Segment], Decimal]:
         unit = x12.uom(data.products.get(sku))
         body += [("LX", [str(len([s for s in body if s[0] == "LX"]) + 1)])]
         body.append(("W01", [x12.qty(n), unit, "", "VN", sku]))
-        description = x12.text(line.get("description"), 45)
+        description = ctx.free(line.get("description"), 45)
         if description:
             body.append(("G69", [description]))
         body.append(("N9", ["LI", str(line["line_no"])]))
@@ -58,16 +58,16 @@ def shipping_order_940(ctx: Context, data: OrderData) -> Document:
     """The 940 of one order; refused when nothing on it is left to ship."""
     order = data.order
     number = x12.ident(order.get("order_number"), 22, "order number")
-    lines, total = _lines(data, number)
+    lines, total = _lines(ctx, data, number)
     if not lines:
         raise GenerateError(f"940 for {number}: no line has anything left to ship")
-    body: list[Segment] = [("W05", ["N", number, number]), *x12.ship_to(order)]
+    body: list[Segment] = [("W05", ["N", number, number]), *x12.ship_to(ctx, order)]
     if order.get("location_code"):
         code = x12.text(order["location_code"], 80)
         body.append(("N1", ["SF", code, "92", code]))
     if order.get("promised_date"):
         body.append(("G62", ["10", x12.date8(order["promised_date"])]))
-    method = x12.text(order.get("ship_method"), 35)
+    method = ctx.free(order.get("ship_method"), 35)
     w66 = ["PP", "M", "", "", method]
     carrier = _carrier(method)
     if carrier:

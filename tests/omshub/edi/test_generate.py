@@ -16,6 +16,7 @@ from connectors.x12.loops import Loop, group, hl_tree
 from connectors.x12.schema import load_schema
 from connectors.x12.validate import validate
 from connectors.x12.writer import GroupSpec, TransactionSpec, build_interchange
+from oms.errors import DataError
 from omshub.edi.generate import GENERATORS, generator_for
 from omshub.edi.generate.base import (
     Context,
@@ -267,3 +268,17 @@ def test_810_bills_what_the_shipment_shipped() -> None:
             Context(ACME, NOW),
             ShipmentData(SHIPMENT, SHIP_LINES, {"PO-7001": OrderData(ORDER, unpriced)}),
         )
+
+
+def test_free_text_never_carries_the_partners_delimiters_but_identifiers_are_refused() -> None:
+    lines = [line(1, "W-1", "1", description="Bolt 3:8 * 2~ ^zinc")]
+    named = ORDER | {"ship_to_name": "Smith*Jones: Dock~2"}
+    doc = GENERATORS["shipping_order_940"].build(Context(HARBOR, NOW), OrderData(named, lines))
+    tx = body_of(doc, "005010")
+    assert problems(tx) == []
+    assert seg(tx, "G69") == [["Bolt 3 8 2 zinc"]]
+    assert seg(tx, "N1")[0] == ["ST", "Smith Jones Dock 2"]
+    odd = [line(1, "W*1", "1")]
+    doc = GENERATORS["shipping_order_940"].build(Context(HARBOR, NOW), OrderData(ORDER, odd))
+    with pytest.raises(DataError, match=r"W0105: contains the delimiter '\*'"):
+        verify(Context(HARBOR, NOW), doc, "PO-7001")
