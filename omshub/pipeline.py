@@ -47,8 +47,16 @@ def new_run_id(prefix: str = "cli") -> str:
 
 
 def finish_run(source: str, run_id: str, engine: Engine | None = None) -> RunSummary:
-    """Close the run from its batches' outcomes (`success`, `partial` or `failed`)."""
-    return _finish_run(source, run_id, engine or get_engine())
+    """Close the run from its batches' outcomes (`success`, `partial` or `failed`); a
+    partner's inbox first sends what is pending and marks overdue 997s."""
+    engine = engine or get_engine()
+    if source.startswith("edi_"):
+        from omshub.edi.batch import after_inbox_run
+        from omshub.edi.partners import partners
+
+        if source.removeprefix("edi_") in partners():
+            after_inbox_run(engine, source, run_id)
+    return _finish_run(source, run_id, engine)
 
 
 @dataclass

@@ -129,3 +129,30 @@ def deliver_pending(engine: Engine, source: Any, partner: PartnerConfig, run_id:
         close = getattr(transport, "close", None)
         if close is not None:
             close()
+
+
+def after_inbox_run(engine: Engine, source_name: str, run_id: str) -> None:
+    """What every run of a partner's inbox does last, files or not: send what is still
+    pending (an earlier delivery failed), and mark what we sent that is past its 997
+    deadline as overdue (logged; `omshub edi overdue` lists them)."""
+    import datetime as dt
+
+    from oms.edi import overdue
+    from omshub.edi.outbox import pending
+    from omshub.edi.partners import get_partner
+
+    partner = get_partner(source_name.removeprefix(PARTNER_SOURCE_PREFIX))
+    with engine.connect() as conn:
+        waiting = pending(conn, partner.id)
+    if waiting:
+        deliver_pending(engine, get_source(source_name), partner, run_id)
+    with engine.begin() as conn:
+        late = [o for o in overdue(conn, dt.datetime.now(dt.UTC)) if o.partner == partner.id]
+    for o in late:
+        log.warning(
+            "%s: no 997 for %s (ISA13 %s), due %s",
+            partner.id,
+            o.file_name,
+            o.isa_control,
+            o.ack_due_at,
+        )

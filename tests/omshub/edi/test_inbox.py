@@ -116,3 +116,38 @@ def test_a_set_the_partner_does_not_send_is_refused_and_rejected_in_the_997(
     body = [s for g in ack.groups for t in g.transactions for s in t.segments]
     assert [s.elements[:2] for s in body if s.tag == "AK5"][-1] == ["R", "1"]
     assert next(s for s in body if s.tag == "AK9").elements[:4] == ["P", "3", "3", "2"]
+
+
+def test_an_undelivered_997_fails_the_run_and_goes_out_with_the_next_one(
+    inbox: Path, engine: Engine
+) -> None:
+    """The partner's outbox cannot be written: the orders still load, the run fails with
+    why, the 997 stays pending; the next run (no new file) delivers it. A file we sent
+    past its 997 deadline is marked overdue by the inbox's run."""
+    import datetime as dt
+
+    from omshub.edi.outbox import Document, queue
+    from omshub.edi.partners import get_partner
+
+    with engine.begin() as conn:  # an 855 sent two days ago, never acknowledged
+        old = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+        queue(conn, get_partner("acme_retail"), [Document("855", [("BAK", ["00", "AD"])])], old)
+    (inbox / "partner_out").write_text("a file where the partner's folder should be")
+    shutil.copy(SAMPLE, inbox / "drop/po_850.x12")
+    first = run_source("edi_acme_retail", engine=engine)
+    assert first.status == "failed"
+    assert "outbound files not delivered" in (first.summary.message or "")
+    assert _count(engine, SalesOrder) == 3  # loaded all the same
+    with engine.connect() as conn:
+        rows = conn.execute(select(table(EdiInterchange))).mappings().all()
+    assert sorted(r["status"] for r in rows if r["direction"] == "out") == ["pending", "pending"]
+
+    (inbox / "partner_out").unlink()
+    second = run_source("edi_acme_retail", engine=engine)
+    assert second.ok, second.errors
+    with engine.connect() as conn:
+        rows = conn.execute(select(table(EdiInterchange))).mappings().all()
+    out = {r["file_name"][:3]: r for r in rows if r["direction"] == "out"}
+    assert {k: r["status"] for k, r in out.items()} == {"855": "sent", "997": "sent"}
+    assert out["855"]["ack_status"] == "overdue" and out["997"]["ack_status"] == "none"
+    assert len(list((inbox / "partner_out").iterdir())) == 2
