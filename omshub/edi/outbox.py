@@ -211,6 +211,7 @@ class Document:
     set_id: str
     body: Sequence[Any]  # segments: (tag, [elements]) as `connectors.x12.writer` takes them
     reference: str | None = None
+    implementation: str = ""  # ST03, when the partner's guide asks for it
 
 
 def queue(
@@ -235,7 +236,7 @@ def queue(
     gs = allocate(conn, partner.id, "gs", now=now)[0]
     st = allocate(conn, partner.id, "st", n=len(documents), now=now)
     specs = [
-        TransactionSpec(doc.set_id, f"{n:04d}", doc.body)
+        TransactionSpec(doc.set_id, f"{n:04d}", doc.body, doc.implementation)
         for doc, n in zip(documents, st, strict=True)
     ]
     group = GroupSpec(
