@@ -80,6 +80,12 @@ class Identity(BaseModel):
     qualifier: str = Field(description="ISA05/07: 01 DUNS, 08 UCC, 12 phone, ZZ mutual")
     id: str = Field(description="ISA06/08 without its padding (1-15 characters)")
     application_code: str = Field(description="GS02 (as sender) / GS03 (as receiver), 2-15")
+    vendor_number: str | None = Field(
+        None,
+        min_length=1,
+        max_length=30,
+        description="our number in the partner's books (REF*IA); only under `us`",
+    )
 
     @field_validator("qualifier", "id", "application_code", mode="before")
     @classmethod

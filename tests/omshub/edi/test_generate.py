@@ -110,7 +110,7 @@ def test_855_acknowledges_each_line_accepted_backordered_or_rejected() -> None:
     tx = body_of(doc)
     assert problems(tx) == []
     assert seg(tx, "BAK") == [["00", "AC", "PO-7001", "20261201", "", "", "", "", "20261203"]]
-    assert seg(tx, "REF") == [["IA", "OMSHUB"]]
+    assert seg(tx, "REF") == [["IA", "V0042"]]  # us.vendor_number
     po1 = seg(tx, "PO1")
     assert po1[0] == ["1", "10", "EA", "4.5", "", "VN", "W-1", "UP", "012345678905"]
     assert [p[1] for p in po1] == ["10", "5", "4"]
@@ -171,7 +171,7 @@ def test_856_is_a_shipment_order_item_hierarchy() -> None:
     assert tree.problems == []
     assert seg(tx, "PRF") == [["PO-7001", "", "", "20261201"]]
     assert seg(tx, "TD5") == [["", "2", "UPSN", "", "Ground"]]
-    assert seg(tx, "REF") == [["CN", "1Z999AA10123456784"], ["IA", "OMSHUB"]]
+    assert seg(tx, "REF") == [["CN", "1Z999AA10123456784"], ["IA", "V0042"]]
     assert seg(tx, "DTM") == [["011", "20261202"], ["017", "20261205"]]
     assert [n[:2] for n in seg(tx, "N1")] == [["SF", "Main DC"], ["ST", "ACME Store 0042"]]
     assert seg(tx, "LIN")[0] == ["1", "VN", "W-1", "UP", "012345678905"]
