@@ -305,13 +305,14 @@ def stream_entities(stream: StreamSpec) -> list[str]:
     """
     out: list[str] = []
     for mapping in stream.mapping_files():
-        for entity in _mapping_entities(mapping):
+        for entity in mapping_entities(mapping):
             if entity not in out:
                 out.append(entity)
     return out
 
 
-def _mapping_entities(mapping: str) -> list[str]:
+def mapping_entities(mapping: str) -> list[str]:
+    """Canonical entities one mapping file writes, read from its YAML without compiling."""
     import yaml
 
     path = Path(mapping)

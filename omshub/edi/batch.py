@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 from connectors.base import RecordChunk
 from connectors.x12 import read_events
 from oms.load import LoadContext
-from omshub.config import get_source
+from omshub.config import get_source, mapping_entities
 from omshub.edi.inbound import Inbox
 from omshub.edi.partners import PartnerConfig
 from omshub.edi.sets import Routed
@@ -47,8 +47,8 @@ class _Loader:
         several chunks does (so no later chunk deadlocks with another batch)."""
         from oms.locks import lock_entities
 
-        if not self.locked:
-            entities = {e for m in self.mappings for e in get_mapping(m).entities}
+        if not self.locked:  # read from the YAML: one broken mapping fails only its sets
+            entities = {e for m in self.mappings for e in mapping_entities(m)}
             lock_entities(self.conn, sorted(entities))
             self.locked = True
 

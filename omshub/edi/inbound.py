@@ -3,10 +3,12 @@
 The file is read as a stream of envelope events. Each interchange is registered with its
 partner first (a re-delivered ISA13 is reported and skipped, never loaded twice); each
 transaction set is validated against its schema (and the partner's overlay) and routed by
-its set id to the partner's mapping; at the end of each functional group its sets are
-mapped, validated and loaded like any other batch's records, and the group's 997 is
-written from the same verdicts: one validation decides both what loads and what the 997
-says. Refused sets go to quarantine with the segment that refused them. The 997s and TA1s
+its set id to the partner's mapping. An interchange's groups are held until its IEA
+confirms it (an interchange is accepted or rejected as a whole; a group as a whole when
+its own envelope is bad); then each group's sets are mapped, validated and loaded like
+any other batch's records, and the group's 997 is written from the same verdicts: one
+validation decides both what loads and what the 997 says. A rejected interchange loads
+nothing and is answered by a TA1 alone. Refused sets go to quarantine with the segment that refused them. The 997s and TA1s
 are queued in the same transaction (`omshub.edi.outbox`) and sent once it committed.
 """
 
@@ -49,7 +51,7 @@ class ForeignInterchange(DataError):
 class GroupWork:
     """One functional group while it is read: its sets' verdicts and the records to load."""
 
-    group: Group
+    group: Group  # its GS, then (at GE) the whole group with trailer and issues
     results: list[tuple[int, TransactionResult]] = field(default_factory=list)  # by position
     routed: dict[str, list[sets.Routed]] = field(default_factory=dict)  # mapping -> sets
     references: dict[str, str | None] = field(default_factory=dict)  # ST02 -> PO number...
@@ -75,6 +77,8 @@ class Inbox:
     notes: list[str] = field(default_factory=list)
     duplicates: int = 0
     partners: dict[str, PartnerConfig] = field(default_factory=dict)  # seen in this file
+    held: list[GroupWork] = field(default_factory=list)  # this interchange's groups, read
+    rejected: bool = False  # the current interchange is refused as a whole (TA1 R)
 
     def on_interchange(self, interchange: Interchange) -> None:
         try:
@@ -133,11 +137,24 @@ class Inbox:
         work, self.group = self.group, None
         if self.duplicate or work is None or self.partner is None:
             return
+        work.group = group
+        self.held.append(work)  # loaded once the interchange's IEA confirms it
+
+    def _settle(self, work: GroupWork, refused_because: str | None) -> None:
+        """Load a held group's routed sets (or refuse them all, with why) and acknowledge it."""
+        assert self.partner is not None and self.interchange_id is not None
+        group = work.group
+        fatal = next((i for i in group.issues if i.fatal), None)
+        if refused_because is None and fatal is not None:
+            refused_because = f"segment {fatal.position}: group {group.control}: {fatal.message}"
         for mapping, routed in work.routed.items():
-            refused = {id(r) for r in self.load(self.partner, mapping, routed)}
+            if refused_because is None:
+                refused = {id(r) for r in self.load(self.partner, mapping, routed)}
+            else:
+                refused = {id(r) for r in routed}
+                self.bad += [sets.refused_with(r, self.name, refused_because) for r in routed]
             for r in routed:
                 work.results.append((r.position, replace(r.result, rejected=id(r) in refused)))
-        assert self.interchange_id is not None
         results = [result for _, result in sorted(work.results, key=lambda pr: pr[0])]
         outbox.acknowledge_group(
             self.conn,
@@ -146,7 +163,8 @@ class Inbox:
             results,
             self.ctx.now,
             self.interchange_id,
-            send=group.functional_id != "FA",  # acknowledgements are never acknowledged
+            # acknowledgements are never acknowledged; a rejected interchange gets its TA1
+            send=group.functional_id != "FA" and not self.rejected,
             references=work.references,
         )
 
@@ -154,12 +172,19 @@ class Inbox:
         if self.partner is None or self.interchange_id is None:
             return
         if not self.duplicate:
-            outbox.acknowledge_interchange(self.conn, self.partner, interchange, self.ctx.now)
             fatal = [i for i in interchange.issues if i.fatal]
+            self.rejected = bool(fatal)
+            why = None
+            if fatal:
+                why = f"segment {fatal[0].position}: interchange rejected: {fatal[0].message}"
+            for work in self.held:
+                self._settle(work, why)
+            outbox.acknowledge_interchange(self.conn, self.partner, interchange, self.ctx.now)
             status = "rejected" if fatal else "loaded"
             message = "; ".join(i.message for i in interchange.issues) or None
             set_status(self.conn, self.interchange_id, status, message, self.batch_id)
         self.partner, self.interchange_id, self.duplicate = None, None, False
+        self.held, self.rejected = [], False
 
     def run(self, events: Iterator[Any]) -> None:
         """Feed every envelope event of the file to its handler."""

@@ -123,3 +123,16 @@ def _unsupported(result: TransactionResult) -> TransactionResult:
     issue = Issue("transaction", NOT_SUPPORTED, "transaction set not supported")
     result.issues = [*result.issues, issue]
     return result
+
+
+def refused_with(routed: Routed, name: str, why: str) -> BadEntry:
+    """A set that passed its own checks but whose group or interchange was refused."""
+    x12 = routed.record.get("_x12", {})
+    where = f"{name}: {x12.get('set', '')} {routed.result.control}"
+    reason = Reason(
+        entity=f"x12_{routed.result.set_id}",
+        field=f"ST02 {routed.result.control}",
+        rule="x12",
+        message=f"{where}: {why}",
+    )
+    return BadEntry(routed.position, routed.record, [reason], (f"x12:{routed.result.set_id}", "-"))
