@@ -30,6 +30,12 @@ from connectors.config import refuse_inline_secrets
 #: GS01 (functional identifier code) of the transaction sets partners commonly exchange;
 #: a set not listed here cannot be configured (a wrong GS01 makes partners reject groups)
 FUNCTIONAL_IDS: dict[str, str] = {
+    "180": "AN",  # return merchandise authorization and notification
+    "204": "SM",  # motor carrier load tender
+    "210": "IM",  # motor carrier freight details and invoice
+    "214": "QM",  # transportation carrier shipment status
+    "753": "RF",  # request for routing instructions
+    "754": "RG",  # routing instructions
     "810": "IN",  # invoice
     "812": "CD",  # credit/debit adjustment
     "816": "OG",  # organizational relationships
@@ -52,6 +58,7 @@ FUNCTIONAL_IDS: dict[str, str] = {
     "944": "RE",  # warehouse stock transfer receipt advice
     "945": "SW",  # warehouse shipping advice
     "947": "AW",  # warehouse inventory adjustment advice
+    "990": "GF",  # response to a load tender
     "997": "FA",  # functional acknowledgment
     "999": "FA",  # implementation acknowledgment
 }
