@@ -110,7 +110,7 @@ def provenance(tx: Transaction, name: str, schema: Schema, problems: list[str]) 
         "sent": _sent(group_.header.element(4), group_.header.element(5)),
         "schema": f"{schema.set_id}.{schema.version}",
         "position": tx.header.position,
-        "segments": [[s.tag, s.position] for s in tx.segments],
+        "segments": [f"{s.tag}@{s.position}" for s in tx.segments],  # tag@segment number
         "problems": problems,
     }
 

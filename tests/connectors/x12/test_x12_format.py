@@ -87,7 +87,7 @@ def test_provenance() -> None:
         "202612030815",
     )
     assert meta["position"] == 3  # ISA, GS, then ST
-    assert meta["segments"][0] == ["BEG", 4] and len(meta["segments"]) == len(PO_BODY)
+    assert meta["segments"][0] == "BEG@4" and len(meta["segments"]) == len(PO_BODY)
     assert meta["problems"] == []
 
 

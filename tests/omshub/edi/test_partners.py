@@ -74,7 +74,11 @@ def test_shipped_partners_validate(tmp_path: Path) -> None:
         "*/5 * * * *", "*.edi", "local_folder"
     )  # fmt: skip
     assert (acme.schedule, acme.transport.pattern) == (None, "*.x12")
-    assert acme.inbound.sets == {"850": "edi/po_850.yaml", "860": None}
+    assert acme.inbound.sets == {
+        "850": "edi/po_850.yaml",
+        "860": "edi/po_change_860.yaml",
+        "180": "edi/return_180.yaml",
+    }
     for p in (acme, harbor):  # every mapping a partner routes to exists
         for mapping in filter(None, p.inbound.sets.values()):
             assert (ROOT / "mappings" / mapping).is_file(), mapping
