@@ -121,7 +121,8 @@ def _bindings(engine: Engine) -> set[tuple[str, str, str, str]]:
 
 
 def _load_demo(engine: Engine) -> None:
-    for name in sorted(sources()):
+    """The demo's sources of 0002's day (the fixture holds what they loaded): not EDI."""
+    for name in sorted(n for n in sources() if not n.startswith("edi_")):
         report = pipeline.run_source(name, engine=engine)
         assert report.ok, report.errors
 

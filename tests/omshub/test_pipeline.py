@@ -298,7 +298,7 @@ def test_demo_identity_is_scoped_and_every_reference_resolves(engine: Engine) ->
         }
     assert order["order_origin"] == "shopify"
     assert systems == {"shopify", "sap", "wms"}
-    assert origins == {("web", "shopify"), ("pos", "square")}
+    assert origins == {("web", "shopify"), ("pos", "square"), ("edi", "acme_retail")}
     assert carriers == {"ups", "usps", "fedex"}
     assert dangling == dict.fromkeys(dangling, 0)
 
