@@ -69,6 +69,19 @@ def sqlite_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
+def shipped_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shipped project (config, mappings, demo data) in a temp folder, so what its
+    runs write there (the EDI partners' 997s) stays out of the checkout."""
+    import shutil
+
+    home = tmp_path / "shipped"
+    for part in ("config", "mappings", "demo"):
+        shutil.copytree(ROOT / part, home / part, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setenv("OMSHUB_HOME", str(home))
+    return home
+
+
+@pytest.fixture
 def engine(store_url: str):  # type: ignore[no-untyped-def]
     from oms.db import get_engine
 

@@ -48,21 +48,8 @@ def run_every_dag(bag: Any) -> dict[str, Any]:
     return {dag_id: bag.get_dag(dag_id).test() for dag_id in sorted(bag.dag_ids)}
 
 
-@pytest.fixture
-def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The shipped project (config, mappings, demo data) in a temp folder, so what its
-    runs write there (the EDI partners' 997s) stays out of the checkout."""
-    import shutil
-
-    home = tmp_path / "shipped"
-    for part in ("config", "mappings", "demo"):
-        shutil.copytree(ROOT / part, home / part, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setenv("OMSHUB_HOME", str(home))
-    return home
-
-
 def test_every_source_dag_runs_twice_and_publishes_only_changes(
-    airflow_db: None, sqlite_store: str, project_copy: Path
+    airflow_db: None, sqlite_store: str, shipped_project: Path
 ) -> None:
     from oms.db import get_engine
     from oms.models import SyncRun
@@ -81,7 +68,7 @@ def test_every_source_dag_runs_twice_and_publishes_only_changes(
                 extra["loaded"] + extra["stale"] + extra["quarantined"] + extra["failed"]
             )
 
-    assert sorted(p.name[:4] for p in project_copy.glob(".omshub/partners/*/outbox/*")) == [
+    assert sorted(p.name[:4] for p in shipped_project.glob(".omshub/partners/*/outbox/*")) == [
         "997_",
         "997_",
     ]  # each partner's file answered

@@ -35,7 +35,7 @@ def changed(reports: list[pipeline.RunReport]) -> int:
     return sum(e["changed"] for r in reports for b in r.batches for e in b["entities"].values())
 
 
-def test_demo_end_to_end_twice(engine: Engine) -> None:
+def test_demo_end_to_end_twice(engine: Engine, shipped_project: Path) -> None:
     first = run_all(engine)
     assert changed(first) > 0
     rows_after_first = table_rows(engine)
@@ -265,7 +265,9 @@ def test_failed_extract_fails_the_run_and_publishes_nothing(
         assert conn.execute(select(sr.c.status)).scalar() == "failed"
 
 
-def test_demo_identity_is_scoped_and_every_reference_resolves(engine: Engine) -> None:
+def test_demo_identity_is_scoped_and_every_reference_resolves(
+    engine: Engine, shipped_project: Path
+) -> None:
     """Web order #1001 is one order of origin shopify, bound to the shop, the ERP and the
     WMS; every reference the systems quote explicitly finds its row (DESIGN.md §3)."""
     run_all(engine)
