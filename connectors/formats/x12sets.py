@@ -53,21 +53,21 @@ class SetReader:
         where = f"ST {tx.control or '?'} (segment {tx.header.position})"
         if self.sets and tx.set_id not in self.sets:
             reason = f"{where}: set {tx.set_id} is not read by this stream ({sorted(self.sets)})"
-            return BadRecord(raw=_raw(tx), line=None, reason=reason, index=index)
+            return BadRecord(raw=raw_set(tx), line=None, reason=reason, index=index)
         fatal = _fatal(tx)
         if fatal is not None:
             at = f" at segment {fatal.position}" if fatal.position else ""
             reason = f"{where}: {fatal.message}{at}"
-            return BadRecord(raw=_raw(tx), line=None, reason=reason, index=index)
+            return BadRecord(raw=raw_set(tx), line=None, reason=reason, index=index)
         schema = self.schema(tx)
         if schema is None:
             reason = f"{where}: no X12 schema for set {tx.set_id} ({tx.group.version})"
-            return BadRecord(raw=_raw(tx), line=None, reason=reason, index=index)
+            return BadRecord(raw=raw_set(tx), line=None, reason=reason, index=index)
         tree = group(tx.segments, schema)
         problems = [p.describe() for p in validate(tx, schema, tree).problems]
         if problems and self.strict:
             reason = f"{where}: " + "; ".join(problems[:5])
-            return BadRecord(raw=_raw(tx), line=None, reason=reason, index=index)
+            return BadRecord(raw=raw_set(tx), line=None, reason=reason, index=index)
         return checked(record_of(tx, self.name, schema, tree, problems), None, index)
 
 
@@ -123,9 +123,12 @@ def _sent(date: str, time: str) -> str:
     return date + time[:4]
 
 
-def _raw(tx: Transaction) -> dict[str, Any]:
-    """What quarantine keeps of an unreadable set: its segments as text lists."""
+def raw_set(tx: Transaction) -> dict[str, Any]:
+    """What quarantine keeps of a refused set: its envelope numbers and its segments as
+    text lists (the format's bad records and the EDI inbox's refusals alike)."""
     return {
+        "isa13": tx.group.interchange.control,
+        "gs06": tx.group.control,
         "st02": tx.control,
         "set": tx.set_id,
         "segments": [[s.tag, *s.elements] for s in (tx.header, *tx.segments)],

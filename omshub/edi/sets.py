@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.formats.x12sets import record_of
+from connectors.formats.x12sets import raw_set, record_of
 from connectors.x12 import Transaction
 from connectors.x12.loops import group
 from connectors.x12.schema import apply_overlay, find_schema, overlay_from_required
@@ -56,21 +56,10 @@ def _errors(problems: list[SegmentProblem]) -> tuple[list[SegmentError], bool]:
     return out, fatal
 
 
-def _raw(tx: Transaction) -> dict[str, Any]:
-    """What the quarantine keeps of a refused set: its envelope and segments as read."""
-    return {
-        "ISA13": tx.group.interchange.control,
-        "GS06": tx.group.control,
-        "ST01": tx.set_id,
-        "ST02": tx.control,
-        "segments": [[s.tag, *s.elements] for s in tx.segments],
-    }
-
-
 def _refused(tx: Transaction, position: int, result: TransactionResult, why: str) -> Verdict:
     reason = Reason(entity=f"x12_{tx.set_id}", field=f"ST02 {tx.control}", rule="x12", message=why)
     judged_by = (f"x12:{tx.set_id}", tx.group.version or "-")  # no mapping saw it
-    return Verdict(result, bad=BadEntry(position, _raw(tx), [reason], judged_by))
+    return Verdict(result, bad=BadEntry(position, raw_set(tx), [reason], judged_by))
 
 
 def judge(
