@@ -1,15 +1,18 @@
 """X12 reading speed: omshub's streaming reader against pyx12's X12Reader, same file.
 
-    python bench/x12read.py [--mb 50] [--json] [--pyx12-limit 90]
+    python bench/x12read.py [--mb 50] [--interchanges 5] [--json] [--pyx12-limit 90]
 
-Builds a ~MB-sized interchange of 850 purchase orders (one ISA, one GS, many STs, '~'
-plus newline) in a temporary folder, then times, in this one run: omshub iterating every
-transaction and every segment, and `pyx12.x12file.X12Reader` iterating every segment.
-omshub runs --runs times (the best is kept: other processes only ever slow a run down);
-pyx12 runs once, over the whole file, and is stopped after --pyx12-limit CPU seconds: then its
-speed is that of the prefix it read (the output says so; its duplicate-ST02 check slows it
-as a group grows, so the prefix flatters it). Prints MB/s of wall time and of CPU time
-(steadier on a shared machine) for both, and the ratios; --json prints one object.
+Builds a ~MB-sized file in a temporary folder: --interchanges ISAs, each with a group of
+850 purchase orders and a group of 856 ship notices (HL hierarchy), '~' plus newline.
+Then times, in this one run: omshub reading every event, set and segment (and checking
+that no envelope check found an issue), and `pyx12.x12file.X12Reader` iterating every
+segment. omshub runs --runs times (the best is kept: other processes only ever slow a run
+down); pyx12 runs once, over the whole file, and is stopped after --pyx12-limit CPU
+seconds: then its speed is that of the prefix it read (the output says so). pyx12 slows
+down as a group grows (its ST02s are a list searched per set), so the ratio depends on
+the group size: fewer interchanges, larger groups, a larger ratio. Prints MB/s of wall
+time and of CPU time (steadier on a shared machine) for both, and the ratios; --json
+prints one object.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 ISA = (
     "ISA*00*          *00*          *ZZ*OMSHUBBENCH    *ZZ*RETAILER       "
-    "*261203*0815*U*00401*000000001*0*P*>~\n"
+    "*261203*0815*U*00401*{control:09d}*0*P*>~\n"
 )
 
 
@@ -50,38 +54,93 @@ def purchase_order(n: int, lines: int = 12) -> list[str]:
         )
         body.append(f"PID*F****WIDGET MODEL {i} BLUE")
     body.append(f"CTT*{lines}")
-    st = f"ST*850*{n:09d}"
-    return [st, *body, f"SE*{len(body) + 2}*{n:09d}"]
+    return [f"ST*850*{n:09d}", *body, f"SE*{len(body) + 2}*{n:09d}"]
 
 
-def build(path: Path, megabytes: float) -> tuple[int, int]:
-    """Write one interchange of ~`megabytes`; returns (transaction sets, segments)."""
-    target = int(megabytes * 1_000_000)
+def ship_notice(n: int, orders: int = 2, packs: int = 2, items: int = 3) -> list[str]:
+    """The segments of one realistic 856 (ST..SE): shipment, orders, packs, items (HL)."""
+    body = [
+        f"BSN*00*SH{n:08d}*20261203*0815*0001",
+        "DTM*011*20261203*0815",
+        "HL*1**S",
+        f"TD1*CTN25*{orders * packs}****G*{orders * packs * 11.5:.1f}*LB",
+        "TD5*B*2*ODFL*M*OLD DOMINION",
+        f"REF*BM*BOL{n:010d}",
+        "N1*SF*OMSHUB SUPPLY CO*92*0007",
+        "N4*DAYTON*OH*45402*US",
+        "N1*ST*OMSHUB DC EAST*92*0042",
+        "N3*1200 INDUSTRIAL PKWY*DOCK 7",
+        "N4*COLUMBUS*OH*43219*US",
+    ]
+    hl = 1
+    for o in range(1, orders + 1):
+        hl += 1
+        order = hl
+        body += [f"HL*{order}*1*O", f"PRF*PO{n:06d}{o:02d}***20261201"]
+        for p in range(1, packs + 1):
+            hl += 1
+            pack = hl
+            body += [f"HL*{pack}*{order}*P", f"MAN*GM*00{n:09d}{o:02d}{p:02d}000000"]
+            for i in range(1, items + 1):
+                hl += 1
+                body += [
+                    f"HL*{hl}*{pack}*I",
+                    f"LIN*{i}*UP*0{n % 97:02d}1234567{i:02d}*VN*SKU-{i:05d}",
+                    f"SN1**{i * 4}*EA",
+                    f"PID*F****WIDGET MODEL {i} BLUE",
+                ]
+    body.append(f"CTT*{hl}")
+    return [f"ST*856*{n:09d}", *body, f"SE*{len(body) + 2}*{n:09d}"]
+
+
+KINDS: tuple[tuple[str, Callable[[int], list[str]]], ...] = (
+    ("PO", purchase_order),
+    ("SH", ship_notice),
+)
+
+
+def build(path: Path, megabytes: float, interchanges: int) -> tuple[int, int]:
+    """Write ~`megabytes` of X12: `interchanges` ISAs, each with a group of 850s (PO) and
+    a group of 856s (SH) of equal size; returns (transaction sets, segments)."""
+    per_group = megabytes * 1_000_000 / (2 * interchanges)
     sets = segments = 0
     with path.open("w", encoding="ascii", newline="") as out:
-        out.write(ISA + "GS*PO*OMSHUBBENCH*RETAILER*20261203*0815*1*X*004010~\n")
-        size = len(ISA) + 52
-        while size < target:
-            sets += 1
-            text = "~\n".join(purchase_order(sets)) + "~\n"
-            out.write(text)
-            size += len(text)
-            segments += text.count("~")
-        out.write(f"GE*{sets}*1~\nIEA*1*000000001~\n")
-    return sets, segments + 4
+        for control in range(1, interchanges + 1):
+            out.write(ISA.format(control=control))
+            for gs06, (kind, make) in enumerate(KINDS, 1):
+                out.write(f"GS*{kind}*OMSHUBBENCH*RETAILER*20261203*0815*{gs06}*X*004010~\n")
+                size = n = 0
+                while size < per_group:
+                    n += 1
+                    text = "~\n".join(make(n)) + "~\n"
+                    out.write(text)
+                    size += len(text)
+                    segments += text.count("~")
+                out.write(f"GE*{n}*{gs06}~\n")
+                sets += n
+            out.write(f"IEA*2*{control:09d}~\n")
+    return sets, segments + 6 * interchanges
 
 
 def time_omshub(path: Path) -> tuple[float, float, int, int]:
-    """(wall seconds, CPU seconds, sets, ST..SE segments) iterating every set and segment."""
-    from connectors.x12 import iter_transactions
+    """(wall seconds, CPU seconds, sets, segments) reading every event, every set and
+    every segment, and checking that no envelope check found a problem."""
+    from connectors.x12 import GroupEnd, InterchangeEnd, Transaction, read_events
 
     started, cpu = time.perf_counter(), time.process_time()
-    sets = segments = 0
-    for tx in iter_transactions(path):
-        sets += 1
-        for _seg in tx.segments:
-            segments += 1
-    return time.perf_counter() - started, time.process_time() - cpu, sets, segments + 2 * sets
+    sets = segments = envelope = 0
+    for event in read_events(path):
+        if isinstance(event, Transaction):
+            assert not event.issues, event.issues
+            sets += 1
+            for _seg in event.segments:
+                segments += 1
+        elif isinstance(event, InterchangeEnd | GroupEnd):
+            closed = event.interchange if isinstance(event, InterchangeEnd) else event.group
+            assert not closed.issues, closed.issues
+            envelope += 2  # its header and trailer
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return wall, cpu, sets, segments + 2 * sets + envelope
 
 
 def time_pyx12(path: Path, limit: float) -> tuple[float, float, int, float, bool]:
@@ -108,15 +167,15 @@ def time_pyx12(path: Path, limit: float) -> tuple[float, float, int, float, bool
     return wall, cpu, segments, size / 1e6, finished
 
 
-def measure(megabytes: float, limit: float, runs: int) -> dict[str, object]:
+def measure(megabytes: float, limit: float, runs: int, interchanges: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="x12bench-") as tmp:
         big = Path(tmp) / "orders.x12"
-        sets, segments = build(big, megabytes)
+        sets, segments = build(big, megabytes, interchanges)
         mb = big.stat().st_size / 1e6
         times = []
         for _ in range(runs):
             wall, cpu, read_sets, read_segments = time_omshub(big)
-            assert (read_sets, read_segments) == (sets, segments - 4), (read_sets, read_segments)
+            assert (read_sets, read_segments) == (sets, segments), (read_sets, read_segments)
             times.append((wall, cpu))
         wall, cpu = min(t[0] for t in times), min(t[1] for t in times)
         pyx_wall, pyx_cpu, pyx_segments, pyx_mb, finished = time_pyx12(big, limit)
@@ -125,6 +184,8 @@ def measure(megabytes: float, limit: float, runs: int) -> dict[str, object]:
     ours_cpu, theirs_cpu = mb / cpu, pyx_mb / pyx_cpu
     return {
         "file_mb": round(mb, 1),
+        "interchanges": interchanges,
+        "groups": 2 * interchanges,
         "transaction_sets": sets,
         "segments": segments,
         "omshub_runs": runs,
@@ -151,12 +212,16 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--pyx12-limit", type=float, default=90.0, help="CPU seconds")
     parser.add_argument("--runs", type=int, default=3, help="omshub runs (best is kept)")
+    parser.add_argument("--interchanges", type=int, default=5, help="each with 2 groups")
     args = parser.parse_args()
-    r = measure(args.mb, args.pyx12_limit, args.runs)
+    r = measure(args.mb, args.pyx12_limit, args.runs, args.interchanges)
     if args.json:
         print(json.dumps(r))
         return
-    print(f"file: {r['file_mb']} MB, {r['transaction_sets']} x 850, {r['segments']} segments")
+    print(
+        f"file: {r['file_mb']} MB, {r['interchanges']} interchanges, {r['groups']} groups, "
+        f"{r['transaction_sets']} sets (850 and 856), {r['segments']} segments"
+    )
     print(
         f"omshub : {r['omshub_mb_per_s']:>7} MB/s wall, {r['omshub_mb_per_cpu_s']} MB/s CPU "
         f"({r['omshub_seconds']} s, {r['omshub_segments_per_s']} segments/s; "

@@ -48,7 +48,6 @@ class InterchangeEnd:
 
 
 Event = InterchangeStart | GroupStart | Transaction | GroupEnd | InterchangeEnd
-ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 
 
 def same_control(a: str, b: str) -> bool:
@@ -62,21 +61,6 @@ def same_control(a: str, b: str) -> bool:
 def _digits(value: str) -> bool:
     """ASCII digits only ('²' is a digit to `str.isdigit`, not to `int`)."""
     return value.isascii() and value.isdigit()
-
-
-def _envelope_marks(tags: list[str]) -> list[int]:
-    """Indexes of the envelope segments among `tags`, in order."""
-    marks: list[int] = []
-    for tag in ENVELOPE.intersection(tags):  # usually ST and SE only: fewer scans
-        at = -1
-        try:
-            while True:
-                at = tags.index(tag, at + 1)
-                marks.append(at)
-        except ValueError:
-            pass
-    marks.sort()
-    return marks
 
 
 def _count(value: str) -> int | None:
@@ -113,15 +97,15 @@ class Envelope:
     def events(self) -> Iterator[Event]:
         """Every envelope event of the input, in order.
 
-        Per block, the envelope segments are found by `list.index` scans of the tags (in
-        C) and the runs of body segments between them are moved into their transaction
-        set by slices: no Python step per body segment.
+        Per block, the splitter has found the envelope segments (`Split.marks`, by
+        searches in C) and the runs of body segments between them are moved into their
+        transaction set by slices: no Python step per body segment.
         """
         handlers = self._handlers
         for split in self.lexer.batches():
             segments, tags = split.segments, split.tags
             prev = 0
-            for at in _envelope_marks(tags):
+            for at in split.marks:
                 if at > prev:
                     self._take(segments, prev, at)
                 out = handlers[tags[at]](segments[at])

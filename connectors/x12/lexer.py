@@ -76,7 +76,7 @@ class Lexer:
             raise X12Error("no ISA segment: this is not an X12 interchange", name=self.name)
         while True:
             isa = self._isa()
-            yield Split([isa], [isa.tag])
+            yield Split([isa], [isa.tag], [0])
             yield from self._body()
             if self._pos >= len(self._buf) and not self._fill():
                 return

@@ -27,8 +27,14 @@ from connectors.x12.model import Delimiters, Segment
 NOISE = " \t\r\n\x1a"  # between segments: line ends, indentation, DOS EOF mark
 _TAG = re.compile(r"[A-Z0-9]{2,3}")
 _first = itemgetter(0)
-_DECLINE = (" ", "\t", "\x1a", "ISA")  # after a terminator: what only _general handles
+_EDGE = "\x00"  # between the tags of a block in one string, searched in C
+# in those joined tags: an empty segment, indentation, a DOS EOF mark, an ISA (its own
+# delimiters): what only _general handles
+_SUSPECT = tuple(_EDGE + s for s in (_EDGE, " ", "\t", "\x1a", "ISA"))
+ENVELOPE = ("ISA", "IEA", "GS", "GE", "ST", "SE")
+_MARKS = tuple((tag, f"{_EDGE}{tag}{_EDGE}") for tag in ENVELOPE)
 _consume = deque[object](maxlen=0).extend
+_new = tuple.__new__  # Segment(*row) built in C: no Python __init__ per segment
 
 
 def is_separator(char: str) -> bool:
@@ -38,10 +44,13 @@ def is_separator(char: str) -> bool:
 
 @dataclass(slots=True)
 class Split:
-    """The segments of one block, their tags, and where an ISA interrupts it (or None)."""
+    """The segments of one block, their tags, the indexes of the envelope segments
+    among them (ISA, GS, ST, SE, GE, IEA, in order), and where an ISA interrupts the
+    block (or None)."""
 
     segments: list[Segment]
     tags: list[str]
+    marks: list[int]
     isa_at: int | None = None
 
 
@@ -57,6 +66,31 @@ def split_text(
     return fast if fast is not None else _general(text, base, delims, seq, known, encoding)
 
 
+def envelope_marks(tags: list[str], joined: str) -> list[int]:
+    """Indexes of the envelope segments among `tags`, in order.
+
+    `joined` is the tags between _EDGEs: one C search of it per envelope tag says
+    whether to look for that tag at all (usually only ST and SE are there), and a search
+    can only find too much (a tag holding _EDGE), never too little.
+    """
+    marks: list[int] = []
+    for tag, needle in _MARKS:
+        if needle in joined:
+            at = -1
+            try:
+                while True:
+                    at = tags.index(tag, at + 1)
+                    marks.append(at)
+            except ValueError:
+                pass
+    marks.sort()
+    return marks
+
+
+def _joined(tags: list[str]) -> str:
+    return f"{_EDGE}{_EDGE.join(tags)}{_EDGE}"
+
+
 def _suffix(text: str, term: str) -> str:
     """The noise after the first terminator (what every terminator is expected to carry)."""
     at = text.find(term) + 1
@@ -64,6 +98,23 @@ def _suffix(text: str, term: str) -> str:
     while end < len(text) and text[end] in "\r\n ":
         end += 1
     return text[at:end]
+
+
+def _regular(text: str, term: str, suffix: str, pieces: int) -> bool:
+    """Every terminator of `text` (split on term+suffix into `pieces`) carries the suffix,
+    and no CR or LF stands anywhere else. Counts of single characters: the cheapest
+    full scans (a substring search per shape cost more than the split, measured)."""
+    if suffix and text.count(term) != pieces:
+        return False  # some terminator carries other noise, or none
+    for ch in "\r\n":
+        if ch == term:
+            continue
+        per = suffix.count(ch)
+        if per and text.count(ch) != (pieces - 1) * per:
+            return False  # a line break inside a segment
+        if not per and ch in text:
+            return False
+    return True
 
 
 def _fast(text: str, base: int, delims: Delimiters, seq: int) -> Split | None:
@@ -74,33 +125,26 @@ def _fast(text: str, base: int, delims: Delimiters, seq: int) -> Split | None:
         body = text.lstrip(NOISE)
         base, text = base + len(text) - len(body), body
         if not text:
-            return Split([], [])
+            return Split([], [], [])
     if len(text) == len(term) or text.startswith("ISA"):
         return None
     suffix = _suffix(text, term)
     cut = term + suffix
-    terms = text.count(term)
-    joins = text.count(cut) if suffix else terms
-    if joins < terms - 1:
-        return None  # some terminator carries other noise
-    for ch in "\r\n":
-        if ch == term:
-            continue
-        if ch in suffix and text.count(ch) != joins * suffix.count(ch):
-            return None  # a line break inside a segment
-        if ch not in suffix and ch in text:  # (a search, not a count: much faster)
-            return None
-    if cut + term in text or any(cut + c in text for c in _DECLINE):
-        return None  # an indented or empty segment, a DOS EOF mark, an ISA: see _general
-    pieces = text[: len(text) - len(term)].split(cut) if suffix else text[:-1].split(term)
+    pieces = text[: len(text) - len(term)].split(cut)
+    if not _regular(text, term, suffix, len(pieces)):
+        return None
     parts = list(map(str.split, pieces, repeat(sep)))
     tags = list(map(_first, parts))
+    joined = _joined(tags)
+    if any(suspect in joined for suspect in _SUSPECT):
+        return None  # an empty or indented segment, a DOS EOF mark, an ISA: see _general
     _consume(map(delitem, parts, repeat(0)))  # parts become the elements, in place
     step, first = len(cut), seq + 1
     offsets = accumulate(map(step.__add__, map(len, pieces)), initial=base)
-    positions = range(first, first + len(pieces))
-    segments = list(map(Segment, tags, parts, positions, offsets))
-    return Split(segments, tags)
+    # offsets holds one more (the end of the block): strict=False is what stops it
+    rows = zip(tags, parts, range(first, first + len(pieces)), offsets, strict=False)
+    segments = list(map(_new, repeat(Segment), rows))
+    return Split(segments, tags, envelope_marks(tags, joined))
 
 
 def _general(
@@ -108,7 +152,7 @@ def _general(
 ) -> Split:
     term, sep = delims.segment, delims.element
     breaks = any(c != term and c in text for c in "\r\n")
-    out = Split([], [])
+    out = Split([], [], [])
     append, tags, off = out.segments.append, out.tags.append, base
     for piece in text.split(term):
         size = len(piece) if piece.isascii() else len(piece.encode(encoding))
@@ -124,11 +168,12 @@ def _general(
         if tag not in known:
             if body.startswith("ISA") and is_separator(body[3:4]):
                 out.isa_at = start
-                return out
+                break
             if _TAG.fullmatch(tag):
                 known.add(tag)
         seq += 1
         append(Segment(tag, parts[1:], seq, start))
         tags(tag)
         off += size + 1
+    out.marks = envelope_marks(out.tags, _joined(out.tags))
     return out
