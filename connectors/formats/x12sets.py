@@ -117,10 +117,11 @@ def provenance(tx: Transaction, name: str, schema: Schema, problems: list[str]) 
 
 def _sent(date: str, time: str) -> str:
     """The group's creation time (GS04, GS05) as CCYYMMDDHHMM: when the partner sent it.
-    A 6-digit GS04 (YYMMDD, before 004010) gets its century: 19 from 50 on, else 20."""
-    if len(date) == 6 and date.isdigit():
-        date = ("19" if date[:2] >= "50" else "20") + date
-    return date + time[:4]
+    A 6-digit GS04 (YYMMDD, before 004010) gets its century as every X12 date does
+    (`transforms.functions.x12_date`: a sliding window)."""
+    from transforms.functions import x12_date
+
+    return f"{x12_date(date)}{time[:4]}"
 
 
 def raw_set(tx: Transaction) -> dict[str, Any]:
