@@ -5,13 +5,13 @@ reloading the same file updates the provenance instead of adding to it."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 import shutil
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from edi_projects import SAMPLE_850, acme_partner, edi_project
+from edi_projects import SAMPLE_850, acme_partner, edi_project, shipping_advice
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
@@ -20,6 +20,8 @@ from oms.bookkeeping import EdiRowOrigin
 from oms.ediorigin import find, record
 from oms.models import table
 from omshub.pipeline import run_source
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -110,3 +112,50 @@ def test_cli_prints_the_origin(inbox: Path, engine: Engine) -> None:
     assert "po_850.x12" in text.output and "BEG03@" in text.output
     missing = CliRunner().invoke(app, ["edi", "origin", "sales_order", "NOPE"])
     assert missing.exit_code == 1
+
+
+HARBOR = """\
+id: harborline_3pl
+name: Harborline 3PL
+usage: P
+us: {qualifier: ZZ, id: OMSHUB, application_code: OMSHUB}
+them: {qualifier: ZZ, id: HARBORLINE, application_code: HARBORWMS}
+outbound: {isa_version: "00401", gs_version: "004010", sets: {"940": shipping_order_940}}
+inbound: {sets: {"945": edi/whse_945.yaml}}
+transport: {type: local_folder, inbox: in, outbox: out, archive: archive, error: error}
+"""
+
+
+def test_a_945_loads_against_the_origin_of_the_940_we_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: Engine
+) -> None:
+    """The 3PL quotes our 940's order number only; the order came from shopify (not the
+    retailer whose EDI orders the demo has), and the 945's shipment says so. A 945 for a
+    number we never sent a 940 for is refused, its reason naming the field."""
+    import datetime as dt
+
+    from oms.bookkeeping import Quarantine
+    from oms.models import Shipment
+    from omshub.edi.outbox import Document, queue
+    from omshub.edi.partners import get_partner
+
+    home = edi_project(tmp_path / "proj", {"harborline_3pl": HARBOR})
+    shutil.copytree(ROOT / "config/codes", home / "config/codes")
+    (home / "in").mkdir()
+    monkeypatch.setenv("OMSHUB_HOME", str(home))
+    now = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
+    doc = Document("940", [("W05", ["N", "SO-77", "SO-77"])], "SO-77", order_origin="shopify")
+    with engine.begin() as conn:
+        queue(conn, get_partner("harborline_3pl"), [doc], now)
+    (home / "in/945.x12").write_bytes(shipping_advice("SO-77"))
+    assert run_source("edi_harborline_3pl", engine=engine).ok
+    with engine.connect() as conn:
+        shipments = conn.execute(select(table(Shipment))).mappings().all()
+        origin = find(conn, "shipment", "1Z999AA10123456784")
+    assert [(s["order_origin"], s["order_number"]) for s in shipments] == [("shopify", "SO-77")]
+    assert origin[0].fields["order_number"].startswith("W0602@")
+    (home / "in/945b.x12").write_bytes(shipping_advice("NEVER-SENT").replace(b"311", b"312"))
+    assert run_source("edi_harborline_3pl", engine=engine).ok
+    with engine.connect() as conn:
+        reasons = [str(q["reasons"]) for q in conn.execute(select(table(Quarantine))).mappings()]
+    assert any("order_origin" in r and "required" in r for r in reasons), reasons
