@@ -36,6 +36,9 @@ class SetReader:
         overlay = options.get("overlay")
         self.overlay = load_overlay(Path(overlay)) if overlay else None
         self.required = [str(r) for r in options.get("required") or ()]
+        #: whose orders the sets' order numbers are, for a stream read without the EDI
+        #: registry (the inbox resolves a 945's from the 940 we sent): `_x12.order_origin`
+        self.order_origin = str(options.get("order_origin") or "") or None
         self._schemas: dict[tuple[str, str], Schema | None] = {}
 
     def schema(self, tx: Transaction) -> Schema | None:
@@ -68,7 +71,10 @@ class SetReader:
         if problems and self.strict:
             reason = f"{where}: " + "; ".join(problems[:5])
             return BadRecord(raw=raw_set(tx), line=None, reason=reason, index=index)
-        return checked(record_of(tx, self.name, schema, tree, problems), None, index)
+        record = record_of(tx, self.name, schema, tree, problems)
+        if self.order_origin:
+            record["_x12"]["order_origin"] = self.order_origin
+        return checked(record, None, index)
 
 
 def record_of(
