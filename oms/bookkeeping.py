@@ -235,6 +235,9 @@ class EdiTransaction(Base):
     st02: Mapped[str] = mapped_column(String(9))  # set control number
     #: what the document is about (a PO number), to link an order's documents later
     reference: Mapped[str | None] = mapped_column(String(80), index=True)
+    #: the origin (`order_origin`) of the order an outbound set is about: a 945 answering
+    #: our 940 names only the order number, this says whose order it is (migration 0007)
+    order_origin: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str | None] = mapped_column(String(16))
     ack_state: Mapped[str] = mapped_column(String(24), default="none")
     ack_code: Mapped[str | None] = mapped_column(String(3))  # AK5-01 (A, E, R...)
@@ -248,3 +251,28 @@ class EdiControlNumber(Base):
     kind: Mapped[str] = mapped_column(String(3), primary_key=True)
     last_value: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class EdiRowOrigin(Base):
+    """Which X12 set (file, ISA13/GS06/ST02) and segment a loaded store row came from,
+    and each field's element and segment number (`oms.ediorigin`, migration 0007). One row
+    per (store row, interchange, group, set): a re-delivery or reload updates it."""
+
+    __tablename__ = "edi_row_origin"
+    __table_args__ = (
+        UniqueConstraint("entity", "row_id", "partner", "isa_control", "gs06", "st02"),
+    )
+    id: Mapped[int] = mapped_column(_EdiId, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(64))
+    row_id: Mapped[str] = mapped_column(Id, index=True)  # the store row's canonical id
+    row_key: Mapped[str | None] = mapped_column(Text)  # its natural key, `a/b`, for people
+    partner: Mapped[str] = mapped_column(String(64))
+    batch_id: Mapped[str | None] = mapped_column(String(64))
+    file_name: Mapped[str | None] = mapped_column(Text)
+    isa_control: Mapped[str] = mapped_column(String(9))
+    gs06: Mapped[str] = mapped_column(String(9))
+    st02: Mapped[str] = mapped_column(String(9))
+    st01: Mapped[str] = mapped_column(String(3))
+    segment: Mapped[str | None] = mapped_column(String(16))  # the row's loop: `PO1@12`
+    fields: Mapped[str | None] = mapped_column(Text)  # JSON: field -> `PO102@12`
+    loaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -69,6 +69,7 @@ __all__ = [
     "record_groups",
     "record_outbound",
     "register_inbound",
+    "sent_order_origin",
     "set_last",
     "set_status",
     "utcnow",
@@ -330,3 +331,19 @@ def interchanges(
 
 # acknowledgements live in oms.ediacks; imported last, as it builds on what is above
 from oms.ediacks import Overdue, mark_acknowledged, overdue  # noqa: E402
+
+
+def sent_order_origin(conn: Connection, partner: str, st01: str, reference: str) -> str | None:
+    """Whose order (`order_origin`) the latest `st01` set we sent `partner` about
+    `reference` was: a 945 names the order of our 940 by number only."""
+    query = (
+        select(_tx.c.order_origin)
+        .join(_gr, _gr.c.id == _tx.c.group_id)
+        .join(_ix, _ix.c.id == _gr.c.interchange_id)
+        .where(_ix.c.partner == partner, _ix.c.direction == "out")
+        .where(_tx.c.st01 == st01, _tx.c.reference == reference)
+        .where(_tx.c.order_origin.is_not(None))
+        .order_by(_tx.c.id.desc())
+        .limit(1)
+    )
+    return conn.execute(query).scalar()

@@ -33,6 +33,7 @@ class TransactionFacts:
     st02: str
     reference: str | None = None  # what it is about: a PO number, a shipment id
     status: str | None = None
+    order_origin: str | None = None  # whose order `reference` is (outbound sets)
 
 
 @dataclass(frozen=True)

@@ -39,3 +39,37 @@ def edi_project(home: Path, partners: dict[str, str]) -> Path:
     for pid, text in partners.items():
         (home / "config/partners" / f"{pid}.yaml").write_text(text, encoding="utf-8")
     return home
+
+
+def shipping_advice(po: str) -> bytes:
+    """Harborline's 945 for the order: shipped from DC 3 by UPS, both lines in full."""
+    body = [
+        ("W06", ["F", po, "20261203", "SH-RT-1"]),
+        ("N1", ["SF", "HARBORLINE DC 3", "9", "HL3"]),
+        ("N9", ["CN", "1Z999AA10123456784"]),
+        ("G62", ["11", "20261203", "8", "1400"]),
+        ("W27", ["M", "UPSN", "UPS Ground"]),
+        ("LX", ["1"]),
+        ("W12", ["CC", "12", "12", "", "EA", "", "VN", "WID-100"]),
+        ("N9", ["LI", "1"]),
+        ("LX", ["2"]),
+        ("W12", ["CC", "5", "5", "", "EA", "", "VN", "GAD-200"]),
+        ("N9", ["LI", "2"]),
+        ("W03", ["17", "18.5", "LB"]),
+    ]
+    import datetime as dt
+
+    from connectors.x12 import Delimiters
+    from connectors.x12.writer import GroupSpec, TransactionSpec, build_interchange
+
+    group = GroupSpec("SW", "HARBORWMS", "OMSHUB", 311, "004010", [TransactionSpec("945", 1, body)])
+    return build_interchange(
+        sender=("ZZ", "HARBORLINE"),
+        receiver=("ZZ", "OMSHUB"),
+        control=311,
+        usage="P",
+        version="00401",
+        delimiters=Delimiters("*", ">", "~"),
+        groups=[group],
+        when=dt.datetime(2026, 12, 3, 17, 5, tzinfo=dt.UTC),
+    )

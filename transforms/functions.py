@@ -250,3 +250,32 @@ def equals(value: Any, other: Any) -> bool:
 def if_else(condition: Any, then: Any, otherwise: Any = None) -> Any:
     """`then` when the condition is truthy, else `otherwise` (expression form only)."""
     return then if condition else otherwise
+
+
+# --- X12 dates (EDI mappings) ---------------------------------------------------------------
+
+#: a 2-digit X12 year lands within this many years before (or less after) today's year
+X12_WINDOW_PAST = 50
+
+
+def x12_year(yy: int, today: int | None = None) -> int:
+    """The 4-digit year of a 2-digit one by a sliding window: the year of the century
+    that puts it in [today - 50, today + 49]. X12 before 004010 (and ISA09 always) sends
+    YYMMDD; a fixed pivot would drift wrong as the years pass, the window does not."""
+    import datetime as dt
+
+    now = today if today is not None else dt.date.today().year
+    low = now - X12_WINDOW_PAST
+    year = low - low % 100 + yy
+    return year if year >= low else year + 100
+
+
+@transform("x12_date")
+def x12_date(value: Any) -> Any:
+    """An X12 date (DT element) as CCYYMMDD: 8 digits pass as they are, 6 digits (YYMMDD,
+    pre-004010 files) get their century by a sliding window (`x12_year`). Anything else
+    passes unchanged, so the date format that follows reports it with its value."""
+    text = str(value).strip()
+    if len(text) == 6 and text.isdigit():
+        return f"{x12_year(int(text[:2]))}{text[2:]}"
+    return text

@@ -16,7 +16,8 @@ Options: `sets` (set ids this stream reads, e.g. [850]; default all), `version` 
 version family to use whatever GS08 says), `overlay` (path of a partner overlay YAML),
 `required` (a partner's presence requirements: `[ST03, "REF*IA", TD5]`),
 `strict` (reject sets that fail validation; default false: they load, `_x12.problems`
-lists the findings).
+lists the findings), `order_origin` (whose orders the sets' order numbers are, as
+`_x12.order_origin`, for a 945 read without the EDI inbox).
 """
 
 from __future__ import annotations

@@ -15,7 +15,10 @@ The shape follows the set's loop tree (`connectors.x12.loops`):
   `shipment` (the first S level), `shipments`, `orders`, `tares`, `packs`, `items`, where
   each one also carries its ancestors' own segments by level name (`order`, `pack`,
   `shipment`, ...) so an item row reads `order.PRF.PRF01` directly;
-- a segment the schema does not place is kept under its tag (a list) in the loop it came in.
+- a segment the schema does not place is kept under its tag (a list) in the loop it came in;
+- every segment dict (so every loop dict, through its trigger) has `_at`, its tag and
+  segment number in the file (`PO1@12`): the EDI inbox derives each loaded value's
+  segment from it (`omshub.edi.origins`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ def segment_dict(placed: Placed, schema: Schema) -> dict[str, Any]:
     segment with (qualifier, product id) pairs."""
     seg = placed.segment
     out: dict[str, Any] = {f"{seg.tag}{n:02d}": v for n, v in enumerate(seg.elements, 1) if v}
+    out["_at"] = f"{seg.tag}@{seg.position}"
     spec = schema.segment(seg.tag)
     if spec is not None and spec.pairs is not None:
         ids: dict[str, str] = {}

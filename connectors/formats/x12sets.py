@@ -36,6 +36,9 @@ class SetReader:
         overlay = options.get("overlay")
         self.overlay = load_overlay(Path(overlay)) if overlay else None
         self.required = [str(r) for r in options.get("required") or ()]
+        #: whose orders the sets' order numbers are, for a stream read without the EDI
+        #: registry (the inbox resolves a 945's from the 940 we sent): `_x12.order_origin`
+        self.order_origin = str(options.get("order_origin") or "") or None
         self._schemas: dict[tuple[str, str], Schema | None] = {}
 
     def schema(self, tx: Transaction) -> Schema | None:
@@ -68,7 +71,10 @@ class SetReader:
         if problems and self.strict:
             reason = f"{where}: " + "; ".join(problems[:5])
             return BadRecord(raw=raw_set(tx), line=None, reason=reason, index=index)
-        return checked(record_of(tx, self.name, schema, tree, problems), None, index)
+        record = record_of(tx, self.name, schema, tree, problems)
+        if self.order_origin:
+            record["_x12"]["order_origin"] = self.order_origin
+        return checked(record, None, index)
 
 
 def record_of(
@@ -117,10 +123,11 @@ def provenance(tx: Transaction, name: str, schema: Schema, problems: list[str]) 
 
 def _sent(date: str, time: str) -> str:
     """The group's creation time (GS04, GS05) as CCYYMMDDHHMM: when the partner sent it.
-    A 6-digit GS04 (YYMMDD, before 004010) gets its century: 19 from 50 on, else 20."""
-    if len(date) == 6 and date.isdigit():
-        date = ("19" if date[:2] >= "50" else "20") + date
-    return date + time[:4]
+    A 6-digit GS04 (YYMMDD, before 004010) gets its century as every X12 date does
+    (`transforms.functions.x12_date`: a sliding window)."""
+    from transforms.functions import x12_date
+
+    return f"{x12_date(date)}{time[:4]}"
 
 
 def raw_set(tx: Transaction) -> dict[str, Any]:

@@ -75,7 +75,34 @@ class _Loader:
         new = self.progress.bad[before:]
         self.progress.bad[before:] = [BadEntry(b.index, b.raw, b.reasons, judged) for b in new]
         refused = {b.index for b in new}
+        self._record_origins(partner, mapping, ready, routed, refused)
         return [r for r in routed if r.position in refused]
+
+    def _record_origins(
+        self,
+        partner: PartnerConfig,
+        mapping: Any,
+        ready: Any,
+        routed: list[Routed],
+        refused: set[int],
+    ) -> None:
+        """Each loaded row's file, ISA13/GS06/ST02 and segments (`oms.ediorigin`), in
+        the load's transaction: refused sets left no rows, so they get no origin."""
+        from oms.ediorigin import record
+        from omshub.edi.origins import origins
+
+        loaded = {j for j, r in enumerate(routed) if r.position not in refused}
+        found = origins(
+            mapping,
+            [r.record for r in routed],
+            ready.mapped.tables,
+            loaded,
+            partner.id,
+            self.ctx.batch_id,
+            self.ctx.system,
+            self.ctx.now,
+        )
+        record(self.conn, found)
 
 
 def process_x12(engine: Engine, row: dict[str, Any], run_id: str, progress: Any) -> str | None:

@@ -30,7 +30,7 @@ from connectors.x12 import (
     InterchangeStart,
     Transaction,
 )
-from oms.edi import InterchangeFacts, register_inbound, set_status
+from oms.edi import InterchangeFacts, register_inbound, sent_order_origin, set_status
 from oms.errors import DataError
 from oms.load import LoadContext
 from omshub.edi import outbox, sets
@@ -127,6 +127,7 @@ class Inbox:
         self.group.references[tx.control] = reference(tx.set_id, tx)
         verdict = sets.judge(tx, self.partner, self.routes, self.name, position)
         if verdict.routed is not None:
+            answered_origin(self.conn, self.partner.id, tx.set_id, verdict.routed.record)
             self.group.routed.setdefault(verdict.routed.mapping, []).append(verdict.routed)
         else:
             self.group.results.append((position, verdict.result))
@@ -199,3 +200,22 @@ class Inbox:
                 self.on_group_end(event.group)
             elif isinstance(event, InterchangeEnd):
                 self.on_interchange_end(event.interchange)
+
+
+#: inbound sets that answer one of ours about an order: set id -> (what we sent, the
+#: path of the order number it quotes back)
+ANSWERS = {"945": ("940", ("W06", "W0602"))}
+
+
+def answered_origin(conn: Connection, partner: str, set_id: str, record: dict[str, Any]) -> None:
+    """`_x12.order_origin` of a set that answers ours (a 945 answers our 940): whose order
+    the number it quotes is, from the registry of what we sent. Unknown (we sent no such
+    940): left out, and the mapping, which requires it, refuses the set with why."""
+    answer = ANSWERS.get(set_id)
+    if answer is None:
+        return
+    sent, (segment, element) = answer
+    number = str((record.get(segment) or {}).get(element) or "").strip()
+    origin = sent_order_origin(conn, partner, sent, number) if number else None
+    if origin is not None:
+        record["_x12"]["order_origin"] = origin

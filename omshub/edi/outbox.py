@@ -212,6 +212,7 @@ class Document:
     body: Sequence[Any]  # segments: (tag, [elements]) as `connectors.x12.writer` takes them
     reference: str | None = None
     implementation: str = ""  # ST03, when the partner's guide asks for it
+    order_origin: str | None = None  # whose order `reference` is: a 945 answers by number
 
 
 def queue(
@@ -272,7 +273,9 @@ def queue(
                 gs02=partner.us.application_code,
                 gs03=partner.them.application_code,
                 transactions=[
-                    TransactionFacts(s.set_id, str(s.control), doc.reference)
+                    TransactionFacts(
+                        s.set_id, str(s.control), doc.reference, order_origin=doc.order_origin
+                    )
                     for s, doc in zip(specs, documents, strict=True)
                 ],
             )

@@ -9,7 +9,6 @@ output validated against the set's schema, without a database.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
@@ -94,13 +93,14 @@ class StockData:
 
 
 def document(
-    set_id: str, body: list[Segment], reference: str | None, implementation: str = ""
+    set_id: str,
+    body: list[Segment],
+    reference: str | None,
+    implementation: str = "",
+    order_origin: str | None = None,
 ) -> Document:
-    """A `Document`, with ST03 when the outbox's Document carries one."""
-    names = {f.name for f in dataclasses.fields(Document)}
-    if implementation and "implementation" in names:
-        return Document(set_id, body, reference, implementation)  # type: ignore[call-arg]
-    return Document(set_id, body, reference)
+    """A `Document` (ST03 when the partner's guide asks; whose order it is about)."""
+    return Document(set_id, body, reference, implementation, order_origin)
 
 
 def implementation_of(doc: Document) -> str:

@@ -75,4 +75,5 @@ def shipping_order_940(ctx: Context, data: OrderData) -> Document:
     body.append(("W66", w66))
     body += lines
     body.append(("W76", [x12.qty(total)]))
-    return x12.document(SET_ID, body, number, ctx.implementation(SET_ID))
+    origin = order.get("order_origin")  # the 945 quotes W0502 only: the registry keeps whose
+    return x12.document(SET_ID, body, number, ctx.implementation(SET_ID), origin)

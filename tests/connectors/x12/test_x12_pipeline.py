@@ -32,7 +32,7 @@ reject_threshold: 0.9
 streams:
   - name: {stream}
     pattern: "*.x12"
-    format: {{type: x12, sets: ["{set_id}"]}}
+    format: {{type: x12, sets: ["{set_id}"], order_origin: acme_retail}}
     mapping: edi/{mapping}.yaml
 """
 

@@ -8,20 +8,18 @@ the same pipeline as in production (`edi_<partner>` sources on a real OpenSSH se
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import time
 from pathlib import Path
 
 import pytest
-from edi_projects import SAMPLE_850, edi_project
+from edi_projects import SAMPLE_850, edi_project, shipping_advice
 from sqlalchemy import Engine, select
 from sshserver import SshServer, sshd  # noqa: F401 (the session fixture)
 from typer.testing import CliRunner
 
 from connectors.x12 import read_document
-from connectors.x12.writer import GroupSpec, TransactionSpec, build_interchange
 from oms.bookkeeping import EdiInterchange
 from oms.models import Shipment, table
 from omshub.cli import app
@@ -67,37 +65,6 @@ def answer(path: Path, control: int) -> bytes:
     group = read_document(path).interchanges[0].groups[0]
     results = [TransactionResult.of(t) for t in group.transactions]
     return functional_ack(group.group, results, interchange_control=control, group_control=control)
-
-
-def shipping_advice(po: str) -> bytes:
-    """Harborline's 945 for the order: shipped from DC 3 by UPS, both lines in full."""
-    body = [
-        ("W06", ["F", po, "20261203", "SH-RT-1"]),
-        ("N1", ["SF", "HARBORLINE DC 3", "9", "HL3"]),
-        ("N9", ["CN", "1Z999AA10123456784"]),
-        ("G62", ["11", "20261203", "8", "1400"]),
-        ("W27", ["M", "UPSN", "UPS Ground"]),
-        ("LX", ["1"]),
-        ("W12", ["CC", "12", "12", "", "EA", "", "VN", "WID-100"]),
-        ("N9", ["LI", "1"]),
-        ("LX", ["2"]),
-        ("W12", ["CC", "5", "5", "", "EA", "", "VN", "GAD-200"]),
-        ("N9", ["LI", "2"]),
-        ("W03", ["17", "18.5", "LB"]),
-    ]
-    from connectors.x12 import Delimiters
-
-    group = GroupSpec("SW", "HARBORWMS", "OMSHUB", 311, "004010", [TransactionSpec("945", 1, body)])
-    return build_interchange(
-        sender=("ZZ", "HARBORLINE"),
-        receiver=("ZZ", "OMSHUB"),
-        control=311,
-        usage="P",
-        version="00401",
-        delimiters=Delimiters("*", ">", "~"),
-        groups=[group],
-        when=dt.datetime(2026, 12, 3, 17, 5, tzinfo=dt.UTC),
-    )
 
 
 def delivered(folder: Path, prefix: str) -> list[Path]:
