@@ -172,6 +172,16 @@ def check_sources(report: Report, seen: set[str]) -> None:
                     report.problems.append(_located(Path(src.file), lines, where, msg))
 
 
+def _resolve(path: Path) -> Path:
+    """A path as given (from the working folder), else relative to the project's mappings/."""
+    from omshub.config import mappings_dir
+
+    if path.exists() or path.is_absolute():
+        return path
+    inside = mappings_dir() / path
+    return inside if inside.exists() else path
+
+
 def check_project(files: list[Path] | None = None, columnar: bool = False) -> Report:
     """Check the given mapping files, or the whole project (mappings, codes, sources)."""
     from omshub.mappings import all_mapping_files
@@ -180,12 +190,14 @@ def check_project(files: list[Path] | None = None, columnar: bool = False) -> Re
     seen: set[str] = set()
     if not files:
         check_code_lists(report, seen)
-    for path in files or all_mapping_files():
+    for path in [_resolve(f) for f in files or []] or all_mapping_files():
         check_mapping(path, report, seen)
     for m in report.mappings:
         for part in m.per_value:
             report.problems.append(
-                Problem(m.file, None, None, f"per value: {part}", "error" if columnar else "warning")
+                Problem(
+                    m.file, None, None, f"per value: {part}", "error" if columnar else "warning"
+                )
             )
     if not files:
         check_sources(report, seen)

@@ -112,12 +112,21 @@ def mapping_test(
 
 
 @mapping_app.command("schema")
-def mapping_schema(write: bool = False) -> None:
-    """Print (or write to transforms/mapping.schema.json) the mapping file JSON Schema."""
-    from transforms.spec import SCHEMA_PATH, json_schema, write_json_schema
+def mapping_schema(
+    write: Annotated[bool, typer.Option(help="write every schema to schemas/")] = False,
+    kind: Annotated[str, typer.Option(help="mapping, source, partner or codelist")] = "mapping",
+) -> None:
+    """Print one JSON Schema of the project's YAML (or write them all to schemas/).
+
+    Generated from the code: canonical entities, their columns, transforms, code lists
+    and transports are enumerated, so an editor completes them."""
+    from omshub.schemas import SCHEMAS, write_all
 
     if write:
-        write_json_schema()
-        out.print(f"wrote {SCHEMA_PATH}")
-    else:
-        dump_json(json_schema())
+        for path in write_all():
+            out.print(f"wrote {path}")
+        return
+    make = SCHEMAS.get(f"{kind}.schema.json")
+    if make is None:
+        fail(f"unknown schema {kind!r} (one of mapping, source, partner, codelist)")
+    dump_json(make())
