@@ -29,7 +29,9 @@ def schedule_error(value: str) -> str | None:
     if value in PRESETS:
         return None
     if value.startswith("@"):
-        return f"unknown schedule preset {value!r} (one of {', '.join(PRESETS)}, or a cron expression)"
+        return (
+            f"unknown schedule preset {value!r} (one of {', '.join(PRESETS)}, or a cron expression)"
+        )
     try:
         fields = croniter(value).expanded
     except (CroniterBadCronError, ValueError, KeyError) as e:

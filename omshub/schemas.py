@@ -172,7 +172,11 @@ def _registry_specs(defs: Schema) -> None:
     from connectors.rest.auth import AUTHENTICATORS
     from connectors.rest.paginate import PAGINATORS
 
-    for key, table in (("auth", AUTHENTICATORS), ("paginator", PAGINATORS)):
+    tables: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("auth", dict(AUTHENTICATORS)),
+        ("paginator", dict(PAGINATORS)),
+    )
+    for key, table in tables:
         choices: list[Schema] = [{"enum": sorted(table)}]
         for kind, cls in sorted(table.items()):
             opts = cls.Options.model_json_schema(ref_template=REF)

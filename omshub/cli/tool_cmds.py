@@ -126,7 +126,7 @@ def mapping_schema(
         for path in write_all():
             out.print(f"wrote {path}")
         return
-    make = SCHEMAS.get(f"{kind}.schema.json")
-    if make is None:
+    name = f"{kind}.schema.json"
+    if name not in SCHEMAS:
         fail(f"unknown schema {kind!r} (one of mapping, source, partner, codelist)")
-    dump_json(make())
+    dump_json(SCHEMAS[name]())
