@@ -95,3 +95,13 @@ def test_text_output_is_file_line_column(shipped_project: Path) -> None:
         r"error mappings/shopify/orders\.yaml:\d+:\d+: order_number: transform 'zfill'",
         result.stderr,
     ), result.stderr
+
+
+def test_a_partner_file_mistake_is_reported_at_its_line(shipped_project: Path) -> None:
+    path = shipped_project / "config/partners/acme_retail.yaml"
+    path.write_text(path.read_text() + "schedule: '@hourli'\n")
+    line = len(path.read_text().splitlines())
+    code, report = check()
+    got = problems(report)["config/partners/acme_retail.yaml"]
+    assert code == 1 and (got["line"], got["column"]) == (line, 1), got
+    assert "schedule: unknown schedule preset '@hourli'" in got["message"]
