@@ -23,7 +23,7 @@ from pydantic import (
 from connectors.config import InlineSecretError, TransportConfig
 from oms.db import project_home
 from oms.errors import ConfigError
-from transforms.yamlsrc import line_of, load_yaml, safe_load
+from transforms.yamlsrc import col_of, line_of, load_yaml, safe_load
 
 log = logging.getLogger("omshub.config")
 SystemKind = Literal["erp", "wms", "tms", "pos", "crm", "channel", "3pl", "edi", "carrier"]
@@ -121,6 +121,16 @@ class SourceConfig(BaseModel):
                 raise ValueError(str(e)) from None
         return connector_adapter().validate_python(v)
 
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, v: str | None) -> str | None:
+        from omshub.schedule import schedule_error
+
+        why = schedule_error(v) if v is not None else None
+        if why:
+            raise ValueError(why)
+        return v
+
     @model_validator(mode="after")
     def _typed_stream_options(self) -> SourceConfig:
         from connectors.registry import transport_class
@@ -200,6 +210,22 @@ class StreamOptionsError(ValueError):
         self.msg = msg
 
 
+class SourceConfigError(ConfigError):
+    """A source file does not validate; the message starts with `file:line key:`.
+
+    `file`, `line`, `column` and `key` say where (`mapping check` prints the column)."""
+
+    def __init__(self, file: str, message: str, line: int | None, column: int | None, key: str):
+        super().__init__(f"{file}:{line} {key}: {message}")
+        self.file, self.line, self.column, self.key, self.detail = (
+            file,
+            line,
+            column,
+            key,
+            message,
+        )
+
+
 def load_source(path: Path) -> SourceConfig:
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
@@ -217,8 +243,11 @@ def load_source(path: Path) -> SourceConfig:
         elif isinstance(cause, InlineSecretError):
             loc = (*loc, *cause.keys)  # the secret's own line
         keys = yaml_path(data, loc, keep_last=err["type"] in ("missing", "extra_forbidden"))
-        raise ConfigError(
-            f"{path}:{line_of(lines, keys)} {'.'.join(map(str, keys))}: {msg}"
+        at = keys
+        if keys == ("connector",) and isinstance(data.get("connector"), dict):
+            at = ("connector", "type")  # an unknown type: point at the word itself
+        raise SourceConfigError(
+            str(path), msg, line_of(lines, keys), col_of(lines, at), ".".join(map(str, keys))
         ) from None
     return cfg
 

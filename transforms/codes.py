@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from oms.enums import ENUM_COLUMNS
 from transforms.errors import MappingError
-from transforms.yamlsrc import line_of, load_yaml
+from transforms.yamlsrc import col_of, line_of, load_yaml
 
 
 class CodeListFile(BaseModel):
@@ -51,7 +51,11 @@ def load_code_list(path: Path) -> CodeList:
         err = e.errors()[0]
         loc = tuple(err["loc"])
         raise MappingError(
-            err["msg"], file=str(path), line=line_of(lines, loc), field=".".join(map(str, loc))
+            err["msg"],
+            file=str(path),
+            line=line_of(lines, loc),
+            column=col_of(lines, loc),
+            field=".".join(map(str, loc)),
         ) from e
     if spec.target:
         entity, _, column = spec.target.partition(".")
@@ -61,6 +65,7 @@ def load_code_list(path: Path) -> CodeList:
                 f"target {spec.target!r} is not an enumerated canonical column",
                 file=str(path),
                 line=line_of(lines, ("target",)),
+                column=col_of(lines, ("target",)),
             )
         for code, value in spec.codes.items():
             if value is not None and value not in allowed:
@@ -68,6 +73,7 @@ def load_code_list(path: Path) -> CodeList:
                     f"code {code!r} maps to {value!r}, not one of {', '.join(allowed)}",
                     file=str(path),
                     line=line_of(lines, ("codes", code)),
+                    column=col_of(lines, ("codes", code)),
                 )
     codes = {
         (str(k).lower() if spec.case_insensitive else str(k)): v for k, v in spec.codes.items()

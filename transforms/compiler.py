@@ -38,7 +38,8 @@ from transforms.functions import registry
 from transforms.paths import PathSyntaxError, compile_path
 from transforms.runtime import Item, apply_entity, natural_key
 from transforms.spec import EntityMapping, FieldSpec, MappingFile, Rule, as_field
-from transforms.yamlsrc import Lines, line_of, load_yaml
+from transforms.typecheck import transform_args_error, type_misfit
+from transforms.yamlsrc import Lines, col_of, line_of, load_yaml
 
 Getter = Callable[[Any, Sequence[Any]], Any]
 Step = tuple[str, Callable[[Any], Any], bool]  # (label, fn, applies to None too)
@@ -105,7 +106,9 @@ class _Ctx:
         return line_of(self.lines, loc)
 
     def error(self, msg: str, loc: tuple[str | int, ...], fld: str | None = None) -> MappingError:
-        return MappingError(msg, file=self.file, line=self.line(loc), field=fld)
+        return MappingError(
+            msg, file=self.file, line=self.line(loc), field=fld, column=col_of(self.lines, loc)
+        )
 
 
 def _transform_step(call: Any, ctx: _Ctx, loc: tuple[str | int, ...], fname: str) -> Step:
@@ -127,6 +130,9 @@ def _transform_step(call: Any, ctx: _Ctx, loc: tuple[str | int, ...], fname: str
         inspect.signature(f).bind("x", *args)
     except TypeError as e:
         raise ctx.error(f"transform {name!r}: {e}", loc, fname) from e
+    wrong = transform_args_error(f, args)
+    if wrong:
+        raise ctx.error(f"transform {name!r}: {wrong}", loc, fname)
     return (f"transform {name}", lambda v, f=f, a=tuple(args): f(v, *a), not fn.null_passthrough)
 
 
@@ -164,6 +170,10 @@ def _compile_field(
         if cl is None:
             raise ctx.error(f"unknown code list {spec.code!r} (config/codes/*.yaml)", loc, name)
         steps.append((f"code {spec.code}", cl.lookup, False))
+    if spec.type and typed and name in entity_columns(entity):
+        misfit = type_misfit(spec.type, default_type(entity, name))
+        if misfit:
+            raise ctx.error(f"{entity}.{name}: {misfit}", (*loc, "type"), name)
     type_name = spec.type or (default_type(entity, name) if typed else None)
     if type_name:
         try:
@@ -350,7 +360,11 @@ def compile_mapping(
             )
         )
         raise MappingError(
-            err["msg"], file=file, line=line_of(lines, loc), field=".".join(map(str, loc)) or None
+            err["msg"].removeprefix("Value error, "),
+            file=file,
+            line=line_of(lines, loc),
+            column=col_of(lines, loc),
+            field=".".join(map(str, loc)) or None,
         ) from e
     root = _compile_entity(spec, ctx, (), None)
     return CompiledMapping(spec.mapping, spec.version, file, spec, root)

@@ -1,4 +1,7 @@
-"""Errors of the mapping layer. Messages always name the file, line and field."""
+"""Errors of the mapping layer. Messages always name the file, line and field.
+
+The column is kept as an attribute (`mapping check` prints `file:line:column`), not in
+the message, whose `file:line field` form users and tools already read."""
 
 from __future__ import annotations
 
@@ -15,8 +18,10 @@ class MappingError(ConfigError):
         file: str | None = None,
         line: int | None = None,
         field: str | None = None,
+        column: int | None = None,
     ) -> None:
-        self.file, self.line, self.field = file, line, field
+        self.file, self.line, self.field, self.column = file, line, field, column
+        self.detail = message
         where = ""
         if file:
             where = f"{file}:{line}" if line else file

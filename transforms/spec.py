@@ -1,4 +1,5 @@
-"""The mapping file format v1, as pydantic models (the JSON Schema is generated from them).
+"""The mapping file format v1, as pydantic models (`omshub.schemas` generates the JSON
+Schema editors use from them: `schemas/mapping.schema.json`).
 
 One YAML file maps one source stream of one system to one canonical entity and, through
 `children`, to the entities nested in it (order -> lines). See docs/mapping-language.md.
@@ -6,8 +7,6 @@ One YAML file maps one source stream of one system to one canonical entity and, 
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -125,17 +124,3 @@ class MappingFile(EntityMapping):
     @classmethod
     def _version_text(cls, v: Any) -> str:
         return str(v)
-
-
-def json_schema() -> dict[str, Any]:
-    schema = MappingFile.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "omshub mapping file v1"
-    return schema
-
-
-SCHEMA_PATH = Path(__file__).parent / "mapping.schema.json"
-
-
-def write_json_schema(path: Path = SCHEMA_PATH) -> None:
-    path.write_text(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8")

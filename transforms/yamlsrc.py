@@ -10,7 +10,18 @@ import yaml
 
 from transforms.errors import MappingError
 
-Lines = dict[tuple[str | int, ...], int]
+Loc = tuple[str | int, ...]
+
+
+class Lines(dict[Loc, int]):
+    """Where each key (or list item) was written: path -> line; `cols`: path -> column.
+
+    Both 1-based, as editors count. A plain dict of lines, so callers that only want the
+    line keep using `line_of`; `col_of` gives the column of the same place."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cols: dict[Loc, int] = {}
 
 
 class StrictBoolLoader(yaml.SafeLoader):
@@ -48,27 +59,60 @@ def safe_load(text: str) -> Any:
     return yaml.load(text, Loader=FastLoader)  # noqa: S506 (a SafeLoader / CSafeLoader)
 
 
-def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: Lines) -> None:
-    lines.setdefault(path, node.start_mark.line + 1)
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _mark(lines: Lines, path: Loc, node: yaml.Node) -> None:
+    lines[path] = node.start_mark.line + 1
+    lines.cols[path] = node.start_mark.column + 1
+
+
+def _walk(node: yaml.Node, path: Loc, lines: Lines, file: str) -> None:
+    """Record where every key is, and refuse a key written twice in one mapping.
+
+    YAML loaders keep the last of two equal keys silently (a second `fields:` block
+    replaces the first): that is always a mistake in a config file, so it is an error
+    at the second key's line and column. Runs on the node tree before construction
+    (which rewrites `<<` merges)."""
+    if path not in lines:
+        _mark(lines, path, node)
     if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
         for key, value in node.value:
+            if key.tag == MERGE_TAG:
+                continue
             k = key.value if isinstance(key, yaml.ScalarNode) else str(key)
-            lines[(*path, k)] = key.start_mark.line + 1
-            _walk(value, (*path, k), lines)
+            if k in seen:
+                first = lines[(*path, k)]
+                raise MappingError(
+                    f"duplicate key {k!r} (first written at line {first}; YAML would keep "
+                    "only the last)",
+                    file=file,
+                    line=key.start_mark.line + 1,
+                    column=key.start_mark.column + 1,
+                    field=".".join(map(str, (*path, k))),
+                )
+            seen.add(k)
+            _mark(lines, (*path, k), key)
+            _walk(value, (*path, k), lines, file)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, (*path, i), lines)
+            _walk(item, (*path, i), lines, file)
 
 
 def load_yaml(path: Path) -> tuple[Any, Lines]:
     """Parse safely (a safe loader: no tags, no objects); return data and key lines.
 
-    Parsed once: the node tree gives the lines, then becomes the data."""
+    Parsed once: the node tree gives the lines (and refuses duplicate keys), then becomes
+    the data."""
+    lines = Lines()
     try:
         text = path.read_text(encoding="utf-8")
         loader = FastLoader(text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                _walk(node, (), lines, str(path))
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -77,19 +121,25 @@ def load_yaml(path: Path) -> tuple[Any, Lines]:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
         raise MappingError(
-            f"invalid YAML: {getattr(e, 'problem', e)}", file=str(path), line=line
+            f"invalid YAML: {getattr(e, 'problem', e)}", file=str(path), line=line, column=column
         ) from e
-    lines: Lines = {}
-    if node is not None:
-        _walk(node, (), lines)
     return data, lines
 
 
-def line_of(lines: Lines, path: tuple[str | int, ...]) -> int | None:
-    """The line of `path`, or of its nearest ancestor that has one."""
-    while path:
-        if path in lines:
-            return lines[path]
+def _nearest(lines: dict[Loc, int], path: Loc) -> Loc:
+    while path and path not in lines:
         path = path[:-1]
-    return lines.get(())
+    return path
+
+
+def line_of(lines: dict[Loc, int], path: Loc) -> int | None:
+    """The line of `path`, or of its nearest ancestor that has one."""
+    return lines.get(_nearest(lines, path))
+
+
+def col_of(lines: dict[Loc, int], path: Loc) -> int | None:
+    """The column of the place `line_of` gives (None for lines without columns)."""
+    cols = getattr(lines, "cols", None)
+    return cols.get(_nearest(lines, path)) if cols is not None else None

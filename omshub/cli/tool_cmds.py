@@ -35,43 +35,30 @@ def mapping_check(
     columnar: Annotated[
         bool, typer.Option("--columnar", help="fail when a part of a mapping runs per value")
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="the report as JSON")] = False,
 ) -> None:
-    """Compile mappings (default: all of mappings/) and the source configs that use them.
+    """Check mappings (default: all of mappings/, the code lists, sources and partners).
 
-    Parts that run per value on the columnar path (a transform without a vectorised form,
-    a `[KEY=VALUE]` selector) are flagged; `--columnar` makes them failures.
+    Every problem is printed as `file:line:column: message`; one bad file never stops the
+    others from being checked. Parts that run per value on the columnar path are warnings;
+    `--columnar` makes them errors. Exit code 1 when there is any error.
     """
-    from omshub.config import broken_sources, sources
-    from omshub.mappings import all_mapping_files, get_mapping
+    from omshub.checks import check_project
 
-    problems = 0
-    for path in files or all_mapping_files():
-        try:
-            m = get_mapping(str(path.resolve()))
-            entities = ", ".join(dict.fromkeys(m.entities))
-            out.print(f"[green]ok[/]  {m.file}  {m.name} v{m.version} -> {entities}")
-            for part in m.columnar_parts:
-                problems += columnar
-                err.print(f"[yellow]per value[/] {escape(part)}", highlight=False)
-        except OmshubError as e:
-            problems += 1
-            err.print(f"[red]bad[/] {escape(str(e))}", highlight=False)
-    if not files:
-        for bad in broken_sources().values():
-            problems += 1
-            err.print(f"[red]bad[/] {escape(str(bad))}", highlight=False)
-        for src in sources().values():
-            for stream in src.streams:
-                for mapping_file in stream.mapping_files():
-                    try:
-                        get_mapping(mapping_file)
-                    except (OmshubError, OSError) as e:
-                        problems += 1
-                        err.print(
-                            f"[red]bad[/] {src.file}: stream {stream.name}: {escape(str(e))}",
-                            highlight=False,
-                        )
-    if problems:
+    report = check_project(files, columnar)
+    if as_json:
+        dump_json(report.as_dict())
+    else:
+        for m in report.mappings:
+            entities = ", ".join(m.entities)
+            out.print(f"[green]ok[/]  {m.file}  {m.mapping} v{m.version} -> {entities}")
+        for p in report.problems:
+            label = "[red]error[/]" if p.severity == "error" else "[yellow]warning[/]"
+            err.print(f"{label} {escape(p.render())}", highlight=False, soft_wrap=True)
+        n = len(report.errors)
+        if n:
+            err.print(f"[red]{n} error(s)[/]")
+    if report.errors:
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -125,12 +112,21 @@ def mapping_test(
 
 
 @mapping_app.command("schema")
-def mapping_schema(write: bool = False) -> None:
-    """Print (or write to transforms/mapping.schema.json) the mapping file JSON Schema."""
-    from transforms.spec import SCHEMA_PATH, json_schema, write_json_schema
+def mapping_schema(
+    write: Annotated[bool, typer.Option(help="write every schema to schemas/")] = False,
+    kind: Annotated[str, typer.Option(help="mapping, source, partner or codelist")] = "mapping",
+) -> None:
+    """Print one JSON Schema of the project's YAML (or write them all to schemas/).
+
+    Generated from the code: canonical entities, their columns, transforms, code lists
+    and transports are enumerated, so an editor completes them."""
+    from omshub.schemas import SCHEMAS, write_all
 
     if write:
-        write_json_schema()
-        out.print(f"wrote {SCHEMA_PATH}")
-    else:
-        dump_json(json_schema())
+        for path in write_all():
+            out.print(f"wrote {path}")
+        return
+    name = f"{kind}.schema.json"
+    if name not in SCHEMAS:
+        fail(f"unknown schema {kind!r} (one of mapping, source, partner, codelist)")
+    dump_json(SCHEMAS[name]())

@@ -260,6 +260,17 @@ class PartnerConfig(BaseModel):
 
     _set_ids = field_validator("required", mode="before")(_str_keys)
 
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, v: str | None) -> str | None:
+        """Refused here, at the partner file's `schedule:` line, not in its inbox DAG."""
+        from omshub.schedule import schedule_error
+
+        why = schedule_error(v) if v is not None else None
+        if why:
+            raise ValueError(why)
+        return v
+
     @model_validator(mode="before")
     @classmethod
     def _no_inline_secret(cls, data: Any) -> Any:

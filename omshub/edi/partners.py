@@ -20,7 +20,7 @@ from connectors.config import InlineSecretError
 from oms.errors import ConfigError
 from omshub.config import config_dir, yaml_path
 from omshub.edi.partnerconfig import FUNCTIONAL_IDS, PartnerConfig
-from transforms.yamlsrc import line_of, load_yaml
+from transforms.yamlsrc import col_of, line_of, load_yaml
 
 __all__ = [
     "FUNCTIONAL_IDS",
@@ -38,12 +38,21 @@ __all__ = [
 class PartnerConfigError(ConfigError):
     """A partner file does not validate; the message starts with `file:line key:`."""
 
-    def __init__(self, file: str, message: str, line: int | None = None, key: str = "") -> None:
+    def __init__(
+        self,
+        file: str,
+        message: str,
+        line: int | None = None,
+        key: str = "",
+        column: int | None = None,
+    ) -> None:
         where = f"{file}:{line}" if line else file
         super().__init__(f"{where} {key}: {message}" if key else f"{where}: {message}")
         self.file = file
         self.line = line
         self.key = key
+        self.column = column
+        self.detail = message
 
 
 class UnknownPartner(ConfigError):
@@ -71,7 +80,7 @@ def load_partner(path: Path) -> PartnerConfig:
         missing = named or err["type"] in ("missing", "extra_forbidden")
         keys = yaml_path(data, loc, keep_last=missing)
         raise PartnerConfigError(
-            str(path), msg, line_of(lines, keys), ".".join(map(str, keys))
+            str(path), msg, line_of(lines, keys), ".".join(map(str, keys)), col_of(lines, keys)
         ) from None
 
 

@@ -215,6 +215,8 @@ def build_all() -> dict[str, DAG]:
             dag = build_dag(source)
         except (OmshubError, ValueError) as e:
             dag = broken_dag(path.stem, path, str(e))
+        except Exception as e:  # Airflow's own refusal of the DAG: still name the YAML
+            dag = broken_dag(path.stem, path, f"{path}: {type(e).__name__}: {e}")
         if dag.dag_id in dags:
             dag = broken_dag(path.stem, path, f"source name {dag.dag_id!r} is used by two files")
             dag.dag_id = f"omshub_source_{path.stem}_duplicate"

@@ -137,6 +137,28 @@ def test_a_broken_source_yaml_gets_a_failing_dag_and_spares_the_others(
     assert str(broken.test().state) == "failed"
 
 
+def test_an_invalid_schedule_gets_a_failing_dag_naming_the_yaml_line(
+    airflow_db: None, sqlite_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`@hourli` used to build a DAG the scheduler then dropped (an import error naming
+    no YAML); now the source is a visible broken DAG whose doc names file and line."""
+    home = write_source(tmp_path / "proj")
+    path = home / "config/sources/shop.yaml"
+    text = path.read_text()
+    path.write_text(
+        text.replace("schedule: null", "schedule: '@hourli'")
+        if "schedule:" in text
+        else text + "schedule: '@hourli'\n"
+    )
+    line = path.read_text().splitlines().index("schedule: '@hourli'") + 1
+    monkeypatch.setenv("OMSHUB_HOME", str(home))
+    bag = dagbag()
+    assert not bag.import_errors, bag.import_errors
+    broken = bag.get_dag("omshub_source_shop")
+    assert "broken-config" in broken.tags
+    assert f"{path}:{line} schedule: unknown schedule preset '@hourli'" in broken.doc_md
+
+
 def test_dag_file_parse_stays_light() -> None:
     """Parsing must not pull in pandas or great-expectations (seconds each, per parse)."""
     import subprocess

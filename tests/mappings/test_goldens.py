@@ -11,7 +11,6 @@ import yaml
 from omshub import mappingtest
 from omshub.config import sources
 from omshub.mappings import all_mapping_files, get_mapping
-from transforms.spec import SCHEMA_PATH, json_schema
 
 MAPPINGS = all_mapping_files()
 
@@ -41,9 +40,3 @@ def test_every_stream_uses_a_compiling_mapping() -> None:
         for stream in source.streams:
             for mapping_file in stream.mapping_files():  # an EDI inbox routes to several
                 assert get_mapping(mapping_file).entities
-
-
-def test_published_json_schema_is_current() -> None:
-    assert json.loads(SCHEMA_PATH.read_text()) == json_schema(), (
-        "transforms/mapping.schema.json is stale: run `omshub mapping schema --write`"
-    )
