@@ -141,25 +141,40 @@ def _index(i: Any) -> int:
     return int(i)
 
 
+def _key(config: Any) -> tuple[Any, ...]:
+    """What tells one expectation of a suite from another (its type and arguments)."""
+    kw = config.kwargs
+    args = ("column", "value_set", "regex", "min_value", "max_value")
+    return (config.type, *(repr(kw.get(a)) for a in args))
+
+
 def _run_suite(
     entity: str, checks: list[Check], data: pd.DataFrame
 ) -> list[tuple[Check, list[int]]]:
-    """Run the GX suite once; the failing positions of `data` per failed check."""
+    """Run the GX suite once; the failing positions of `data` per failed check.
+
+    GX does not return results in the order the expectations were added (they come
+    grouped by column), so each result finds its check by type and arguments."""
     gx, batch_def = _gx()
     suite = gx.ExpectationSuite(name=f"omshub.{entity}")
+    by_key: dict[tuple[Any, ...], list[Check]] = defaultdict(list)
     for check in checks:
-        suite.add_expectation(_expectation(gx, check))
+        expectation = _expectation(gx, check)
+        suite.add_expectation(expectation)
+        by_key[_key(expectation.configuration)].append(check)
     batch = batch_def.get_batch(batch_parameters={"dataframe": data})
     result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
     out = []
-    for check, res in zip(checks, result.results, strict=True):
+    for res in result.results:
+        check = by_key[_key(res.expectation_config)].pop(0)
         if res.exception_info and res.exception_info.get("raised_exception"):
             msg = res.exception_info.get("exception_message")
             raise RuntimeError(f"validation of {entity}.{check.column} failed to run: {msg}")
         if not res.success:
             rows = res.result.get("unexpected_index_list") or []
             out.append((check, [_index(i) for i in rows]))
-    return out
+    order = {id(c): i for i, c in enumerate(checks)}
+    return sorted(out, key=lambda pair: order[id(pair[0])])
 
 
 def validate(
