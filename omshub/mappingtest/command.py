@@ -41,7 +41,7 @@ class Options:
 def exit_code(results: list[Result]) -> int:
     if any(r.error for r in results):
         return EXIT_USAGE
-    return EXIT_OK if all(r.ok or r.updated for r in results) else EXIT_FAILED
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
 
 
 def _args(opts: Options) -> list[str]:

@@ -38,9 +38,9 @@ def difference_table(diffs: list[Difference], limit: int = 200) -> Table:
 def _status(r: Result) -> str:
     if r.error:
         return "[red]error[/]"
-    if r.updated:
-        return "[yellow]updated[/]"
-    return "[green]pass[/]" if r.ok else "[red]FAIL[/]"
+    if not r.ok:
+        return "[red]FAIL[/]"
+    return "[yellow]updated[/]" if r.updated else "[green]pass[/]"
 
 
 def show(console: Console, r: Result) -> None:
@@ -93,7 +93,7 @@ def show_output(console: Console, output: dict[str, Any]) -> None:
 
 
 def summary(console: Console, results: list[Result]) -> None:
-    failed = [r for r in results if not (r.ok or r.updated)]
+    failed = [r for r in results if not r.ok]
     total = sum(r.seconds for r in results)
     color = "red" if failed else "green"
     console.print(

@@ -39,8 +39,10 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        failed = self.differences or self.missing_golden or not all(c.ok for c in self.cases)
-        return self.error is None and not failed
+        """Passed: no error, its golden matches (or `--update` just rewrote it), its
+        cases pass."""
+        golden_ok = not self.missing_golden and (self.updated or not self.differences)
+        return self.error is None and golden_ok and all(c.ok for c in self.cases)
 
     def as_dict(self) -> dict[str, Any]:
         """The `--json` form: one object per mapping, paths relative to the project."""
