@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from projects import ROOT, use_project
 from typer.testing import CliRunner
 
 from omshub.cli import app
-from projects import ROOT, use_project
 
 runner = CliRunner()
 ORDERS = {

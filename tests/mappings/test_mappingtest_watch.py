@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
+from projects import use_project
 
 from omshub.mappingtest.runner import Result, run_mapping_test
 from omshub.mappingtest.watch import watch
-from projects import use_project
 
 
 def _wait(cond: threading.Event, timeout: float = 20.0) -> None:
