@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from omshub.mappingtest.compare import Difference
-from omshub.mappingtest.runner import Result
+from omshub.mappingtest.runner import Result, shown
 
 
 def _cell(v: Any) -> Text:
@@ -58,12 +58,13 @@ def show(console: Console, r: Result) -> None:
         console.print(f"  {escape(r.error)}", highlight=False)
     if r.missing_golden and r.target and r.target.golden:
         console.print(
-            f"  no golden file {escape(str(r.target.golden))}: write it with --update",
+            f"  no golden file {escape(shown(r.target.golden) or '')}: write it with --update",
             highlight=False,
         )
     if r.differences:
-        verb = "changed in the golden file" if r.updated else "differs from the golden file"
-        console.print(f"  {len(r.differences)} field(s) {verb}:")
+        verb = "changed in golden" if r.updated else "differs from golden"
+        golden = escape(shown(r.target.golden) or "") if r.target else ""
+        console.print(f"  {len(r.differences)} field(s) {verb} {golden}:", highlight=False)
         console.print(difference_table(r.differences))
     for case in r.cases:
         if not case.ok:

@@ -52,8 +52,8 @@ class Result:
             "name": self.name,
             "ok": self.ok,
             "error": self.error,
-            "sample": _shown(t.sample) if t else None,
-            "golden": _shown(t.golden) if t else None,
+            "sample": shown(t.sample) if t else None,
+            "golden": shown(t.golden) if t else None,
             "golden_missing": self.missing_golden,
             "golden_updated": self.updated,
             "differences": [d.as_dict() for d in self.differences],
@@ -62,7 +62,7 @@ class Result:
         }
 
 
-def _shown(p: Path | None) -> str | None:
+def shown(p: Path | None) -> str | None:
     if p is None:
         return None
     try:
@@ -98,7 +98,7 @@ def run_mapping_test(
     result = Result(arg)
     try:
         path = mapping_path(arg)
-        result.file = _shown(path) or arg
+        result.file = shown(path) or arg
         mapping = get_mapping(str(path))
         result.name = f"{mapping.name} v{mapping.version}"
         target = result.target = locate(mapping, path, sample, golden)

@@ -73,7 +73,7 @@ def test_the_diff_is_keyed_by_entity_and_external_id(home: Path) -> None:
         {"entity": "sales_order", "key": "3", "field": "grand_total", "golden": "4", "actual": "1"}
     ]
     shown = cli("shop/orders.yaml")
-    assert "grand_total" in shown.output and "differs from the golden file" in shown.output
+    assert "grand_total" in shown.output and "differs from golden" in shown.output
 
 
 def test_usage_and_configuration_errors_exit_2(home: Path) -> None:
