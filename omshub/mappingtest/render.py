@@ -49,9 +49,9 @@ def show(console: Console, r: Result) -> None:
     rejected = len((r.output or {}).get("rejected", []))
     cases = f", {sum(c.ok for c in r.cases)}/{len(r.cases)} cases" if r.cases else ""
     sample = f"{rows} rows, {rejected} rejected" if r.output is not None else "no sample"
+    what = "" if r.error else f": {sample}{cases}"
     console.print(
-        f"{_status(r)} {escape(r.file)} [dim]{escape(r.name)}: {sample}{cases}; "
-        f"{r.seconds:.2f} s[/]",
+        f"{_status(r)} {escape(r.file)} [dim]{escape(r.name)}{what}; {r.seconds:.2f} s[/]",
         highlight=False,
     )
     if r.error:
