@@ -60,11 +60,16 @@ def read_bytes(mapping: CompiledMapping, data: bytes, name: Path) -> list[Any]:
     """Records of `data` as the stream's reader gives them (`name` tells the format)."""
     fmt = format_for(mapping, name)
     reader = get_format(fmt.pop("type"))
-    return list(reader.read(data, fmt, name.name))
+    return list(reader.read(data, fmt, str(name)))
 
 
 def read_sample(mapping: CompiledMapping, sample: Path) -> list[Any]:
-    return read_bytes(mapping, sample.read_bytes(), sample)
+    """The sample's records; a reader's error names it from the project's root."""
+    try:
+        shown = sample.resolve().relative_to(mappings_dir().parent.resolve())
+    except ValueError:
+        shown = sample
+    return read_bytes(mapping, sample.read_bytes(), shown)
 
 
 def _as_table(records: list[Any]) -> pa.Table | None:
