@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from transforms.spec_cases import MappingCase
+
 TransformCall = str | dict[str, Any]
 TypeName = Literal["string", "int", "decimal", "bool", "datetime", "date"]
 SOURCES = ("path", "const", "expr", "parent", "index")
@@ -118,6 +120,9 @@ class MappingFile(EntityMapping):
     golden: str | None = Field(None, description="reviewed canonical output of the sample")
     format: dict[str, Any] | None = Field(
         None, description="how to read the sample: {type: json, records_path: orders}"
+    )
+    tests: list[MappingCase] = Field(
+        default_factory=list, description="cases: given records and the rows they must give"
     )
 
     @field_validator("version", mode="before")

@@ -6,6 +6,8 @@ mapping. Results come back per row (`unexpected_index_list`), so failing rows ca
 quarantined with every rule they broke while the others load.
 
 great-expectations is imported lazily: it costs seconds and must never run at DAG parse.
+`omshub mapping test` judges the same checks without it (`checker="fast"`, see
+`transforms.fastcheck`); the pipeline always asks GX.
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 import pyarrow as pa
 
 from oms.entities import REGISTRY
@@ -25,6 +26,9 @@ from oms.enums import ENUM_COLUMNS
 from oms.types import normalize_decimal
 from transforms.compiler import META, RECORD, Reason, natural_key
 from transforms.spec import Rule
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: from the entity registry (oms.entities): columns that must not be negative / missing
 NON_NEGATIVE = {n: s.non_negative for n, s in REGISTRY.items() if s.non_negative}
@@ -119,6 +123,8 @@ def _describe(check: Check) -> str:
 
 def _for_gx(frame: pd.DataFrame, checks: list[Check]) -> pd.DataFrame:
     """GX compares numbers as floats: hand it float copies of decimal columns."""
+    import pandas as pd
+
     cols = sorted({c.column for c in checks})
     out = frame[cols].copy()
     for c in cols:
@@ -135,25 +141,40 @@ def _index(i: Any) -> int:
     return int(i)
 
 
+def _key(config: Any) -> tuple[Any, ...]:
+    """What tells one expectation of a suite from another (its type and arguments)."""
+    kw = config.kwargs
+    args = ("column", "value_set", "regex", "min_value", "max_value")
+    return (config.type, *(repr(kw.get(a)) for a in args))
+
+
 def _run_suite(
     entity: str, checks: list[Check], data: pd.DataFrame
 ) -> list[tuple[Check, list[int]]]:
-    """Run the GX suite once; the failing positions of `data` per failed check."""
+    """Run the GX suite once; the failing positions of `data` per failed check.
+
+    GX does not return results in the order the expectations were added (they come
+    grouped by column), so each result finds its check by type and arguments."""
     gx, batch_def = _gx()
     suite = gx.ExpectationSuite(name=f"omshub.{entity}")
+    by_key: dict[tuple[Any, ...], list[Check]] = defaultdict(list)
     for check in checks:
-        suite.add_expectation(_expectation(gx, check))
+        expectation = _expectation(gx, check)
+        suite.add_expectation(expectation)
+        by_key[_key(expectation.configuration)].append(check)
     batch = batch_def.get_batch(batch_parameters={"dataframe": data})
     result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
     out = []
-    for check, res in zip(checks, result.results, strict=True):
+    for res in result.results:
+        check = by_key[_key(res.expectation_config)].pop(0)
         if res.exception_info and res.exception_info.get("raised_exception"):
             msg = res.exception_info.get("exception_message")
             raise RuntimeError(f"validation of {entity}.{check.column} failed to run: {msg}")
         if not res.success:
             rows = res.result.get("unexpected_index_list") or []
             out.append((check, [_index(i) for i in rows]))
-    return out
+    order = {id(c): i for i, c in enumerate(checks)}
+    return sorted(out, key=lambda pair: order[id(pair[0])])
 
 
 def validate(
@@ -161,20 +182,18 @@ def validate(
     data: pa.Table | pd.DataFrame,
     rules: list[Rule] | None = None,
     where: str = "",
+    checker: Literal["gx", "fast"] = "gx",
 ) -> dict[int, list[Reason]]:
     """Run the suite on a mapped table (or, while callers move, an object frame).
 
-    Returns reasons keyed by source record (`_record`).
+    Returns reasons keyed by source record (`_record`). `checker="fast"` gives a table
+    GX's verdicts without importing GX (`transforms.fastcheck`): for `mapping test`.
     """
-    columns = (
-        [c for c in data.columns if c not in META]
-        if isinstance(data, pd.DataFrame)
-        else [c for c in data.column_names if c not in META]
-    )
+    table = isinstance(data, pa.Table)
+    columns = [c for c in (data.column_names if table else data.columns) if c not in META]
     checks = model_checks(entity, columns) + rule_checks(rules or [])
     checks = [c for c in checks if c.column in columns]
-    n = len(data) if isinstance(data, pd.DataFrame) else data.num_rows
-    if not n or not checks:
+    if not len(data) or not checks:
         return {}
     out: dict[int, list[Reason]] = defaultdict(list)
 
@@ -183,16 +202,22 @@ def validate(
         text = f"{where}{entity}.{_describe(check)}; got {value!r}"
         out[record].append(Reason(entity, check.column, f"expect {check.kind}", text))
 
-    if isinstance(data, pd.DataFrame):
+    if not isinstance(data, pa.Table):
         records = data[RECORD].tolist()
         for check, rows in _run_suite(entity, checks, _for_gx(data, checks)):
             for i in rows:
                 add(check, i, data.iloc[i][check.column], int(records[i]))
         return dict(out)
+    from transforms.fastcheck import judge_fast
     from transforms.judged import judge
 
     recs = data.column(RECORD).to_numpy()
-    for check, rows, value in judge(entity, checks, data, _run_suite):
+    verdicts = (
+        judge_fast(entity, checks, data)
+        if checker == "fast"
+        else judge(entity, checks, data, _run_suite)
+    )
+    for check, rows, value in verdicts:
         for i in rows:
             add(check, i, value(i), int(recs[i]))
     return dict(out)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from oms.errors import OmshubError
-from omshub.cli.base import EXIT_FAILED, app, dump_json, err, fail, out, sub_app
+from omshub.cli.base import EXIT_FAILED, app, dump_json, err, out, sub_app
 
 db_app = sub_app("The canonical store's schema.")
 mapping_app = sub_app("Check and test YAML mappings.")
@@ -64,51 +61,43 @@ def mapping_check(
 
 @mapping_app.command("test")
 def mapping_test(
-    mapping: Annotated[str, typer.Argument(help="mapping file (path or relative to mappings/)")],
-    input: Annotated[Path, typer.Option("--input", "-i", help="sample payload")],
-    golden: Annotated[Path | None, typer.Option(help="reviewed expected output (JSON)")] = None,
-    update_golden: Annotated[bool, typer.Option(help="write the output to --golden")] = False,
+    mappings: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="mapping file(s): a path, or relative to mappings/", show_default=False
+        ),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="test every mapping of mappings/")] = False,
+    input: Annotated[
+        Path | None, typer.Option("--input", "-i", help="another sample than the mapping's")
+    ] = None,
+    golden: Annotated[Path | None, typer.Option(help="another golden than the mapping's")] = None,
+    update: Annotated[
+        bool,
+        typer.Option("--update", "--update-golden", help="rewrite goldens that differ"),
+    ] = False,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="re-run on every save")] = False,
+    show: Annotated[bool, typer.Option("--show", help="print the canonical rows too")] = False,
+    gx: Annotated[
+        bool, typer.Option("--gx", help="validate with great-expectations (slower start)")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Map a sample: print canonical rows and every validation failure; diff with a golden."""
-    from omshub import mappingtest
+    """Map each mapping's sample, diff with its golden file, run its `tests:` cases.
 
-    try:
-        m, output = mappingtest.run(
-            str(Path(mapping).resolve()) if Path(mapping).exists() else mapping, input
-        )
-    except (OmshubError, ValueError, OSError) as e:
-        fail(str(e))
-    if as_json:
-        sys.stdout.write(mappingtest.dumps(output))
-    else:
-        for entity, rows in output["entities"].items():
-            out.rule(f"{m.name} v{m.version}: {entity} ({len(rows)} rows)")
-            for i, r in enumerate(rows):
-                table = Table(show_header=False, box=None, padding=(0, 1))
-                table.add_column(style="cyan")
-                table.add_column(overflow="fold")
-                for k, v in r.items():
-                    table.add_row(k, Text("" if v is None else str(v)))
-                out.print(f"[bold]{entity} #{i}[/]")
-                out.print(table)
-        for rej in output["rejected"]:
-            for reason in rej["reasons"]:
-                out.print(
-                    f"[red]rejected record {rej['record']}[/]: {escape(reason['message'])}",
-                    highlight=False,
-                )
-    if golden:
-        if update_golden:
-            golden.write_text(mappingtest.dumps(output), encoding="utf-8")
-            err.print(f"wrote {golden}: review it before committing")
-            return
-        d = mappingtest.diff(golden, output)
-        if d:
-            err.print(d, highlight=False, markup=False)
-            err.print(f"[red]differs from golden {golden}[/]")
-            raise typer.Exit(EXIT_FAILED)
-        err.print(f"[green]matches golden {golden}[/]")
+    The sample and golden come from the mapping (`sample:`/`golden:`, else
+    samples/<name>.* and golden/<name>.json). Exit 0 pass, 1 differences or a failing
+    case, 2 a usage or configuration error.
+    """
+    from omshub.mappingtest.command import Options, main
+
+    opts = Options(
+        list(mappings or []), all_, input, golden, update, watch, as_json, show,
+        "gx" if gx else "fast",
+    )  # fmt: skip
+    code = main(opts, out, err)
+    if code:
+        raise typer.Exit(code)
 
 
 @mapping_app.command("schema")

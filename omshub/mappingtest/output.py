@@ -1,0 +1,135 @@
+"""A mapping applied to sample records: the canonical rows and rejections, as text.
+
+The output is what a golden file holds: canonical rows per entity (values as text: exact
+decimals, UTC ISO times) and the rejected records with their reasons. It names no line of
+the mapping file (a comment added above a field must not change a golden file).
+
+By default the entity suites are judged by `transforms.fastcheck` (GX's verdicts without
+its seconds-long import); `checker="gx"` runs the pipeline's own `map_records`, the
+validator of record. A test holds both to the same output on every shipped sample.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from connectors.registry import get_format
+from oms.types import normalize_decimal
+from omshub.config import mappings_dir, sources
+from omshub.mappings import get_mapping, resolve
+from transforms.compiler import META, RECORD, CompiledMapping, MappedBatch
+from transforms.validation import validate
+
+Checker = Literal["fast", "gx"]
+EXT_FORMATS = {".json": "json", ".ndjson": "ndjson", ".csv": "csv", ".xml": "xml"}
+#: `mappings/shopify/orders.yaml:30` -> `mappings/shopify/orders.yaml` in messages
+_YAML_LINE = re.compile(r"(\.ya?ml):\d+(?::\d+)?")
+
+
+def _text(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return format(normalize_decimal(v), "f")
+    if isinstance(v, dt.datetime | dt.date):
+        return v.isoformat()
+    return v
+
+
+def format_for(mapping: CompiledMapping, sample: Path) -> dict[str, Any]:
+    """The mapping's own `format:`, else the stream that uses it, else the file extension."""
+    if mapping.spec.format:
+        return dict(mapping.spec.format)
+    target = (mappings_dir().parent / mapping.file).resolve()
+    for src in sources().values():
+        for stream in src.streams:
+            if any(resolve(m).resolve() == target for m in stream.mapping_files()):
+                return stream.format.model_dump()
+    kind = EXT_FORMATS.get(sample.suffix.lower())
+    if not kind:
+        raise ValueError(f"cannot tell the format of {sample}; add `format:` to the mapping")
+    return {"type": kind}
+
+
+def read_bytes(mapping: CompiledMapping, data: bytes, name: Path) -> list[Any]:
+    """Records of `data` as the stream's reader gives them (`name` tells the format)."""
+    fmt = format_for(mapping, name)
+    reader = get_format(fmt.pop("type"))
+    return list(reader.read(data, fmt, str(name)))
+
+
+def read_sample(mapping: CompiledMapping, sample: Path) -> list[Any]:
+    """The sample's records; a reader's error names it from the project's root."""
+    try:
+        shown = sample.resolve().relative_to(mappings_dir().parent.resolve())
+    except ValueError:
+        shown = sample
+    return read_bytes(mapping, sample.read_bytes(), shown)
+
+
+def _as_table(records: list[Any]) -> pa.Table | None:
+    """Python records as one Arrow table, or None when they do not share one shape
+    (as `omshub.process` decides it: such records take the per-record path)."""
+    if not records or not all(isinstance(r, dict) for r in records):
+        return None
+    try:
+        return pa.Table.from_pylist(records)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
+
+
+def map_sample(mapping: CompiledMapping, records: list[Any], checker: Checker) -> MappedBatch:
+    """Map and validate records as `omshub.process.map_records` does, with `checker`."""
+    if checker == "gx":
+        from connectors.base import RecordChunk
+        from omshub.process import map_records
+
+        return map_records(mapping, RecordChunk(0, list(range(len(records))), None, records, []))
+    table = _as_table(records)
+    mapped = mapping.apply_table(table) if table is not None else mapping.apply(records)
+    rules = mapping.rules()
+    where = f"{mapping.file} (validation): "
+    for entity, tbl in mapped.tables.items():
+        for rec, reasons in validate(entity, tbl, rules.get(entity), where, "fast").items():
+            mapped.errors.setdefault(rec, []).extend(reasons)
+    return mapped
+
+
+def canonical_output(mapped: MappedBatch) -> dict[str, Any]:
+    entities: dict[str, list[dict[str, Any]]] = {}
+    for entity, table in mapped.tables.items():
+        rows = []
+        for r in table.to_pylist():
+            row = {k: _text(v) for k, v in r.items() if k not in META}
+            row["_external_id"] = r["_external_id"]
+            row["_updated_at"] = _text(r["_updated_at"])
+            row["_record"] = r[RECORD]
+            rows.append(row)
+        entities[entity] = rows
+    rejected = [
+        {"record": i, "reasons": [_unlined(r.as_dict()) for r in reasons]}
+        for i, reasons in sorted(mapped.errors.items())
+        if reasons
+    ]
+    return {"entities": entities, "rejected": rejected}
+
+
+def _unlined(reason: dict[str, str]) -> dict[str, str]:
+    return {**reason, "message": _YAML_LINE.sub(r"\1", reason["message"])}
+
+
+def run(
+    mapping_path: str, sample: Path, checker: Checker = "fast"
+) -> tuple[CompiledMapping, dict[str, Any]]:
+    mapping = get_mapping(mapping_path)
+    records = read_sample(mapping, sample)
+    return mapping, canonical_output(map_sample(mapping, records, checker))
+
+
+def dumps(output: dict[str, Any]) -> str:
+    return json.dumps(output, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
