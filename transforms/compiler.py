@@ -15,7 +15,7 @@ table holds), `apply_table(table)` runs the same mapping as pyarrow.compute oper
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,12 +32,16 @@ from transforms.arrowshape import concat
 from transforms.batch import EXTERNAL_ID, META, RECORD, UPDATED_AT, MappedBatch, Reason  # noqa: F401
 from transforms.casts import caster
 from transforms.codes import CodeList
+from transforms.conditionals import match_getter
+from transforms.dates import resolve
+from transforms.delivery import delivering
 from transforms.errors import MappingError
 from transforms.expr import ExprError, compile_expr
 from transforms.functions import registry
 from transforms.paths import PathSyntaxError, compile_path
 from transforms.runtime import Item, apply_entity, natural_key
 from transforms.spec import EntityMapping, FieldSpec, MappingFile, Rule, as_field
+from transforms.spec_values import NamedFormat
 from transforms.yamlsrc import Lines, line_of, load_yaml
 
 Getter = Callable[[Any, Sequence[Any]], Any]
@@ -79,6 +83,9 @@ class CompiledField:
     steps: list[Step]
     required: bool
     spec: FieldSpec | None = None  # the YAML the field came from (the columnar path reads it)
+    when: Getter | None = None  # `when:` (the value is null where it is false)
+    alternatives: list[CompiledField] = field(default_factory=list)  # `coalesce:`
+    pick: str | None = None  # `pick:` max/min/first/last of a list value
 
 
 @dataclass
@@ -100,6 +107,7 @@ class _Ctx:
 
     def __init__(self, file: str, lines: Lines, codes: dict[str, CodeList]) -> None:
         self.file, self.lines, self.codes = file, lines, codes
+        self.formats: dict[str, NamedFormat | str] = {}  # the file's `formats:`
 
     def line(self, loc: tuple[str | int, ...]) -> int | None:
         return line_of(self.lines, loc)
@@ -130,24 +138,62 @@ def _transform_step(call: Any, ctx: _Ctx, loc: tuple[str | int, ...], fname: str
     return (f"transform {name}", lambda v, f=f, a=tuple(args): f(v, *a), not fn.null_passthrough)
 
 
+def _getter(spec: FieldSpec, ctx: _Ctx, loc: tuple[str | int, ...], name: str) -> Getter | None:
+    """The per-record reader of a field's source (None: parent, index, coalesce)."""
+    try:
+        if spec.path is not None:
+            return compile_path(spec.path)
+        if spec.expr is not None:
+            return compile_expr(spec.expr)
+        if spec.match is not None:
+            return match_getter(spec.match)
+    except (PathSyntaxError, ExprError) as e:
+        raise ctx.error(str(e), loc, name) from e
+    if "const" in spec.model_fields_set:
+        const = spec.const
+
+        def getter(r: Any, p: Sequence[Any], c: Any = const) -> Any:
+            return c
+
+        return getter
+    return None
+
+
+def _resolve_format(spec: FieldSpec, ctx: _Ctx, loc: tuple[str | int, ...], name: str) -> FieldSpec:
+    """The spec with a `formats:` name replaced by the format (and zone) it declares."""
+    try:
+        fmt, tz = resolve(spec.format, spec.tz, ctx.formats)
+    except ValueError as e:
+        raise ctx.error(str(e), (*loc, "format"), name) from e
+    if (fmt, tz) == (spec.format, spec.tz):
+        return spec
+    return spec.model_copy(update={"format": fmt, "tz": tz})
+
+
+def _alternatives(
+    entity: str, name: str, spec: FieldSpec, ctx: _Ctx, loc: tuple[str | int, ...], typed: str
+) -> list[CompiledField]:
+    """`coalesce:` alternatives; one with a `format:` is converted to the field's type."""
+    out = []
+    for i, raw in enumerate(spec.coalesce or []):
+        alt = as_field(raw)
+        alt_type = alt.type or (typed if alt.format and typed else None)
+        if alt_type:
+            alt = alt.model_copy(update={"type": alt_type})
+        out.append(_compile_field(entity, name, alt, ctx, (*loc, "coalesce", i), typed=False))
+    return out
+
+
 def _compile_field(
     entity: str, name: str, raw: Any, ctx: _Ctx, loc: tuple[str | int, ...], typed: bool = True
 ) -> CompiledField:
-    spec: FieldSpec = as_field(raw)
+    spec: FieldSpec = _resolve_format(as_field(raw), ctx, loc, name)
     where = f"{ctx.file}:{ctx.line(loc)}"
-    getter: Getter | None = None
+    getter = _getter(spec, ctx, loc, name)
     try:
-        if spec.path is not None:
-            getter = compile_path(spec.path)
-        elif spec.expr is not None:
-            getter = compile_expr(spec.expr)
-        elif "const" in spec.model_fields_set:
-            const = spec.const
-
-            def getter(r: Any, p: Sequence[Any], c: Any = const) -> Any:
-                return c
-    except (PathSyntaxError, ExprError) as e:
-        raise ctx.error(str(e), loc, name) from e
+        when = compile_expr(spec.when) if spec.when is not None else None
+    except ExprError as e:
+        raise ctx.error(f"when: {e}", (*loc, "when"), name) from e
     steps = [
         _transform_step(c, ctx, (*loc, "transforms", i), name)
         for i, c in enumerate(spec.transforms)
@@ -170,7 +216,20 @@ def _compile_field(
             steps.append((f"type {type_name}", caster(type_name, spec.format, spec.tz), False))
         except ValueError as e:
             raise ctx.error(str(e), loc, name) from e
-    return CompiledField(name, where, getter, spec.parent, spec.index, steps, spec.required, spec)
+    alts = _alternatives(entity, name, spec, ctx, loc, type_name or "")
+    return CompiledField(
+        name,
+        where,
+        getter,
+        spec.parent,
+        spec.index,
+        steps,
+        spec.required,
+        spec,
+        when,
+        alts,
+        spec.pick,
+    )
 
 
 def _compile_entity(
@@ -276,8 +335,15 @@ class CompiledMapping:
         walk(self.root)
         return dict(out)
 
-    def apply(self, records: Sequence[Any]) -> MappedBatch:
-        """Map a batch; `records[i]` errors are reported under index `i`."""
+    def apply(
+        self, records: Sequence[Any], delivery: Mapping[str, Any] | None = None
+    ) -> MappedBatch:
+        """Map a batch; `records[i]` errors are reported under index `i`; `delivery`
+        is what `$delivery.` paths read (`transforms/delivery.py`)."""
+        with delivering(delivery):
+            return self._apply(records)
+
+    def _apply(self, records: Sequence[Any]) -> MappedBatch:
         errors: dict[int, list[Reason]] = defaultdict(list)
         tables: dict[str, list[pa.Table]] = {}
         if self.root.explode is None:
@@ -319,13 +385,16 @@ class CompiledMapping:
         """Why the mapping is not fully columnar ("" when it is): the per-value parts."""
         return "; ".join(self._columnar_plan()[1])
 
-    def apply_table(self, records: pa.Table) -> MappedBatch:
+    def apply_table(
+        self, records: pa.Table, delivery: Mapping[str, Any] | None = None
+    ) -> MappedBatch:
         """Map a batch given as a table of records: the same tables and reasons as
-        `apply(records.to_pylist())`, column-wise (parts listed by `columnar_reason`
-        run per value inside it)."""
+        `apply(records.to_pylist(), delivery)`, column-wise (parts listed by
+        `columnar_reason` run per value inside it)."""
         from transforms.columnar.engine import apply_table
 
-        return apply_table(self._columnar_plan()[0], records)
+        with delivering(delivery):
+            return apply_table(self._columnar_plan()[0], records)
 
 
 def compile_mapping(
@@ -352,5 +421,6 @@ def compile_mapping(
         raise MappingError(
             err["msg"], file=file, line=line_of(lines, loc), field=".".join(map(str, loc)) or None
         ) from e
+    ctx.formats = dict(spec.formats)
     root = _compile_entity(spec, ctx, (), None)
     return CompiledMapping(spec.mapping, spec.version, file, spec, root)

@@ -12,9 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from transforms.spec_values import MatchSpec, NamedFormat, Pick
+
 TransformCall = str | dict[str, Any]
 TypeName = Literal["string", "int", "decimal", "bool", "datetime", "date"]
-SOURCES = ("path", "const", "expr", "parent", "index")
+SOURCES = ("path", "const", "expr", "parent", "index", "match", "coalesce")
 
 
 class FieldSpec(BaseModel):
@@ -30,12 +32,33 @@ class FieldSpec(BaseModel):
     index: int | None = Field(
         None, description="position in the exploded array plus this offset (1 = 1-based)"
     )
+    match: MatchSpec | None = Field(
+        None, description="cases tried in order: {cases: [{when: expr, then: value}], default}"
+    )
+    coalesce: list[FieldSpec | str] | None = Field(
+        None,
+        min_length=1,
+        description="alternatives tried in order, each with its own transforms/format: "
+        "the first that gives a value (not null, not empty) wins",
+    )
+    when: str | None = Field(
+        None, description="expression; where it is false the value is null (then `default`)"
+    )
+    pick: Pick | None = Field(
+        None,
+        description="when the source gives a list (a path through an array), convert each "
+        "item and keep the max, min, first or last (e.g. the newest line update)",
+    )
     transforms: list[TransformCall] = Field(
         default_factory=list, description="named transforms, in order"
     )
     code: str | None = Field(None, description="code list (config/codes) translating source codes")
     type: TypeName | None = Field(None, description="canonical type; default: the column's type")
-    format: str | None = Field(None, description="strptime format for datetime/date, e.g. %Y%m%d")
+    format: str | None = Field(
+        None,
+        description="date format: a name from `formats:`, a built-in (rfc2822, iso8601, "
+        "epoch_s, epoch_ms, sap_dats, excel_serial) or a strptime pattern, e.g. %Y%m%d",
+    )
     tz: str | None = Field(
         None, description="IANA zone of naive source times, e.g. America/New_York"
     )
@@ -119,6 +142,11 @@ class MappingFile(EntityMapping):
     golden: str | None = Field(None, description="reviewed canonical output of the sample")
     format: dict[str, Any] | None = Field(
         None, description="how to read the sample: {type: json, records_path: orders}"
+    )
+    formats: dict[str, NamedFormat | str] = Field(
+        default_factory=dict,
+        description="date formats declared once, used as `format: <name>`: "
+        "{shop_time: rfc2822, erp_time: {format: sap_dats, tz: Europe/Berlin}}",
     )
 
     @field_validator("version", mode="before")
