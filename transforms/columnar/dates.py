@@ -108,7 +108,8 @@ def _rfc2822(arr: pa.Array) -> VResult:
         ),
         "+00:00",
     )
-    seconds = pc.if_else(pc.is_null(get("S")), "00", get("S"))
+    sec = get("S")  # an optional group that did not take part is empty text
+    seconds = pc.if_else(pc.fill_null(pc.equal(sec, ""), False), "00", sec)
     iso = pc.binary_join_element_wise(
         get("y"), "-", pc.utf8_lpad(pc.cast(month, pa.string()), 2, "0"), "-",
         pc.utf8_lpad(get("d"), 2, "0"), "T", get("H"), ":", get("M"), ":", seconds, offset, "",
