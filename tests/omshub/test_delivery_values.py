@@ -97,3 +97,16 @@ def test_json_records_keep_the_keys_their_first_record_lacks() -> None:
         {"a": None, "b": None, "c": {"d": None, "e": "y"}},
     ]
     assert _as_table([{}, {}]) is None  # no columns: the per-record path
+
+
+def test_a_raw_cursor_may_be_a_nested_path_and_a_list_gives_its_newest() -> None:
+    from omshub.watermark import newest
+
+    records = [
+        {"lines": [{"at": "2026-11-20T12:00:00+02:00"}, {"at": "2026-11-20T09:00:00Z"}]},
+        {"lines": [{"at": "not a time"}, {"at": None}]},
+        {"lines": {"at": "2026-11-19T00:00:00Z"}},
+        "not a record",
+    ]
+    assert newest(records, "lines.at") == dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC)
+    assert newest(records, "missing.at") is None
