@@ -32,11 +32,10 @@ from transforms.arrowshape import concat
 from transforms.batch import EXTERNAL_ID, META, RECORD, UPDATED_AT, MappedBatch, Reason  # noqa: F401
 from transforms.casts import caster
 from transforms.codes import CodeList
-from transforms.conditionals import match_getter
-from transforms.dates import resolve
 from transforms.delivery import delivering
 from transforms.errors import MappingError
 from transforms.expr import ExprError, compile_expr
+from transforms.fieldparts import alternative_specs, source_getter, with_format
 from transforms.functions import registry
 from transforms.paths import PathSyntaxError, compile_path
 from transforms.runtime import Item, apply_entity, natural_key
@@ -138,58 +137,18 @@ def _transform_step(call: Any, ctx: _Ctx, loc: tuple[str | int, ...], fname: str
     return (f"transform {name}", lambda v, f=f, a=tuple(args): f(v, *a), not fn.null_passthrough)
 
 
-def _getter(spec: FieldSpec, ctx: _Ctx, loc: tuple[str | int, ...], name: str) -> Getter | None:
-    """The per-record reader of a field's source (None: parent, index, coalesce)."""
-    try:
-        if spec.path is not None:
-            return compile_path(spec.path)
-        if spec.expr is not None:
-            return compile_expr(spec.expr)
-        if spec.match is not None:
-            return match_getter(spec.match)
-    except (PathSyntaxError, ExprError) as e:
-        raise ctx.error(str(e), loc, name) from e
-    if "const" in spec.model_fields_set:
-        const = spec.const
-
-        def getter(r: Any, p: Sequence[Any], c: Any = const) -> Any:
-            return c
-
-        return getter
-    return None
-
-
-def _resolve_format(spec: FieldSpec, ctx: _Ctx, loc: tuple[str | int, ...], name: str) -> FieldSpec:
-    """The spec with a `formats:` name replaced by the format (and zone) it declares."""
-    try:
-        fmt, tz = resolve(spec.format, spec.tz, ctx.formats)
-    except ValueError as e:
-        raise ctx.error(str(e), (*loc, "format"), name) from e
-    if (fmt, tz) == (spec.format, spec.tz):
-        return spec
-    return spec.model_copy(update={"format": fmt, "tz": tz})
-
-
-def _alternatives(
-    entity: str, name: str, spec: FieldSpec, ctx: _Ctx, loc: tuple[str | int, ...], typed: str
-) -> list[CompiledField]:
-    """`coalesce:` alternatives; one with a `format:` is converted to the field's type."""
-    out = []
-    for i, raw in enumerate(spec.coalesce or []):
-        alt = as_field(raw)
-        alt_type = alt.type or (typed if alt.format and typed else None)
-        if alt_type:
-            alt = alt.model_copy(update={"type": alt_type})
-        out.append(_compile_field(entity, name, alt, ctx, (*loc, "coalesce", i), typed=False))
-    return out
-
-
 def _compile_field(
     entity: str, name: str, raw: Any, ctx: _Ctx, loc: tuple[str | int, ...], typed: bool = True
 ) -> CompiledField:
-    spec: FieldSpec = _resolve_format(as_field(raw), ctx, loc, name)
+    try:
+        spec: FieldSpec = with_format(as_field(raw), ctx.formats)
+    except ValueError as e:
+        raise ctx.error(str(e), (*loc, "format"), name) from e
     where = f"{ctx.file}:{ctx.line(loc)}"
-    getter = _getter(spec, ctx, loc, name)
+    try:
+        getter = source_getter(spec)
+    except (PathSyntaxError, ExprError) as e:
+        raise ctx.error(str(e), loc, name) from e
     try:
         when = compile_expr(spec.when) if spec.when is not None else None
     except ExprError as e:
@@ -216,7 +175,10 @@ def _compile_field(
             steps.append((f"type {type_name}", caster(type_name, spec.format, spec.tz), False))
         except ValueError as e:
             raise ctx.error(str(e), loc, name) from e
-    alts = _alternatives(entity, name, spec, ctx, loc, type_name or "")
+    alts = [
+        _compile_field(entity, name, alt, ctx, (*loc, "coalesce", i), typed=False)
+        for i, alt in enumerate(alternative_specs(spec, type_name))
+    ]
     return CompiledField(
         name,
         where,
