@@ -25,7 +25,7 @@ class MatchCase(BaseModel):
     is_: Scalar | list[Scalar] = Field(
         None,
         alias="is",
-        description="with `on:`: the case holds when the value equals this (or one of a list)",
+        description="with `value:`: the case holds when the value equals this (or one of a list)",
     )
     then: Any = Field(description="the value of the field when this case holds first")
 
@@ -41,7 +41,7 @@ class MatchSpec(BaseModel):
     """Cases tried in order; the first that holds gives the value, else `default`."""
 
     model_config = ConfigDict(extra="forbid")
-    on: str | None = Field(
+    value: str | None = Field(
         None, description="expression whose value the `is:` cases compare, e.g. status"
     )
     cases: list[MatchCase] = Field(min_length=1, description="tried in order")
@@ -49,19 +49,19 @@ class MatchSpec(BaseModel):
 
     @model_validator(mode="after")
     def _is_needs_on(self) -> MatchSpec:
-        if self.on is None and any("is_" in c.model_fields_set for c in self.cases):
-            raise ValueError("`is:` cases compare the value of `on:`; give `on:`")
+        if self.value is None and any("is_" in c.model_fields_set for c in self.cases):
+            raise ValueError("`is:` cases compare the result of `value:`; give `value:`")
         return self
 
     def conditions(self) -> list[tuple[str, Any]]:
-        """Every case as (expression, value): `is:` becomes `(on) == literal`."""
+        """Every case as (expression, result): `is:` becomes `(value) == literal`."""
         out = []
         for c in self.cases:
             if c.when is not None:
                 out.append((c.when, c.then))
                 continue
             options = c.is_ if isinstance(c.is_, list) else [c.is_]
-            test = " or ".join(f"({self.on}) == {_literal(v)}" for v in options)
+            test = " or ".join(f"({self.value}) == {_literal(v)}" for v in options)
             out.append((test or "False", c.then))
         return out
 

@@ -218,7 +218,7 @@ fields:
   order_number: no
   status:
     match:
-      on: state
+      value: state
       cases:
         - {when: "cancelled_at", then: cancelled}
         - {is: [paid, authorized], then: open}
@@ -275,8 +275,8 @@ def test_a_failing_when_is_a_reason_and_is_without_on_is_refused(tmp_path: Path)
     reasons = m.apply(records).errors[0]
     assert [(r.field, r.rule) for r in reasons] == [("grand_total", "when")]
     _both(m, records)
-    bad = CONDITIONALS.replace("      on: state\n", "")
-    with pytest.raises(MappingError, match="`is:` cases compare the value of `on:`"):
+    bad = CONDITIONALS.replace("      value: state\n", "")
+    with pytest.raises(MappingError, match="`is:` cases compare the result of `value:`"):
         _mapping(tmp_path, bad)
 
 
