@@ -170,6 +170,9 @@ def _compile_field(
             raise ctx.error(f"unknown code list {spec.code!r} (config/codes/*.yaml)", loc, name)
         steps.append((f"code {spec.code}", cl.lookup, False))
     type_name = spec.type or (default_type(entity, name) if typed else None)
+    if spec.format is not None and type_name not in ("datetime", "date"):
+        msg = f"`format:` reads dates and times; this field is {type_name or 'untyped'}"
+        raise ctx.error(msg, (*loc, "format"), name)
     if type_name:
         try:
             steps.append((f"type {type_name}", caster(type_name, spec.format, spec.tz), False))

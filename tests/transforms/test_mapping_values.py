@@ -449,3 +449,78 @@ def test_built_in_formats_are_parsed_column_wise(fmt: str, values: list[Any]) ->
     out, suspects = datetime_vector(fmt, "UTC")(pa.array(values))
     assert suspects is None
     assert out.null_count == sum(1 for v in values if v in (None, "", "00000000"))
+
+
+def test_a_format_on_a_field_that_is_not_a_time_is_refused(tmp_path: Path) -> None:
+    text = FORMATS.replace("tracking_number: no", "tracking_number: {path: no, format: rfc2822}")
+    with pytest.raises(MappingError) as e:
+        _mapping(tmp_path, text)
+    assert "m.yaml:12 field 'tracking_number': `format:` reads dates and times; this field is" in (
+        str(e.value)
+    )
+
+
+CHILDREN = """\
+mapping: t.children
+version: 1
+entity: sales_order
+external_id: id
+fields:
+  order_number: id
+  channel: {expr: "at('$delivery.source')", when: "at('$delivery.stream') == 'orders'"}
+children:
+  - entity: order_line
+    path: lines
+    external_id: {expr: "concat(_parent.id, '-', n)"}
+    updated_at: {coalesce: [{path: upd, format: epoch_s}, {path: ^.upd, format: rfc2822}]}
+    fields:
+      order_number: {parent: order_number, when: "qty > 0"}
+      line_no: {index: 1}
+      sku: {coalesce: [sku, {path: ^.default_sku, transforms: [upper]}], required: true}
+      qty_ordered: qty
+      description:
+        match:
+          value: _parent.state
+          cases:
+            - {when: "qty == 0", then: cancelled}
+            - {is: done, then: shipped}
+          default: open
+"""
+CHILD_RECORDS = [
+    {
+        "id": "1",
+        "upd": "Tue, 03 Dec 2024 10:15:00 +0100",
+        "state": "done",
+        "default_sku": "dflt",
+        "lines": [
+            {"n": 1, "sku": "A", "qty": 1, "upd": 1733220900},
+            {"n": 2, "sku": None, "qty": 0, "upd": None},
+        ],
+    },
+    {
+        "id": "2",
+        "upd": "bad",
+        "state": "open",
+        "default_sku": None,
+        "lines": [{"n": 1, "sku": None, "qty": 2, "upd": None}],
+    },
+]
+
+
+def test_children_read_parents_and_the_delivery_the_same_on_both_engines(tmp_path: Path) -> None:
+    m = _mapping(tmp_path, CHILDREN)
+    d = {"source": "shop_eu", "stream": "orders"}
+    mapped = m.apply(CHILD_RECORDS, d)
+    lines = mapped.tables["order_line"].to_pylist()
+    assert [(r["order_number"], r["sku"], r["description"]) for r in lines] == [
+        ("1", "A", "shipped"),
+        (None, "DFLT", "cancelled"),
+        ("2", None, "open"),
+    ]
+    assert mapped.tables["sales_order"].to_pylist()[0]["channel"] == "shop_eu"
+    assert [r.rule for r in mapped.errors[1]] == ["required", "type datetime"]
+    col = m.apply_table(pa.Table.from_pylist(CHILD_RECORDS), d)
+    for entity, tbl in mapped.tables.items():
+        assert col.tables[entity].to_pylist() == tbl.to_pylist()
+    assert col.errors == {k: v for k, v in mapped.errors.items() if v}
+    assert m.apply(CHILD_RECORDS, {"stream": "other"}).tables["sales_order"]["channel"].null_count
