@@ -1,4 +1,4 @@
-"""The mapping file format v1, as pydantic models (the JSON Schema is generated from them).
+"""The mapping file format, as pydantic models (the JSON Schema is generated from them).
 
 One YAML file maps one source stream of one system to one canonical entity and, through
 `children`, to the entities nested in it (order -> lines). See docs/mapping-language.md.
