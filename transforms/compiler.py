@@ -35,7 +35,12 @@ from transforms.codes import CodeList
 from transforms.delivery import delivering
 from transforms.errors import MappingError
 from transforms.expr import ExprError, compile_expr
-from transforms.fieldparts import alternative_specs, source_getter, with_format
+from transforms.fieldparts import (
+    alternative_specs,
+    own_field_problems,
+    source_getter,
+    with_format,
+)
 from transforms.functions import registry
 from transforms.paths import PathSyntaxError, compile_path
 from transforms.runtime import Item, apply_entity, natural_key
@@ -85,6 +90,7 @@ class CompiledField:
     when: Getter | None = None  # `when:` (the value is null where it is false)
     alternatives: list[CompiledField] = field(default_factory=list)  # `coalesce:`
     pick: str | None = None  # `pick:` max/min/first/last of a list value
+    own_field: str | None = None  # `field:` a field mapped on this entity (updated_at)
 
 
 @dataclass
@@ -194,6 +200,7 @@ def _compile_field(
         when,
         alts,
         spec.pick,
+        spec.field,
     )
 
 
@@ -253,6 +260,8 @@ def _compile_entity(
         if m.updated_at is not None
         else None
     )
+    for key, problem in own_field_problems(fields, ext, upd, list(m.fields)):
+        raise ctx.error(problem, (*loc, *key))
     try:
         explode = compile_path(m.path) if m.path else None
         flt = compile_expr(m.filter) if m.filter else None

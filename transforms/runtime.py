@@ -40,8 +40,9 @@ def run_field(
     items: list[Item],
     parent_cols: dict[str, list[Any]] | None,
     errors: dict[int, list[Reason]],
+    own: dict[str, list[Any]] | None = None,
 ) -> list[Any]:
-    values, errs = field_values(f, entity, items, parent_cols)
+    values, errs = field_values(f, entity, items, parent_cols, own)
     for i, reason in errs:
         errors[items[i][2]].append(reason)
     return values
@@ -56,11 +57,13 @@ def field_values(
     entity: str,
     items: list[Item],
     parent_cols: dict[str, list[Any]] | None,
+    own: dict[str, list[Any]] | None = None,
 ) -> tuple[list[Any], ItemErrs]:
-    """One field over every item: `when`, source, steps (or `pick`), `required`."""
+    """One field over every item: `when`, source, steps (or `pick`), `required`;
+    `own` holds the entity's mapped fields (for `field:` in external_id/updated_at)."""
     errs: ItemErrs = []
     keep = _when(f, entity, items, errs) if f.when is not None else None
-    values = _source(f, entity, items, parent_cols, errs, keep)
+    values = _source(f, entity, items, parent_cols, errs, keep, own)
     step_errs: StepErrs = []
     if f.pick is not None:
         values, step_errs = pick_values(values, f.steps, f.pick)
@@ -97,18 +100,24 @@ def _source(
     parent_cols: dict[str, list[Any]] | None,
     errs: ItemErrs,
     keep: list[bool] | None,
+    own: dict[str, list[Any]] | None = None,
 ) -> list[Any]:
     if keep is not None and not all(keep):
         picked = [i for i, k in enumerate(keep) if k]
         sub_errs: ItemErrs = []
-        sub = _source(f, entity, [items[i] for i in picked], parent_cols, sub_errs, None)
+        sub_own = {k: [v[i] for i in picked] for k, v in own.items()} if own else None
+        sub_items = [items[i] for i in picked]
+        sub = _source(f, entity, sub_items, parent_cols, sub_errs, None, sub_own)
         errs.extend((picked[i], r) for i, r in sub_errs)
         values: list[Any] = [None] * len(items)
         for i, v in zip(picked, sub, strict=True):
             values[i] = v
         return values
+    if f.own_field is not None:
+        assert own is not None
+        return list(own[f.own_field])
     if f.alternatives:
-        return _coalesce(f, entity, items, parent_cols, errs)
+        return _coalesce(f, entity, items, parent_cols, errs, own)
     if f.getter is not None:
         return _get_all(f, entity, items, errs)
     if f.parent_field is not None:
@@ -125,12 +134,13 @@ def _coalesce(
     items: list[Item],
     parent_cols: dict[str, list[Any]] | None,
     errs: ItemErrs,
+    own: dict[str, list[Any]] | None,
 ) -> list[Any]:
     """The first alternative with a value; the alternatives' reasons where none has one."""
     columns: list[list[Any]] = []
     found: ItemErrs = []
     for alt in f.alternatives:
-        col, alt_errs = field_values(alt, entity, items, parent_cols)
+        col, alt_errs = field_values(alt, entity, items, parent_cols, own)
         columns.append(col)
         found.extend(alt_errs)
     values = first_given(columns, len(items))
@@ -190,14 +200,14 @@ def apply_entity(
         arrays[f.name] = typed_column(f, ce.entity, cols[f.name], t, records, errors)
     key_cols = [cols[k] for k in natural_key(ce.entity) if k in cols]
     if ce.external_id is not None:
-        ext = run_field(ce.external_id, ce.entity, items, parent_cols, errors)
+        ext = run_field(ce.external_id, ce.entity, items, parent_cols, errors, cols)
     else:
         ext = [
             "|".join("" if v is None else str(v) for v in key)
             for key in zip(*key_cols, strict=True)
         ]
     if ce.updated_at is not None:
-        upd = run_field(ce.updated_at, ce.entity, items, parent_cols, errors)
+        upd = run_field(ce.updated_at, ce.entity, items, parent_cols, errors, cols)
         upd_arr = typed_column(ce.updated_at, ce.entity, upd, TIMESTAMP, records, errors)
     else:
         upd_arr = pa.nulls(len(items), TIMESTAMP)

@@ -16,7 +16,7 @@ from transforms.spec_values import MatchSpec, NamedFormat, Pick
 
 TransformCall = str | dict[str, Any]
 TypeName = Literal["string", "int", "decimal", "bool", "datetime", "date"]
-SOURCES = ("path", "const", "expr", "parent", "index", "match", "coalesce")
+SOURCES = ("path", "const", "expr", "parent", "index", "match", "coalesce", "field")
 
 
 class FieldSpec(BaseModel):
@@ -29,6 +29,11 @@ class FieldSpec(BaseModel):
     const: Any = Field(None, description="a constant value")
     expr: str | None = Field(None, description="safe expression: concat(a, ' ', b), qty * price")
     parent: str | None = Field(None, description="a field already mapped on the parent entity")
+    field: str | None = Field(
+        None,
+        description="in external_id / updated_at: a field already mapped on this entity, "
+        "e.g. updated_at: {field: ordered_at}",
+    )
     index: int | None = Field(
         None, description="position in the exploded array plus this offset (1 = 1-based)"
     )

@@ -524,3 +524,33 @@ def test_children_read_parents_and_the_delivery_the_same_on_both_engines(tmp_pat
         assert col.tables[entity].to_pylist() == tbl.to_pylist()
     assert col.errors == {k: v for k, v in mapped.errors.items() if v}
     assert m.apply(CHILD_RECORDS, {"stream": "other"}).tables["sales_order"]["channel"].null_count
+
+
+OWN = """\
+mapping: t.own
+version: 1
+entity: sales_order
+external_id: {field: order_number}
+updated_at: {coalesce: [{field: ordered_at}, {path: changed, format: epoch_s}]}
+fields:
+  order_number: {path: no, transforms: [strip]}
+  ordered_at: {path: placed, format: rfc2822}
+"""
+
+
+def test_update_time_and_external_id_from_a_mapped_field(tmp_path: Path) -> None:
+    m = _mapping(tmp_path, OWN)
+    records = [
+        {"no": " 7 ", "placed": "Tue, 03 Dec 2024 10:15:00 +0100", "changed": None},
+        {"no": "8", "placed": None, "changed": "1733220900"},
+    ]
+    rows = m.apply(records).tables["sales_order"].to_pylist()
+    assert [(r["_external_id"], r["_updated_at"]) for r in rows] == [
+        ("7", dt.datetime(2024, 12, 3, 9, 15, tzinfo=UTC)),
+        ("8", dt.datetime(2024, 12, 3, 10, 15, tzinfo=UTC)),
+    ]
+    _both(m, records)
+    with pytest.raises(MappingError, match=r"m\.yaml:5: field 'shipped' is not mapped here"):
+        _mapping(tmp_path, OWN.replace("{field: ordered_at}", "{field: shipped}"))
+    with pytest.raises(MappingError, match="`field:` is for external_id and updated_at"):
+        _mapping(tmp_path, OWN + "  channel: {field: order_number}\n")

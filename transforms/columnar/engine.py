@@ -67,6 +67,7 @@ class CField:
     when: Compiled | None = None
     alternatives: list[CField] = field(default_factory=list)
     pick: str | None = None
+    own_field: str | None = None
 
 
 @dataclass
@@ -146,7 +147,7 @@ def compile_field(f: CompiledField, per_value: list[str]) -> CField:
         per_value.append(f"{f.where} field {f.name!r}: pick {f.pick} of list values")
     alts = [compile_field(a, per_value) for a in f.alternatives]
     source = _source(f, per_value) if not alts else _no_source
-    return CField(f.name, f.where, source, steps, f.required, when, alts, f.pick)
+    return CField(f.name, f.where, source, steps, f.required, when, alts, f.pick, f.own_field)
 
 
 def _no_source(lv: Level, pcols: dict[str, Col] | None) -> tuple[Col, Errs]:
@@ -198,15 +199,20 @@ class _Run:
         lv: Level,
         pcols: dict[str, Col] | None,
         sink: Sink | None = None,
+        own: dict[str, Col] | None = None,
     ) -> Col:
-        """`when`, source (or `coalesce`), steps (or `pick`), `required`: as `runtime`."""
+        """`when`, source (or `coalesce`), steps (or `pick`), `required`: as `runtime`;
+        `own` holds the entity's mapped fields (`field:` in external_id/updated_at)."""
         keep = None
         if f.when is not None:
             keep, failed = condition(f.when, lv)
             self.report(lv, failed, entity, f, "when", sink)
         errs: Errs = {}
-        if f.alternatives:
-            values = self.coalesce(f, entity, lv, pcols, sink, keep)
+        if f.own_field is not None:
+            assert own is not None
+            values = own[f.own_field]
+        elif f.alternatives:
+            values = self.coalesce(f, entity, lv, pcols, sink, keep, own)
         else:
             values, errs = f.source(lv, pcols)
         if keep is not None:
@@ -233,10 +239,11 @@ class _Run:
         pcols: dict[str, Col] | None,
         sink: Sink | None,
         keep: np.ndarray | None,
+        own: dict[str, Col] | None = None,
     ) -> Col:
         """The first alternative with a value; their reasons where none has one."""
         found: Sink = []
-        columns = [self.field(alt, entity, lv, pcols, found) for alt in f.alternatives]
+        columns = [self.field(alt, entity, lv, pcols, found, own) for alt in f.alternatives]
         values = first_given_col(columns, lv.n)
         empty = is_null_rows(values, lv.n)
         recs = lv.record.to_numpy()
@@ -271,12 +278,12 @@ class _Run:
             t = column_type(ce.entity, f.name)
             arrays[f.name] = self.typed(f, ce.entity, lv, cols[f.name], t)
         if ce.external_id is not None:
-            ext = self.field(ce.external_id, ce.entity, lv, pcols)
+            ext = self.field(ce.external_id, ce.entity, lv, pcols, None, cols)
             ext_arr = pa.array(py(ext, lv.n), pa.string()) if isinstance(ext, list) else ext
         else:
             ext_arr = _key_text([cols[k] for k in natural_key(ce.entity) if k in cols], lv.n)
         if ce.updated_at is not None:
-            upd = self.field(ce.updated_at, ce.entity, lv, pcols)
+            upd = self.field(ce.updated_at, ce.entity, lv, pcols, None, cols)
             upd_arr = self.typed(ce.updated_at, ce.entity, lv, upd, TIMESTAMP)
         else:
             upd_arr = pa.nulls(lv.n, TIMESTAMP)
