@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial
@@ -37,6 +37,7 @@ from omshub.quarantine import BadEntry, format_reason
 from omshub.runs import now
 from omshub.stats import Counts, write_stat
 from transforms.compiler import RECORD, CompiledMapping, MappedBatch
+from transforms.delivery import delivery_of
 from transforms.validation import validate
 
 log = logging.getLogger("omshub.pipeline")
@@ -78,17 +79,24 @@ class Progress:
         return self.counts.setdefault(name, Counts())
 
 
-def map_records(mapping: CompiledMapping, chunk: RecordChunk) -> MappedBatch:
+def map_records(
+    mapping: CompiledMapping, chunk: RecordChunk, delivery: Mapping[str, Any] | None = None
+) -> MappedBatch:
     """Map a chunk column-wise and validate it; reasons end up in `mapped.errors`.
 
     The columnar path runs any part of a mapping without a vectorised form per value
     (`omshub mapping check` lists them), so it is right for every mapping; records that
     came as Python objects (JSON, XML) are turned into a table first, unless their shape
     does not fit one (a field that is an object in one record and a list in the next):
-    those chunks take the per-record path, which gives the same rows.
+    those chunks take the per-record path, which gives the same rows. `delivery` is what
+    the mapping's `$delivery.` paths read (`transforms.delivery.delivery_of`).
     """
     table = chunk.table if chunk.table is not None else _as_table(chunk.python_records())
-    mapped = mapping.apply_table(table) if table is not None else mapping.apply(chunk.records or [])
+    mapped = (
+        mapping.apply_table(table, delivery)
+        if table is not None
+        else mapping.apply(chunk.records or [], delivery)
+    )
     rules = mapping.rules()
     where = f"{mapping.file} (validation): "
     for entity, tbl in mapped.tables.items():
@@ -98,13 +106,20 @@ def map_records(mapping: CompiledMapping, chunk: RecordChunk) -> MappedBatch:
 
 
 def _as_table(records: list[Any]) -> pa.Table | None:
-    """Python records as one Arrow table, or None when they do not share one shape."""
+    """Python records as one Arrow table, or None when they do not share one shape.
+
+    The columns are the union of every record's keys (`pa.array` infers the struct from
+    all rows; `Table.from_pylist` would take the first record's keys only and silently
+    drop a key the first record lacks)."""
     if not records or not all(isinstance(r, dict) for r in records):
         return None
     try:
-        return pa.Table.from_pylist(records)
+        rows = pa.array(records)
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         return None
+    if not pa.types.is_struct(rows.type) or rows.type.num_fields == 0:
+        return None
+    return pa.Table.from_struct_array(rows)
 
 
 def ownership() -> Ownership:
@@ -188,7 +203,8 @@ def _process_mapped(
     with open_landed(row["uri"], row["checksum"]) as fh, write_transaction(engine) as conn:
         source_xact_lock(conn, source.name)
         name = row["original_name"] or row["batch_id"]
-        work = partial(_map_chunk, mapping, source.system)
+        delivery = delivery_of(row, source.system)
+        work = partial(_map_chunk, mapping, source.system, delivery=delivery)
         ready_chunks = prefetched(_chunks(stream, fh, name), work)
         with closing(ready_chunks):
             for ready in _locked_chunks(conn, ready_chunks, mapping):
@@ -265,11 +281,16 @@ class Ready:
     prepared: dict[str, Prepared]
 
 
-def _map_chunk(mapping: CompiledMapping, system: str, chunk: RecordChunk) -> Ready:
+def _map_chunk(
+    mapping: CompiledMapping,
+    system: str,
+    chunk: RecordChunk,
+    delivery: Mapping[str, Any] | None = None,
+) -> Ready:
     """Everything a chunk needs before the database: run ahead by `omshub.prefetch`."""
     if not chunk.positions:
         return Ready(chunk, MappedBatch({}, {}, 0), {}, {})
-    mapped = map_records(mapping, chunk)
+    mapped = map_records(mapping, chunk, delivery)
     rejected = pa.array(sorted(mapped.bad_records()), pa.int64())
     good: dict[str, pa.Table] = {}
     for entity in dict.fromkeys(mapping.entities):

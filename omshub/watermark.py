@@ -2,7 +2,9 @@
 
 It is the newest `_updated_at` among the rows a batch loaded, as the mapping computed it
 (the mapping's `updated_at:`), so the raw records are never read twice and the watermark
-means exactly what the recency guard compares.
+means exactly what the recency guard compares. `updated_at:` is any field form: a nested
+path, an expression, a `coalesce:` chain, or `pick: max` over a list (the newest of an
+order's lines), and every entity's rows count (children included).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from oms.models import Watermark, table
 from transforms.casts import datetime_caster
+from transforms.paths import compile_path
 
 log = logging.getLogger("omshub.pipeline")
 _wm = table(Watermark)
@@ -37,18 +40,23 @@ def newest_mapped(tables: Mapping[str, pa.Table]) -> dt.datetime | None:
 def newest(records: Iterable[Any], cursor_field: str | None) -> dt.datetime | None:
     """The newest raw cursor value among `records` (ignoring records without a usable one).
 
-    Kept for callers outside the load path; the load path uses `newest_mapped`."""
+    `cursor_field` is a mapping path (`updated_at`, `meta.changed_at`, `lines.updated_at`:
+    a list gives its newest item). Kept for callers outside the load path; the load path
+    uses `newest_mapped`."""
     if not cursor_field:
         return None
+    get = compile_path(cursor_field)
     best: dt.datetime | None = None
     for rec in records:
-        if not isinstance(rec, dict) or rec.get(cursor_field) in (None, ""):
-            continue
-        try:
-            value: dt.datetime = _cast(rec[cursor_field])
-        except ValueError:
-            continue
-        best = value if best is None or value > best else best
+        raw = get(rec, ())
+        for item in raw if isinstance(raw, list) else [raw]:
+            if item in (None, ""):
+                continue
+            try:
+                value: dt.datetime = _cast(item)
+            except ValueError:
+                continue
+            best = later(best, value)
     return best
 
 

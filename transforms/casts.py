@@ -12,6 +12,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from transforms.dates import builtin
+
 Caster = Callable[[Any], Any]
 TYPES = ("string", "int", "decimal", "bool", "datetime", "date")
 
@@ -80,10 +82,17 @@ def datetime_caster(fmt: str | None, tz: str | None) -> Caster:
         except ZoneInfoNotFoundError as e:
             raise ValueError(f"unknown time zone {tz!r}") from e
 
-    def cast(value: Any) -> dt.datetime:
+    named = builtin(fmt)
+
+    def cast(value: Any) -> dt.datetime | None:
         _reject_list(value)
         if isinstance(value, dt.datetime):
             parsed = value
+        elif named is not None:  # rfc2822, epoch_ms, sap_dats...: transforms/dates.py
+            got = named(value)
+            if got is None:
+                return None
+            parsed = got
         else:
             text = str(value).strip()
             try:
@@ -113,12 +122,17 @@ def _iso_fix(text: str) -> str:
 
 
 def date_caster(fmt: str | None) -> Caster:
-    def cast(value: Any) -> dt.date:
+    named = builtin(fmt)
+
+    def cast(value: Any) -> dt.date | None:
         _reject_list(value)
         if isinstance(value, dt.datetime):
             return value.date()
         if isinstance(value, dt.date):
             return value
+        if named is not None:  # the date of the time in its own offset (or naive)
+            got = named(value)
+            return None if got is None else got.date()
         text = str(value).strip()
         try:
             if fmt:

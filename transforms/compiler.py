@@ -15,7 +15,7 @@ table holds), `apply_table(table)` runs the same mapping as pyarrow.compute oper
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,14 +32,22 @@ from transforms.arrowshape import concat
 from transforms.batch import EXTERNAL_ID, META, RECORD, UPDATED_AT, MappedBatch, Reason  # noqa: F401
 from transforms.casts import caster
 from transforms.codes import CodeList
+from transforms.delivery import delivering
 from transforms.errors import MappingError
 from transforms.expr import ExprError, compile_expr
+from transforms.fieldparts import (
+    alternative_specs,
+    own_field_problems,
+    source_getter,
+    with_format,
+)
 from transforms.functions import registry
 from transforms.paths import PathSyntaxError, compile_path
 from transforms.runtime import Item, apply_entity, natural_key
 from transforms.spec import EntityMapping, FieldSpec, MappingFile, Rule, as_field
 from transforms.typecheck import transform_args_error, type_misfit
 from transforms.yamlsrc import Lines, col_of, line_of, load_yaml
+from transforms.spec_values import NamedFormat
 
 Getter = Callable[[Any, Sequence[Any]], Any]
 Step = tuple[str, Callable[[Any], Any], bool]  # (label, fn, applies to None too)
@@ -80,6 +88,10 @@ class CompiledField:
     steps: list[Step]
     required: bool
     spec: FieldSpec | None = None  # the YAML the field came from (the columnar path reads it)
+    when: Getter | None = None  # `when:` (the value is null where it is false)
+    alternatives: list[CompiledField] = field(default_factory=list)  # `coalesce:`
+    pick: str | None = None  # `pick:` max/min/first/last of a list value
+    own_field: str | None = None  # `field:` a field mapped on this entity (updated_at)
 
 
 @dataclass
@@ -101,6 +113,7 @@ class _Ctx:
 
     def __init__(self, file: str, lines: Lines, codes: dict[str, CodeList]) -> None:
         self.file, self.lines, self.codes = file, lines, codes
+        self.formats: dict[str, NamedFormat | str] = {}  # the file's `formats:`
 
     def line(self, loc: tuple[str | int, ...]) -> int | None:
         return line_of(self.lines, loc)
@@ -139,21 +152,19 @@ def _transform_step(call: Any, ctx: _Ctx, loc: tuple[str | int, ...], fname: str
 def _compile_field(
     entity: str, name: str, raw: Any, ctx: _Ctx, loc: tuple[str | int, ...], typed: bool = True
 ) -> CompiledField:
-    spec: FieldSpec = as_field(raw)
-    where = f"{ctx.file}:{ctx.line(loc)}"
-    getter: Getter | None = None
     try:
-        if spec.path is not None:
-            getter = compile_path(spec.path)
-        elif spec.expr is not None:
-            getter = compile_expr(spec.expr)
-        elif "const" in spec.model_fields_set:
-            const = spec.const
-
-            def getter(r: Any, p: Sequence[Any], c: Any = const) -> Any:
-                return c
+        spec: FieldSpec = with_format(as_field(raw), ctx.formats)
+    except ValueError as e:
+        raise ctx.error(str(e), (*loc, "format"), name) from e
+    where = f"{ctx.file}:{ctx.line(loc)}"
+    try:
+        getter = source_getter(spec)
     except (PathSyntaxError, ExprError) as e:
         raise ctx.error(str(e), loc, name) from e
+    try:
+        when = compile_expr(spec.when) if spec.when is not None else None
+    except ExprError as e:
+        raise ctx.error(f"when: {e}", (*loc, "when"), name) from e
     steps = [
         _transform_step(c, ctx, (*loc, "transforms", i), name)
         for i, c in enumerate(spec.transforms)
@@ -175,12 +186,32 @@ def _compile_field(
         if misfit:
             raise ctx.error(f"{entity}.{name}: {misfit}", (*loc, "type"), name)
     type_name = spec.type or (default_type(entity, name) if typed else None)
+    if spec.format is not None and type_name not in ("datetime", "date"):
+        msg = f"`format:` reads dates and times; this field is {type_name or 'untyped'}"
+        raise ctx.error(msg, (*loc, "format"), name)
     if type_name:
         try:
             steps.append((f"type {type_name}", caster(type_name, spec.format, spec.tz), False))
         except ValueError as e:
             raise ctx.error(str(e), loc, name) from e
-    return CompiledField(name, where, getter, spec.parent, spec.index, steps, spec.required, spec)
+    alts = [
+        _compile_field(entity, name, alt, ctx, (*loc, "coalesce", i), typed=False)
+        for i, alt in enumerate(alternative_specs(spec, type_name))
+    ]
+    return CompiledField(
+        name,
+        where,
+        getter,
+        spec.parent,
+        spec.index,
+        steps,
+        spec.required,
+        spec,
+        when,
+        alts,
+        spec.pick,
+        spec.field,
+    )
 
 
 def _compile_entity(
@@ -239,6 +270,8 @@ def _compile_entity(
         if m.updated_at is not None
         else None
     )
+    for key, problem in own_field_problems(fields, ext, upd, list(m.fields)):
+        raise ctx.error(problem, (*loc, *key))
     try:
         explode = compile_path(m.path) if m.path else None
         flt = compile_expr(m.filter) if m.filter else None
@@ -286,8 +319,15 @@ class CompiledMapping:
         walk(self.root)
         return dict(out)
 
-    def apply(self, records: Sequence[Any]) -> MappedBatch:
-        """Map a batch; `records[i]` errors are reported under index `i`."""
+    def apply(
+        self, records: Sequence[Any], delivery: Mapping[str, Any] | None = None
+    ) -> MappedBatch:
+        """Map a batch; `records[i]` errors are reported under index `i`; `delivery`
+        is what `$delivery.` paths read (`transforms/delivery.py`)."""
+        with delivering(delivery):
+            return self._apply(records)
+
+    def _apply(self, records: Sequence[Any]) -> MappedBatch:
         errors: dict[int, list[Reason]] = defaultdict(list)
         tables: dict[str, list[pa.Table]] = {}
         if self.root.explode is None:
@@ -329,13 +369,16 @@ class CompiledMapping:
         """Why the mapping is not fully columnar ("" when it is): the per-value parts."""
         return "; ".join(self._columnar_plan()[1])
 
-    def apply_table(self, records: pa.Table) -> MappedBatch:
+    def apply_table(
+        self, records: pa.Table, delivery: Mapping[str, Any] | None = None
+    ) -> MappedBatch:
         """Map a batch given as a table of records: the same tables and reasons as
-        `apply(records.to_pylist())`, column-wise (parts listed by `columnar_reason`
-        run per value inside it)."""
+        `apply(records.to_pylist(), delivery)`, column-wise (parts listed by
+        `columnar_reason` run per value inside it)."""
         from transforms.columnar.engine import apply_table
 
-        return apply_table(self._columnar_plan()[0], records)
+        with delivering(delivery):
+            return apply_table(self._columnar_plan()[0], records)
 
 
 def compile_mapping(
@@ -366,5 +409,6 @@ def compile_mapping(
             column=col_of(lines, loc),
             field=".".join(map(str, loc)) or None,
         ) from e
+    ctx.formats = dict(spec.formats)
     root = _compile_entity(spec, ctx, (), None)
     return CompiledMapping(spec.mapping, spec.version, file, spec, root)

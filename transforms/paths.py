@@ -78,6 +78,11 @@ def _step_where(value: Any, cond: tuple[str, str]) -> Any:
 
 def compile_path(path: str) -> Getter:
     """Compile once; the returned getter is called per record on the hot path."""
+    from transforms.delivery import compile_delivery_path, is_delivery_path
+
+    if is_delivery_path(path):  # $delivery.file_name: the batch, not the record
+        getter: Getter = compile_delivery_path(path)
+        return getter
     up = 0
     body = path.strip()
     while body.startswith("^"):

@@ -15,6 +15,7 @@ from oms.arrow import TIMESTAMP, column_type
 from oms.entities import entity_spec
 from transforms.arrowshape import entity_table, python_column
 from transforms.batch import Reason
+from transforms.conditionals import StepErrs, first_given, pick_values, run_steps
 
 if TYPE_CHECKING:
     from transforms.compiler import CompiledEntity, CompiledField
@@ -30,60 +31,134 @@ Item = tuple[
 ]  # (obj, parents, record idx, position, parent row)
 
 
+ItemErrs = list[tuple[int, Reason]]  # (item position, reason), in the order found
+
+
 def run_field(
     f: CompiledField,
     entity: str,
     items: list[Item],
     parent_cols: dict[str, list[Any]] | None,
     errors: dict[int, list[Reason]],
+    own: dict[str, list[Any]] | None = None,
 ) -> list[Any]:
-    if f.getter is not None:
-        values = _get_all(f, entity, items, errors)
-    elif f.parent_field is not None:
-        assert parent_cols is not None
-        pcol = parent_cols[f.parent_field]
-        values = [pcol[prow] for _, _, _, _, prow in items]
-    else:
-        off = f.index_offset or 0
-        values = [pos + off for _, _, _, pos, _ in items]
-    for label, fn, on_null in f.steps:
-        for i, v in enumerate(values):
-            if v is None and not on_null:
-                continue
-            try:
-                values[i] = fn(v)
-            except (ValueError, TypeError, ArithmeticError) as e:
-                values[i] = None
-                errors[items[i][2]].append(
-                    Reason(entity, f.name, label, f"{f.where} field {f.name!r}: {e}")
-                )
-    if f.required:
-        for i, v in enumerate(values):
-            if v is None or v == "":
-                errors[items[i][2]].append(
-                    Reason(
-                        entity,
-                        f.name,
-                        "required",
-                        f"{f.where} field {f.name!r}: required value is missing",
-                    )
-                )
+    values, errs = field_values(f, entity, items, parent_cols, own)
+    for i, reason in errs:
+        errors[items[i][2]].append(reason)
     return values
 
 
-def _get_all(
-    f: CompiledField, entity: str, items: list[Item], errors: dict[int, list[Reason]]
+def _reason(f: CompiledField, entity: str, rule: str, msg: str) -> Reason:
+    return Reason(entity, f.name, rule, f"{f.where} field {f.name!r}: {msg}")
+
+
+def field_values(
+    f: CompiledField,
+    entity: str,
+    items: list[Item],
+    parent_cols: dict[str, list[Any]] | None,
+    own: dict[str, list[Any]] | None = None,
+) -> tuple[list[Any], ItemErrs]:
+    """One field over every item: `when`, source, steps (or `pick`), `required`;
+    `own` holds the entity's mapped fields (for `field:` in external_id/updated_at)."""
+    errs: ItemErrs = []
+    keep = _when(f, entity, items, errs) if f.when is not None else None
+    values = _source(f, entity, items, parent_cols, errs, keep, own)
+    step_errs: StepErrs = []
+    if f.pick is not None:
+        values, step_errs = pick_values(values, f.steps, f.pick)
+    else:
+        run_steps(values, f.steps, step_errs)
+    errs.extend((i, _reason(f, entity, label, msg)) for i, label, msg in step_errs)
+    if f.required:
+        errs.extend(
+            (i, _reason(f, entity, "required", "required value is missing"))
+            for i, v in enumerate(values)
+            if v is None or v == ""
+        )
+    return values, errs
+
+
+def _when(f: CompiledField, entity: str, items: list[Item], errs: ItemErrs) -> list[bool]:
+    """The `when:` condition of every item (False where it fails, with a reason)."""
+    test = f.when
+    assert test is not None
+    keep: list[bool] = []
+    for i, (obj, parents, _, _, _) in enumerate(items):
+        try:
+            keep.append(bool(test(obj, parents)))
+        except (ValueError, TypeError, ArithmeticError) as e:
+            keep.append(False)
+            errs.append((i, _reason(f, entity, "when", str(e))))
+    return keep
+
+
+def _source(
+    f: CompiledField,
+    entity: str,
+    items: list[Item],
+    parent_cols: dict[str, list[Any]] | None,
+    errs: ItemErrs,
+    keep: list[bool] | None,
+    own: dict[str, list[Any]] | None = None,
 ) -> list[Any]:
+    if keep is not None and not all(keep):
+        picked = [i for i, k in enumerate(keep) if k]
+        sub_errs: ItemErrs = []
+        sub_own = {k: [v[i] for i in picked] for k, v in own.items()} if own else None
+        sub_items = [items[i] for i in picked]
+        sub = _source(f, entity, sub_items, parent_cols, sub_errs, None, sub_own)
+        errs.extend((picked[i], r) for i, r in sub_errs)
+        values: list[Any] = [None] * len(items)
+        for i, v in zip(picked, sub, strict=True):
+            values[i] = v
+        return values
+    if f.own_field is not None:
+        assert own is not None
+        return list(own[f.own_field])
+    if f.alternatives:
+        return _coalesce(f, entity, items, parent_cols, errs, own)
+    if f.getter is not None:
+        return _get_all(f, entity, items, errs)
+    if f.parent_field is not None:
+        assert parent_cols is not None
+        pcol = parent_cols[f.parent_field]
+        return [pcol[prow] for _, _, _, _, prow in items]
+    off = f.index_offset or 0
+    return [pos + off for _, _, _, pos, _ in items]
+
+
+def _coalesce(
+    f: CompiledField,
+    entity: str,
+    items: list[Item],
+    parent_cols: dict[str, list[Any]] | None,
+    errs: ItemErrs,
+    own: dict[str, list[Any]] | None,
+) -> list[Any]:
+    """The first alternative with a value; the alternatives' reasons where none has one."""
+    columns: list[list[Any]] = []
+    found: ItemErrs = []
+    for alt in f.alternatives:
+        col, alt_errs = field_values(alt, entity, items, parent_cols, own)
+        columns.append(col)
+        found.extend(alt_errs)
+    values = first_given(columns, len(items))
+    errs.extend((i, r) for i, r in found if values[i] is None)
+    return values
+
+
+def _get_all(f: CompiledField, entity: str, items: list[Item], errs: ItemErrs) -> list[Any]:
     """Read the field of every item; an expression that fails rejects its record only."""
     g = f.getter
     assert g is not None
     values: list[Any] = []
-    for obj, parents, rec, _, _ in items:
+    for i, (obj, parents, _, _, _) in enumerate(items):
         try:
             values.append(g(obj, parents))
         except (ValueError, TypeError, ArithmeticError) as e:
             values.append(None)
-            errors[rec].append(Reason(entity, f.name, "expr", f"{f.where} field {f.name!r}: {e}"))
+            errs.append((i, _reason(f, entity, "expr", str(e))))
     return values
 
 
@@ -125,14 +200,14 @@ def apply_entity(
         arrays[f.name] = typed_column(f, ce.entity, cols[f.name], t, records, errors)
     key_cols = [cols[k] for k in natural_key(ce.entity) if k in cols]
     if ce.external_id is not None:
-        ext = run_field(ce.external_id, ce.entity, items, parent_cols, errors)
+        ext = run_field(ce.external_id, ce.entity, items, parent_cols, errors, cols)
     else:
         ext = [
             "|".join("" if v is None else str(v) for v in key)
             for key in zip(*key_cols, strict=True)
         ]
     if ce.updated_at is not None:
-        upd = run_field(ce.updated_at, ce.entity, items, parent_cols, errors)
+        upd = run_field(ce.updated_at, ce.entity, items, parent_cols, errors, cols)
         upd_arr = typed_column(ce.updated_at, ce.entity, upd, TIMESTAMP, records, errors)
     else:
         upd_arr = pa.nulls(len(items), TIMESTAMP)

@@ -12,10 +12,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from transforms.spec_cases import MappingCase
+from transforms.spec_values import MatchSpec, NamedFormat, Pick
 
 TransformCall = str | dict[str, Any]
 TypeName = Literal["string", "int", "decimal", "bool", "datetime", "date"]
-SOURCES = ("path", "const", "expr", "parent", "index")
+SOURCES = ("path", "const", "expr", "parent", "index", "match", "coalesce", "field")
 
 
 class FieldSpec(BaseModel):
@@ -28,15 +29,41 @@ class FieldSpec(BaseModel):
     const: Any = Field(None, description="a constant value")
     expr: str | None = Field(None, description="safe expression: concat(a, ' ', b), qty * price")
     parent: str | None = Field(None, description="a field already mapped on the parent entity")
+    field: str | None = Field(
+        None,
+        description="in external_id / updated_at: a field already mapped on this entity, "
+        "e.g. updated_at: {field: ordered_at}",
+    )
     index: int | None = Field(
         None, description="position in the exploded array plus this offset (1 = 1-based)"
+    )
+    match: MatchSpec | None = Field(
+        None, description="cases tried in order: {cases: [{when: expr, then: value}], default}"
+    )
+    coalesce: list[FieldSpec | str] | None = Field(
+        None,
+        min_length=1,
+        description="alternatives tried in order, each with its own transforms/format: "
+        "the first that gives a value (not null, not empty) wins",
+    )
+    when: str | None = Field(
+        None, description="expression; where it is false the value is null (then `default`)"
+    )
+    pick: Pick | None = Field(
+        None,
+        description="when the source gives a list (a path through an array), convert each "
+        "item and keep the max, min, first or last (e.g. the newest line update)",
     )
     transforms: list[TransformCall] = Field(
         default_factory=list, description="named transforms, in order"
     )
     code: str | None = Field(None, description="code list (config/codes) translating source codes")
     type: TypeName | None = Field(None, description="canonical type; default: the column's type")
-    format: str | None = Field(None, description="strptime format for datetime/date, e.g. %Y%m%d")
+    format: str | None = Field(
+        None,
+        description="date format: a name from `formats:`, a built-in (rfc2822, iso8601, "
+        "epoch_s, epoch_ms, sap_dats, excel_serial) or a strptime pattern, e.g. %Y%m%d",
+    )
     tz: str | None = Field(
         None, description="IANA zone of naive source times, e.g. America/New_York"
     )
@@ -123,6 +150,11 @@ class MappingFile(EntityMapping):
     )
     tests: list[MappingCase] = Field(
         default_factory=list, description="cases: given records and the rows they must give"
+    )
+    formats: dict[str, NamedFormat | str] = Field(
+        default_factory=dict,
+        description="date formats declared once, used as `format: <name>`: "
+        "{shop_time: rfc2822, erp_time: {format: sap_dats, tz: Europe/Berlin}}",
     )
 
     @field_validator("version", mode="before")

@@ -19,6 +19,12 @@ from oms.arrow import TIMESTAMP, column_type
 from transforms.arrowshape import arrow_column, concat, entity_table, python_column
 from transforms.batch import MappedBatch, Reason
 from transforms.columnar.cexpr import Compiled, truthy
+from transforms.columnar.conditionals import (
+    condition,
+    first_given_col,
+    is_null_rows,
+    match_source,
+)
 from transforms.columnar.level import Level, PathEval, explode, root_level, take
 from transforms.columnar.values import (
     Col,
@@ -32,6 +38,7 @@ from transforms.columnar.values import (
     run_op,
 )
 from transforms.columnar.vcasts import cast_vector, code_vector, default_vector
+from transforms.conditionals import pick_values
 from transforms.functions import registry
 from transforms.runtime import natural_key
 
@@ -39,6 +46,7 @@ if TYPE_CHECKING:
     from transforms.compiler import CompiledEntity, CompiledField
 
 Source = Callable[[Level, dict[str, Col] | None], tuple[Col, Errs]]
+Sink = list[tuple[int, Reason]]  # reasons held back (a coalesce alternative's), by row
 
 
 @dataclass
@@ -56,6 +64,10 @@ class CField:
     source: Source
     steps: list[VStep]
     required: bool
+    when: Compiled | None = None
+    alternatives: list[CField] = field(default_factory=list)
+    pick: str | None = None
+    own_field: str | None = None
 
 
 @dataclass
@@ -116,6 +128,8 @@ def _source(f: CompiledField, per_value: list[str]) -> Source:
     if f.index_offset is not None:
         off = f.index_offset
         return lambda lv, pc_: (pc.add(lv.position, off), {})
+    if spec.match is not None:
+        return match_source(spec.match, per_value)
     const = spec.const
     return lambda lv, pc_: (broadcast(Lit(const), lv.n), {})
 
@@ -125,7 +139,20 @@ def compile_field(f: CompiledField, per_value: list[str]) -> CField:
     for s in steps:
         if s.vector is None:
             per_value.append(f"{f.where} field {f.name!r}: {s.label} has no vectorised form")
-    return CField(f.name, f.where, _source(f, per_value), steps, f.required)
+    when = None
+    if f.spec is not None and f.spec.when is not None:
+        when = Compiled(f.spec.when)
+        per_value.extend(f"{f.where} field {f.name!r}: when: {x}" for x in when.per_value)
+    if f.pick is not None:
+        per_value.append(f"{f.where} field {f.name!r}: pick {f.pick} of list values")
+    alts = [compile_field(a, per_value) for a in f.alternatives]
+    source = _source(f, per_value) if not alts else _no_source
+    return CField(f.name, f.where, source, steps, f.required, when, alts, f.pick, f.own_field)
+
+
+def _no_source(lv: Level, pcols: dict[str, Col] | None) -> tuple[Col, Errs]:
+    """The source of a `coalesce:` field is its alternatives (`_Run.coalesce`)."""
+    return pa.nulls(lv.n), {}
 
 
 def compile_entity(ce: CompiledEntity, per_value: list[str]) -> CEntity:
@@ -152,22 +179,80 @@ class _Run:
         self.tables: dict[str, list[pa.Table]] = {}
         self.filtered = 0
 
-    def report(self, lv: Level, rows: Errs, entity: str, f: CField, rule: str) -> None:
+    def report(
+        self, lv: Level, rows: Errs, entity: str, f: CField, rule: str, sink: Sink | None = None
+    ) -> None:
         if not rows:
             return
         recs = lv.record.to_numpy()
         for r in sorted(rows):
             reason = Reason(entity, f.name, rule, f"{f.where} field {f.name!r}: {rows[r]}")
-            self.errors.setdefault(int(recs[r]), []).append(reason)
+            if sink is not None:
+                sink.append((r, reason))
+            else:
+                self.errors.setdefault(int(recs[r]), []).append(reason)
 
-    def field(self, f: CField, entity: str, lv: Level, pcols: dict[str, Col] | None) -> Col:
-        values, errs = f.source(lv, pcols)
-        self.report(lv, errs, entity, f, "expr")
-        for s in f.steps:
+    def field(
+        self,
+        f: CField,
+        entity: str,
+        lv: Level,
+        pcols: dict[str, Col] | None,
+        sink: Sink | None = None,
+        own: dict[str, Col] | None = None,
+    ) -> Col:
+        """`when`, source (or `coalesce`), steps (or `pick`), `required`: as `runtime`;
+        `own` holds the entity's mapped fields (`field:` in external_id/updated_at)."""
+        keep = None
+        if f.when is not None:
+            keep, failed = condition(f.when, lv)
+            self.report(lv, failed, entity, f, "when", sink)
+        errs: Errs = {}
+        if f.own_field is not None:
+            assert own is not None
+            values = own[f.own_field]
+        elif f.alternatives:
+            values = self.coalesce(f, entity, lv, pcols, sink, keep, own)
+        else:
+            values, errs = f.source(lv, pcols)
+        if keep is not None:
+            errs = {r: m for r, m in errs.items() if keep[r]}
+            values = null_where(values, np.flatnonzero(~keep).tolist(), lv.n)
+        self.report(lv, errs, entity, f, "expr", sink)
+        if f.pick is not None:
+            steps = [(s.label, s.scalar, s.on_null) for s in f.steps]
+            values, found = pick_values(py(values, lv.n), steps, f.pick)
+            for r, label, msg in found:
+                self.report(lv, {r: msg}, entity, f, label, sink)
+        for s in f.steps if f.pick is None else []:
             values, errs = run_op(s.vector, s.scalar, [values], lv.n, not s.on_null)
-            self.report(lv, errs, entity, f, s.label)
+            self.report(lv, errs, entity, f, s.label, sink)
         if f.required:
-            self.report(lv, _missing(values, lv.n), entity, f, "required")
+            self.report(lv, _missing(values, lv.n), entity, f, "required", sink)
+        return values
+
+    def coalesce(
+        self,
+        f: CField,
+        entity: str,
+        lv: Level,
+        pcols: dict[str, Col] | None,
+        sink: Sink | None,
+        keep: np.ndarray | None,
+        own: dict[str, Col] | None = None,
+    ) -> Col:
+        """The first alternative with a value; their reasons where none has one."""
+        found: Sink = []
+        columns = [self.field(alt, entity, lv, pcols, found, own) for alt in f.alternatives]
+        values = first_given_col(columns, lv.n)
+        empty = is_null_rows(values, lv.n)
+        recs = lv.record.to_numpy()
+        for r, reason in found:
+            if empty[r] and (keep is None or keep[r]):
+                if sink is not None:
+                    sink.append((r, reason))
+                else:
+                    self.errors.setdefault(int(recs[r]), []).append(reason)
         return values
 
     def typed(self, f: CField, entity: str, lv: Level, values: Col, t: pa.DataType) -> pa.Array:
@@ -193,12 +278,12 @@ class _Run:
             t = column_type(ce.entity, f.name)
             arrays[f.name] = self.typed(f, ce.entity, lv, cols[f.name], t)
         if ce.external_id is not None:
-            ext = self.field(ce.external_id, ce.entity, lv, pcols)
+            ext = self.field(ce.external_id, ce.entity, lv, pcols, None, cols)
             ext_arr = pa.array(py(ext, lv.n), pa.string()) if isinstance(ext, list) else ext
         else:
             ext_arr = _key_text([cols[k] for k in natural_key(ce.entity) if k in cols], lv.n)
         if ce.updated_at is not None:
-            upd = self.field(ce.updated_at, ce.entity, lv, pcols)
+            upd = self.field(ce.updated_at, ce.entity, lv, pcols, None, cols)
             upd_arr = self.typed(ce.updated_at, ce.entity, lv, upd, TIMESTAMP)
         else:
             upd_arr = pa.nulls(lv.n, TIMESTAMP)

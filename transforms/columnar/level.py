@@ -15,7 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from transforms.columnar.values import Col, arrow, cached, py
+from transforms.columnar.values import Col, Lit, arrow, broadcast, cached, py
+from transforms.delivery import is_delivery_path
 from transforms.paths import _parse, _step_index, _step_key, _step_where
 
 Getter = Callable[[Any, Sequence[Any]], Any]
@@ -120,12 +121,15 @@ class PathEval:
             up += 1
             body = body[1:].lstrip(".")
         self.up, self.getter, self.text = up, getter, text
+        self.delivery = is_delivery_path(text)  # one value for the whole batch
         self.itself = body in (".", "$") and not up
         self.steps = [] if self.itself or not body else _parse(body)
         self.flat = len(self.steps) == 1 and self.steps[0][0] == "key" and not up
         self.vectorised = True  # every step has an Arrow form (types decide at run time)
 
     def __call__(self, level: Level) -> Col:
+        if self.delivery:
+            return broadcast(Lit(self.getter(None, ())), level.n)
         if self.up:
             return self._eval(level)
         return cached(level.rec, ("path", self.text), lambda: self._eval(level))  # type: ignore[no-any-return]

@@ -23,6 +23,7 @@ from transforms.columnar.values import (
     or_masks,
     suspects_of,
 )
+from transforms.dates import BUILTINS
 
 DECIMAL_TEXT = r"^[+-]?\d{1,18}(\.\d{1,12})?$"
 INT_TEXT = r"^[+-]?\d{1,18}$"
@@ -182,6 +183,11 @@ def strptime(arr: pa.Array, fmt: str) -> tuple[pa.Array, pa.Array]:
 
 
 def datetime_vector(fmt: str | None, tz: str | None) -> Callable[[pa.Array], VResult]:
+    if fmt in BUILTINS:  # rfc2822, epoch_ms, sap_dats...
+        from transforms.columnar.dates import named_datetime_vector
+
+        return named_datetime_vector(fmt, tz)
+
     def cast(arr: pa.Array) -> VResult:
         t = arr.type
         if pa.types.is_timestamp(t) and t.tz:
@@ -210,6 +216,11 @@ def datetime_vector(fmt: str | None, tz: str | None) -> Callable[[pa.Array], VRe
 
 
 def date_vector(fmt: str | None) -> Callable[[pa.Array], VResult]:
+    if fmt in BUILTINS:
+        from transforms.columnar.dates import named_date_vector
+
+        return named_date_vector(fmt)
+
     def cast(arr: pa.Array) -> VResult:
         t = arr.type
         if pa.types.is_null(t):
