@@ -17,7 +17,7 @@ from typing import Any
 from connectors.base import RecordChunk
 from connectors.registry import get_format
 from oms.types import normalize_decimal
-from omshub.config import mappings_dir, sources
+from omshub.config import SourceConfig, StreamSpec, mappings_dir, sources
 from omshub.mappings import get_mapping, resolve
 from omshub.pipeline import map_records
 from transforms.compiler import META, RECORD, CompiledMapping, MappedBatch
@@ -33,15 +33,29 @@ def _text(v: Any) -> Any:
     return v
 
 
-def format_for(mapping: CompiledMapping, sample: Path) -> dict[str, Any]:
-    """The mapping's own `format:`, else the stream that uses it, else the file extension."""
-    if mapping.spec.format:
-        return dict(mapping.spec.format)
+def _user(mapping: CompiledMapping) -> tuple[SourceConfig, StreamSpec] | None:
+    """The first (source, stream) whose records go through this mapping."""
     target = (mappings_dir().parent / mapping.file).resolve()
     for src in sources().values():
         for stream in src.streams:
             if any(resolve(m).resolve() == target for m in stream.mapping_files()):
-                return stream.format.model_dump()
+                return src, stream
+    return None
+
+
+def source_of(mapping: CompiledMapping) -> SourceConfig | None:
+    """The source that uses this mapping (its other streams are what lookups read)."""
+    found = _user(mapping)
+    return found[0] if found else None
+
+
+def format_for(mapping: CompiledMapping, sample: Path) -> dict[str, Any]:
+    """The mapping's own `format:`, else the stream that uses it, else the file extension."""
+    if mapping.spec.format:
+        return dict(mapping.spec.format)
+    found = _user(mapping)
+    if found is not None:
+        return found[1].format.model_dump()
     kind = EXT_FORMATS.get(sample.suffix.lower())
     if not kind:
         raise ValueError(f"cannot tell the format of {sample}; add `format:` to the mapping")
@@ -74,10 +88,13 @@ def canonical_output(mapped: MappedBatch) -> dict[str, Any]:
 
 
 def run(mapping_path: str, sample: Path) -> tuple[CompiledMapping, dict[str, Any]]:
+    from omshub.lookups import for_samples
+
     mapping = get_mapping(mapping_path)
     records = read_sample(mapping, sample)
     chunk = RecordChunk(0, list(range(len(records))), None, records, [])
-    return mapping, canonical_output(map_records(mapping, chunk))
+    lookups = for_samples(mapping, resolve(mapping_path))
+    return mapping, canonical_output(map_records(mapping, chunk, lookups))
 
 
 def dumps(output: dict[str, Any]) -> str:

@@ -31,12 +31,14 @@ from oms.ownership import Ownership
 from omshub import failures, origins, quarantine, stats, watermark
 from omshub.config import StreamSpec, config_dir, get_source
 from omshub.landing import open_landed
+from omshub.lookups import for_batch
 from omshub.mappings import get_mapping
 from omshub.prefetch import prefetched
 from omshub.quarantine import BadEntry, format_reason
 from omshub.runs import now
 from omshub.stats import Counts, write_stat
 from transforms.compiler import RECORD, CompiledMapping, MappedBatch
+from transforms.lookups import Lookups, use_lookups
 from transforms.validation import validate
 
 log = logging.getLogger("omshub.pipeline")
@@ -78,7 +80,9 @@ class Progress:
         return self.counts.setdefault(name, Counts())
 
 
-def map_records(mapping: CompiledMapping, chunk: RecordChunk) -> MappedBatch:
+def map_records(
+    mapping: CompiledMapping, chunk: RecordChunk, lookups: Lookups | None = None
+) -> MappedBatch:
     """Map a chunk column-wise and validate it; reasons end up in `mapped.errors`.
 
     The columnar path runs any part of a mapping without a vectorised form per value
@@ -88,7 +92,10 @@ def map_records(mapping: CompiledMapping, chunk: RecordChunk) -> MappedBatch:
     those chunks take the per-record path, which gives the same rows.
     """
     table = chunk.table if chunk.table is not None else _as_table(chunk.python_records())
-    mapped = mapping.apply_table(table) if table is not None else mapping.apply(chunk.records or [])
+    with use_lookups(lookups):  # (set here: chunks are mapped in a prefetch thread)
+        mapped = (
+            mapping.apply_table(table) if table is not None else mapping.apply(chunk.records or [])
+        )
     rules = mapping.rules()
     where = f"{mapping.file} (validation): "
     for entity, tbl in mapped.tables.items():
@@ -101,8 +108,8 @@ def _as_table(records: list[Any]) -> pa.Table | None:
     """Python records as one Arrow table, or None when they do not share one shape."""
     if not records or not all(isinstance(r, dict) for r in records):
         return None
-    try:
-        return pa.Table.from_pylist(records)
+    try:  # (from_pylist would take the columns of the first record only)
+        return pa.Table.from_struct_array(pa.array(records))
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         return None
 
@@ -185,10 +192,11 @@ def _process_mapped(
     ctx = LoadContext(
         source.system, source.kind, run_id, row["batch_id"], mapping.name, mapping.version, now()
     )
+    lookups = for_batch(engine, source, mapping)  # read before the write transaction
     with open_landed(row["uri"], row["checksum"]) as fh, write_transaction(engine) as conn:
         source_xact_lock(conn, source.name)
         name = row["original_name"] or row["batch_id"]
-        work = partial(_map_chunk, mapping, source.system)
+        work = partial(_map_chunk, mapping, source.system, lookups=lookups)
         ready_chunks = prefetched(_chunks(stream, fh, name), work)
         with closing(ready_chunks):
             for ready in _locked_chunks(conn, ready_chunks, mapping):
@@ -265,11 +273,13 @@ class Ready:
     prepared: dict[str, Prepared]
 
 
-def _map_chunk(mapping: CompiledMapping, system: str, chunk: RecordChunk) -> Ready:
+def _map_chunk(
+    mapping: CompiledMapping, system: str, chunk: RecordChunk, lookups: Lookups | None = None
+) -> Ready:
     """Everything a chunk needs before the database: run ahead by `omshub.prefetch`."""
     if not chunk.positions:
         return Ready(chunk, MappedBatch({}, {}, 0), {}, {})
-    mapped = map_records(mapping, chunk)
+    mapped = map_records(mapping, chunk, lookups)
     rejected = pa.array(sorted(mapped.bad_records()), pa.int64())
     good: dict[str, pa.Table] = {}
     for entity in dict.fromkeys(mapping.entities):

@@ -250,3 +250,8 @@ def equals(value: Any, other: Any) -> bool:
 def if_else(condition: Any, then: Any, otherwise: Any = None) -> Any:
     """`then` when the condition is truthy, else `otherwise` (expression form only)."""
     return then if condition else otherwise
+
+
+# the list aggregates (sum, min, max) live with the row aggregation; importing the module
+# registers them
+from transforms import aggregate as _aggregate  # noqa: E402, F401
