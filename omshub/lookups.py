@@ -29,7 +29,7 @@ from oms.models import Binding, LandedBatch, table
 from omshub.config import SourceConfig, StreamSpec
 from omshub.landing import open_landed
 from transforms.compiler import CompiledMapping
-from transforms.lookups import LookupSpec, Lookups, LookupTable, field_lookups, table_from_records
+from transforms.lookups import Lookups, LookupSpec, LookupTable, field_lookups, table_from_records
 
 _lb, _bind = table(LandedBatch), table(Binding)
 
