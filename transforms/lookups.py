@@ -163,10 +163,15 @@ class LookupStep:
 
 def lookup_vector(step: LookupStep) -> Callable[[Any], Any]:
     """The Arrow form: the run's table joined as a code list (misses go per value)."""
+    from transforms.columnar.values import NotVectorised
     from transforms.columnar.vcasts import code_vector
 
     def run(arr: Any) -> Any:
-        return code_vector(current_table(step.spec))(arr)
+        try:
+            table = current_table(step.spec)
+        except ValueError:
+            raise NotVectorised from None  # per value: each row gets the reason
+        return code_vector(table)(arr)
 
     return run
 
