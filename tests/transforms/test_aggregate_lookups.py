@@ -19,7 +19,7 @@ from transforms.batch import MappedBatch
 from transforms.codes import load_code_lists
 from transforms.compiler import CompiledMapping, compile_mapping
 from transforms.errors import MappingError
-from transforms.lookups import LookupSpec, Lookups, LookupTable, table_from_records, use_lookups
+from transforms.lookups import Lookups, LookupSpec, LookupTable, table_from_records, use_lookups
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
