@@ -31,6 +31,7 @@ from oms.ownership import Ownership
 from omshub import failures, origins, quarantine, stats, watermark
 from omshub.config import StreamSpec, config_dir, get_source
 from omshub.landing import open_landed
+from omshub.lookups import for_batch
 from omshub.mappings import get_mapping
 from omshub.prefetch import prefetched
 from omshub.quarantine import BadEntry, format_reason
@@ -38,6 +39,7 @@ from omshub.runs import now
 from omshub.stats import Counts, write_stat
 from transforms.compiler import RECORD, CompiledMapping, MappedBatch
 from transforms.delivery import delivery_of
+from transforms.lookups import Lookups, use_lookups
 from transforms.validation import validate
 
 log = logging.getLogger("omshub.pipeline")
@@ -80,7 +82,10 @@ class Progress:
 
 
 def map_records(
-    mapping: CompiledMapping, chunk: RecordChunk, delivery: Mapping[str, Any] | None = None
+    mapping: CompiledMapping,
+    chunk: RecordChunk,
+    delivery: Mapping[str, Any] | None = None,
+    lookups: Lookups | None = None,
 ) -> MappedBatch:
     """Map a chunk column-wise and validate it; reasons end up in `mapped.errors`.
 
@@ -92,11 +97,12 @@ def map_records(
     the mapping's `$delivery.` paths read (`transforms.delivery.delivery_of`).
     """
     table = chunk.table if chunk.table is not None else _as_table(chunk.python_records())
-    mapped = (
-        mapping.apply_table(table, delivery)
-        if table is not None
-        else mapping.apply(chunk.records or [], delivery)
-    )
+    with use_lookups(lookups):  # (set here: chunks are mapped in a prefetch thread)
+        mapped = (
+            mapping.apply_table(table, delivery)
+            if table is not None
+            else mapping.apply(chunk.records or [], delivery)
+        )
     rules = mapping.rules()
     where = f"{mapping.file} (validation): "
     for entity, tbl in mapped.tables.items():
@@ -200,11 +206,12 @@ def _process_mapped(
     ctx = LoadContext(
         source.system, source.kind, run_id, row["batch_id"], mapping.name, mapping.version, now()
     )
+    lookups = for_batch(engine, source, mapping)  # read before the write transaction
     with open_landed(row["uri"], row["checksum"]) as fh, write_transaction(engine) as conn:
         source_xact_lock(conn, source.name)
         name = row["original_name"] or row["batch_id"]
         delivery = delivery_of(row, source.system)
-        work = partial(_map_chunk, mapping, source.system, delivery=delivery)
+        work = partial(_map_chunk, mapping, source.system, delivery=delivery, lookups=lookups)
         ready_chunks = prefetched(_chunks(stream, fh, name), work)
         with closing(ready_chunks):
             for ready in _locked_chunks(conn, ready_chunks, mapping):
@@ -286,11 +293,12 @@ def _map_chunk(
     system: str,
     chunk: RecordChunk,
     delivery: Mapping[str, Any] | None = None,
+    lookups: Lookups | None = None,
 ) -> Ready:
     """Everything a chunk needs before the database: run ahead by `omshub.prefetch`."""
     if not chunk.positions:
         return Ready(chunk, MappedBatch({}, {}, 0), {}, {})
-    mapped = map_records(mapping, chunk, delivery)
+    mapped = map_records(mapping, chunk, delivery, lookups)
     rejected = pa.array(sorted(mapped.bad_records()), pa.int64())
     good: dict[str, pa.Table] = {}
     for entity in dict.fromkeys(mapping.entities):

@@ -26,6 +26,7 @@ from sqlalchemy import Boolean, Date, Integer
 
 from oms.entities import REGISTRY, entity_spec
 from oms.types import Money, UTCDateTime
+from transforms.aggregate import collapse_all
 from transforms.arrowshape import concat
 
 # what a mapping produces (re-exported: callers import them from here)
@@ -42,6 +43,7 @@ from transforms.fieldparts import (
     with_format,
 )
 from transforms.functions import registry
+from transforms.lookups import LookupStep
 from transforms.paths import PathSyntaxError, compile_path
 from transforms.runtime import Item, apply_entity, natural_key
 from transforms.spec import EntityMapping, FieldSpec, MappingFile, Rule, as_field
@@ -169,6 +171,9 @@ def _compile_field(
         _transform_step(c, ctx, (*loc, "transforms", i), name)
         for i, c in enumerate(spec.transforms)
     ]
+    if spec.lookup is not None:
+        look = LookupStep(spec.lookup, spec.default is not None)
+        steps.append((f"lookup {spec.lookup.label}", look, False))
     if spec.default is not None:
         fallback = spec.default
 
@@ -340,7 +345,7 @@ class CompiledMapping:
                 arr = [] if arr is None else arr if isinstance(arr, list) else [arr]
                 items.extend((x, (rec,), i, j, -1) for j, x in enumerate(arr))
         filtered = apply_entity(self.root, items, None, tables, errors)
-        out = {k: concat(v, k) for k, v in tables.items()}
+        out = collapse_all(self.root, {k: concat(v, k) for k, v in tables.items()}, errors)
         return MappedBatch(out, dict(errors), len(records), filtered)
 
     def _columnar_plan(self) -> tuple[Any, list[str]]:
@@ -378,7 +383,9 @@ class CompiledMapping:
         from transforms.columnar.engine import apply_table
 
         with delivering(delivery):
-            return apply_table(self._columnar_plan()[0], records)
+            mapped = apply_table(self._columnar_plan()[0], records)
+        collapse_all(self.root, mapped.tables, mapped.errors)
+        return mapped
 
 
 def compile_mapping(

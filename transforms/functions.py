@@ -279,3 +279,8 @@ def x12_date(value: Any) -> Any:
     if len(text) == 6 and text.isdigit():
         return f"{x12_year(int(text[:2]))}{text[2:]}"
     return text
+
+
+# the list aggregates (sum, min, max) live with the row aggregation; importing the module
+# registers them
+from transforms import aggregate as _aggregate  # noqa: E402, F401

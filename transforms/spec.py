@@ -12,10 +12,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from transforms.spec_cases import MappingCase
+from transforms.lookups import LookupSpec
 from transforms.spec_values import MatchSpec, NamedFormat, Pick
 
 TransformCall = str | dict[str, Any]
 TypeName = Literal["string", "int", "decimal", "bool", "datetime", "date"]
+Aggregate = Literal["sum", "count", "min", "max", "first", "last"]
 SOURCES = ("path", "const", "expr", "parent", "index", "match", "coalesce", "field")
 
 
@@ -57,6 +59,9 @@ class FieldSpec(BaseModel):
     transforms: list[TransformCall] = Field(
         default_factory=list, description="named transforms, in order"
     )
+    lookup: LookupSpec | None = Field(
+        None, description="translate the value through another stream or the store's bindings"
+    )
     code: str | None = Field(None, description="code list (config/codes) translating source codes")
     type: TypeName | None = Field(None, description="canonical type; default: the column's type")
     format: str | None = Field(
@@ -69,6 +74,11 @@ class FieldSpec(BaseModel):
     )
     default: Any = Field(None, description="value when the source gives null or empty text")
     required: bool = Field(False, description="a null value rejects the record")
+    aggregate: Aggregate | None = Field(
+        None,
+        description="rows of this entity with the same natural key become one row; this"
+        " field is the sum/count/min/max/first/last of theirs (3PL lines -> one shipment)",
+    )
     description: str | None = None
 
     @model_validator(mode="after")

@@ -97,6 +97,33 @@ class Incremental(BaseModel):
     start: str | None = Field(None, description="lower bound of the very first run")
 
 
+class SubResource(BaseModel):
+    """A sub-resource linked from each record, fetched and put into the record.
+
+    BigCommerce v2 orders carry `"products": {"url": ".../v2/orders/100/products",
+    "resource": "/orders/100/products"}`: with `{field: products}` the record's
+    `products` becomes the list of the lines (every page of them), so the landed
+    page holds each order with its lines and a mapping explodes them as children.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    field: str = Field(min_length=1, description="dotted path of the link in the record")
+    link: str | None = Field(
+        "resource",
+        description="path of the link inside that value ({url, resource}); null: the value"
+        " is the link itself; relative links resolve under base_url",
+    )
+    into: str | None = Field(
+        None, description="record key that receives the items (default: `field`)"
+    )
+    records_path: str | None = Field(None, description="dotted path of its records list")
+    paginator: Spec | None = Field(None, description="default: the connector's paginator")
+    page_size: int | None = Field(None, ge=1)
+    params: dict[str, Scalar] = Field(default_factory=dict)
+
+    _pager = field_validator("paginator", mode="before")(_paginator_spec)
+
+
 class RestStream(StreamOptions):
     """A stream's `options:`: one endpoint (or a child endpoint of another stream)."""
 
@@ -109,6 +136,10 @@ class RestStream(StreamOptions):
     parent: str | None = Field(None, description="child endpoint: the parent stream's name")
     parent_fields: list[str] = Field(
         default_factory=lambda: ["id"], description="parent fields copied as _parent_<field>"
+    )
+    subresources: list[SubResource] = Field(
+        default_factory=list,
+        description="links in each record to follow; their items are put into the record",
     )
 
     _pager = field_validator("paginator", mode="before")(_paginator_spec)

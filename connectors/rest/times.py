@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from email.utils import parsedate_to_datetime
 
 _OFFSET = re.compile(r"([+-]\d\d)(\d\d)$")
 
 
 def parse_time(value: object) -> dt.datetime:
-    """An aware UTC time from an ISO 8601 string (`Z`, `+0000`, fractions, date alone).
+    """An aware UTC time from an ISO 8601 string (`Z`, `+0000`, fractions, date alone),
+    or an RFC 2822 one (`Tue, 20 Nov 2012 00:00:00 +0000`: BigCommerce v2, e-mail APIs).
 
     A naive time is taken as UTC. Raises ValueError for anything else.
     """
@@ -17,10 +19,16 @@ def parse_time(value: object) -> dt.datetime:
         parsed = value
     elif isinstance(value, str) and value.strip():
         text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        text = _OFFSET.sub(r"\1:\2", text) if "T" in text or " " in text else text
-        parsed = dt.datetime.fromisoformat(text)
+        if text[:3].isalpha() and "," in text[:5]:  # RFC 2822 starts with the weekday
+            try:
+                parsed = parsedate_to_datetime(text)
+            except (TypeError, ValueError):
+                raise ValueError(f"{value!r} is not an RFC 2822 time") from None
+        else:
+            if text.endswith(("Z", "z")):
+                text = text[:-1] + "+00:00"
+            text = _OFFSET.sub(r"\1:\2", text) if "T" in text or " " in text else text
+            parsed = dt.datetime.fromisoformat(text)
     else:
         raise ValueError(f"{value!r} is not an ISO 8601 time")
     if parsed.tzinfo is None:

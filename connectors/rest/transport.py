@@ -27,6 +27,7 @@ from connectors.base import RawBatch, StreamRequest, TransportContext
 from connectors.errors import ConnectorConfigError, ConnectorError
 from connectors.rest.config import Incremental, RestConfig, RestStream
 from connectors.rest.paginate import PAGINATORS, Page, Paginator, dig
+from connectors.rest.subresource import expand_page
 from connectors.rest.times import bound, iso, normalise, parse_time
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ class RestTransport:
         pages = self._pages(opts, self._params(opts, opts.incremental, plan))
         for page, cursor_to in self._with_cursors(pages, plan, opts.incremental):
             yield RawBatch(
-                page.content,
+                expand_page(self, page, opts) if opts.subresources else page.content,
                 self._name(page),
                 request.format,
                 cursor_from=iso(plan.start) if plan.start else None,
@@ -324,6 +325,8 @@ def base_url(config: RestConfig, context: TransportContext) -> str:
 
 def _page(number: int, url: str, params: dict[str, Any], resp: Any, path: str | None) -> Page:
     content: bytes = resp.content
+    if resp.status_code == 204:  # No Content: an empty page (BigCommerce v2)
+        return Page(number, url, params, content, resp.headers, dict(resp.links), None, [])
     body = None
     if content.lstrip()[:1] in (b"{", b"["):
         try:

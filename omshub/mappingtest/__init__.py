@@ -17,6 +17,8 @@ from omshub.mappingtest.output import (
     map_sample,
     read_sample,
     run,
+    source_of,
 )
+from omshub.mappingtest.output import EXT_FORMATS
 
-__all__ = ["canonical_output", "dumps", "format_for", "map_sample", "read_sample", "run"]
+__all__ = ["canonical_output", "dumps", "format_for", "map_sample", "read_sample", "run", "source_of", "EXT_FORMATS"]

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from connectors.registry import get_format
 from oms.types import normalize_decimal
-from omshub.config import mappings_dir, sources
+from omshub.config import SourceConfig, StreamSpec, mappings_dir, sources
 from omshub.mappings import get_mapping, resolve
 from transforms.compiler import META, RECORD, CompiledMapping, MappedBatch
 from transforms.validation import validate
@@ -41,15 +41,33 @@ def _text(v: Any) -> Any:
     return v
 
 
+def _user(mapping: CompiledMapping) -> tuple[SourceConfig, StreamSpec] | None:
+    """The first (source, stream) whose records go through this mapping."""
+    target = _mapping_path(mapping).resolve()
+    for src in sources().values():
+        for stream in src.streams:
+            if any(resolve(m).resolve() == target for m in stream.mapping_files()):
+                return src, stream
+    return None
+
+
+def _mapping_path(mapping: CompiledMapping) -> Path:
+    return mappings_dir().parent / mapping.file
+
+
+def source_of(mapping: CompiledMapping) -> SourceConfig | None:
+    """The source that uses this mapping (its other streams are what look-ups read)."""
+    found = _user(mapping)
+    return found[0] if found else None
+
+
 def format_for(mapping: CompiledMapping, sample: Path) -> dict[str, Any]:
     """The mapping's own `format:`, else the stream that uses it, else the file extension."""
     if mapping.spec.format:
         return dict(mapping.spec.format)
-    target = (mappings_dir().parent / mapping.file).resolve()
-    for src in sources().values():
-        for stream in src.streams:
-            if any(resolve(m).resolve() == target for m in stream.mapping_files()):
-                return stream.format.model_dump()
+    found = _user(mapping)
+    if found is not None:
+        return found[1].format.model_dump()
     kind = EXT_FORMATS.get(sample.suffix.lower())
     if not kind:
         raise ValueError(f"cannot tell the format of {sample}; add `format:` to the mapping")
@@ -84,14 +102,21 @@ def _as_table(records: list[Any]) -> pa.Table | None:
 
 
 def map_sample(mapping: CompiledMapping, records: list[Any], checker: Checker) -> MappedBatch:
-    """Map and validate records as `omshub.process.map_records` does, with `checker`."""
+    """Map and validate records as `omshub.process.map_records` does, with `checker`;
+    look-ups read the samples (`omshub.lookups.for_samples`), not a store."""
+    from omshub.lookups import for_samples
+    from transforms.lookups import use_lookups
+
+    lookups = for_samples(mapping, _mapping_path(mapping))
     if checker == "gx":
         from connectors.base import RecordChunk
         from omshub.process import map_records
 
-        return map_records(mapping, RecordChunk(0, list(range(len(records))), None, records, []))
+        chunk = RecordChunk(0, list(range(len(records))), None, records, [])
+        return map_records(mapping, chunk, lookups=lookups)
     table = _as_table(records)
-    mapped = mapping.apply_table(table) if table is not None else mapping.apply(records)
+    with use_lookups(lookups):
+        mapped = mapping.apply_table(table) if table is not None else mapping.apply(records)
     rules = mapping.rules()
     where = f"{mapping.file} (validation): "
     for entity, tbl in mapped.tables.items():

@@ -40,6 +40,7 @@ from transforms.columnar.values import (
 from transforms.columnar.vcasts import cast_vector, code_vector, default_vector
 from transforms.conditionals import pick_values
 from transforms.functions import registry
+from transforms.lookups import LookupStep, lookup_vector
 from transforms.runtime import natural_key
 
 if TYPE_CHECKING:
@@ -94,12 +95,15 @@ def _vstep(label: str, fn: Callable[[Any], Any], on_null: bool, f: CompiledField
         vector = default_vector(spec.default)
     elif kind == "code":
         vector = code_vector(fn.__self__)  # type: ignore[attr-defined]  # CodeList.lookup
+    elif kind == "lookup" and isinstance(fn, LookupStep):
+        vector = lookup_vector(fn)
     elif kind == "type":
         fmt, tz = (spec.format, spec.tz) if spec is not None else (None, None)
         vector = cast_vector(arg, fmt if f.name != "external_id" else None, tz)
     if vector is not None:  # a step is a pure function of its column: once per column
         extra = (spec.format, spec.tz, repr(spec.default)) if spec is not None else ()
-        inner, tag = vector, (label, repr(fn.__defaults__), f.name == "external_id", *extra)
+        defaults = repr(getattr(fn, "__defaults__", fn))  # a LookupStep: its spec
+        inner, tag = vector, (label, defaults, f.name == "external_id", *extra)
         vector = lambda a: cached(a, tag, lambda: inner(a))  # noqa: E731
     return VStep(label, vector, fn, on_null)
 
