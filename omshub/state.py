@@ -15,10 +15,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, inspect, select
+from sqlalchemy import Engine, delete, insert, select
 
 from oms.errors import ConfigError
 from oms.models import Watermark, table
@@ -83,32 +82,6 @@ class Backfill:
 
 
 # -- the store ---------------------------------------------------------------------------
-
-
-def check_migrated(engine: Engine) -> None:
-    """Refuse to read a store that is missing or not at the current schema (a read
-    command never migrates: that is `omshub db upgrade`'s job, run deliberately)."""
-    from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    where = engine.url.render_as_string(hide_password=True).split("@")[-1]
-    db = engine.url.database
-    if engine.dialect.name == "sqlite" and db and db != ":memory:" and not Path(db).exists():
-        raise ConfigError(f"no store at {db}: run `omshub db upgrade` to create it")
-    import oms.db
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(oms.db.__file__).parent / "migrations"))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-        has_table = inspect(conn).has_table(_wm.name)
-    if current != head or not has_table:
-        raise ConfigError(
-            f"the store at {where} is at schema revision {current or 'none'}, not {head}:"
-            " run `omshub db upgrade` first"
-        )
 
 
 def _stored(engine: Engine, source: str | None = None) -> dict[tuple[str, str], Any]:
