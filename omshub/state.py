@@ -22,6 +22,7 @@ from sqlalchemy import Engine, delete, insert, select
 from oms.errors import ConfigError
 from oms.models import Watermark, table
 from omshub.config import SourceConfig
+from omshub.timefmt import iso
 
 _wm = table(Watermark)
 #: `cursor` of a stream whose transport orders its own cursors (`cursor_key`)
@@ -176,14 +177,14 @@ def parse_time(value: str, what: str = "time") -> tuple[dt.datetime, tuple[str, 
         pass
     else:
         at = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-        return at, (f"{what} {value!r} is a date alone: taken as {at.isoformat()} (midnight UTC)",)
+        return at, (f"{what} {value!r} is a date alone: taken as {iso(at)} (midnight UTC)",)
     try:
         at = dt.datetime.fromisoformat(text)
     except ValueError:
         raise ConfigError(f"{what} {value!r} is not an ISO 8601 time ({TIME_EXAMPLE})") from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
-        return at, (f"{what} {value!r} has no UTC offset: taken as UTC ({at.isoformat()})",)
+        return at, (f"{what} {value!r} has no UTC offset: taken as UTC ({iso(at)})",)
     return at.astimezone(dt.UTC), ()
 
 
@@ -202,7 +203,7 @@ def parse_value(source: SourceConfig, stream: str, value: str) -> tuple[str, tup
             ) from None
     at, notes = parse_time(value, "watermark")
     if at > dt.datetime.now(dt.UTC):
-        notes += (f"{at.isoformat()} is in the future: records updated before it are skipped",)
+        notes += (f"{iso(at)} is in the future: records updated before it are skipped",)
     return at.isoformat(), notes
 
 
@@ -298,7 +299,6 @@ def plan_backfill(source: str, streams: list[str] | None, start: str, end: str) 
     until, notes_b = parse_time(end, "--to")
     if begin >= until:
         raise ConfigError(
-            f"--from {begin.isoformat()} is not before --to {until.isoformat()}:"
-            " the window is [from, to)"
+            f"--from {iso(begin)} is not before --to {iso(until)}: the window is [from, to)"
         )
     return Backfill(source, streams or None, (begin, until), notes_a + notes_b)

@@ -99,11 +99,11 @@ def interchanges_cmd(
     for col in ("partner", "dir", "ISA13", "sender", "file", "at", "status", "ack", "ack due"):
         view.add_column(col, overflow="fold")
     for r in rows:
-        at = r["received_at"] if r["direction"] == "in" else r["sent_at"]
+        moved = r["received_at"] if r["direction"] == "in" else r["sent_at"]
         style = "red" if r["ack_status"] in ("rejected", "overdue") else None
         view.add_row(
             *map(cell, (r["partner"], r["direction"], r["isa_control"], r["sender_id"])),
-            *map(cell, (r["file_name"], at(at), r["status"], r["ack_status"])),
+            *map(cell, (r["file_name"], at(moved), r["status"], r["ack_status"])),
             cell(at(r["ack_due_at"]) if r["ack_due_at"] else None),
             style=style,
         )

@@ -12,29 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import sys
 from decimal import Decimal
 from typing import Any
 
 from rich.text import Text
 
-#: an ISO 8601 time already in UTC, as `isoformat()` or a database driver writes it
-_UTC = re.compile(r"^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d(?:\.\d+)?)(?:\+00:00|\+00|Z)$")
+from omshub.timefmt import UTC_TIME as _UTC
+from omshub.timefmt import iso
 
-
-def iso(value: dt.datetime | str | None) -> str | None:
-    """A time as ISO 8601 UTC with `Z` (a naive datetime is taken as UTC); None stays None.
-
-    A string that is not a UTC time is returned as it is (a cursor need not be a time).
-    """
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return aware.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-    match = _UTC.match(value)
-    return f"{match[1]}T{match[2]}Z" if match else value
+__all__ = ["iso"]
 
 
 def at(value: dt.datetime | str | None) -> str:
