@@ -105,7 +105,7 @@ def report_error(e: BaseException) -> int:
             message += f" (traceback below{f'; also in {where}' if where else ''})"
         else:
             hint = f"traceback in {where}" if where else "no log file"
-            message += f" ({hint}; run with --debug to see it here)"
+            message += f" ({hint}; run with --log-level debug to see it here)"
     say_error(message, code)
     show_traceback(e)
     return code

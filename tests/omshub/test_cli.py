@@ -235,7 +235,7 @@ def test_an_internal_error_is_one_line_exit_70_and_its_traceback_is_logged(
     assert result.stdout == ""
     assert result.stderr.startswith(
         "error: internal error: DatabaseError: (sqlite3.DatabaseError) file is not a database "
-        f"(traceback in {logs}; run with --debug to see it here)"
+        f"(traceback in {logs}; run with --log-level debug to see it here)"
     )
     assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
     logged = logs.read_text()
