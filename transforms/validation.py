@@ -115,7 +115,7 @@ def as_written(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if value is None:
-        return "null"
+        return "nothing"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.date):
