@@ -15,14 +15,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, inspect, select
+from sqlalchemy import Engine, delete, insert, select
 
 from oms.errors import ConfigError
 from oms.models import Watermark, table
 from omshub.config import SourceConfig
+from omshub.timefmt import iso
 
 _wm = table(Watermark)
 #: `cursor` of a stream whose transport orders its own cursors (`cursor_key`)
@@ -83,32 +83,6 @@ class Backfill:
 
 
 # -- the store ---------------------------------------------------------------------------
-
-
-def check_migrated(engine: Engine) -> None:
-    """Refuse to read a store that is missing or not at the current schema (a read
-    command never migrates: that is `omshub db upgrade`'s job, run deliberately)."""
-    from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    where = engine.url.render_as_string(hide_password=True).split("@")[-1]
-    db = engine.url.database
-    if engine.dialect.name == "sqlite" and db and db != ":memory:" and not Path(db).exists():
-        raise ConfigError(f"no store at {db}: run `omshub db upgrade` to create it")
-    import oms.db
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(oms.db.__file__).parent / "migrations"))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-        has_table = inspect(conn).has_table(_wm.name)
-    if current != head or not has_table:
-        raise ConfigError(
-            f"the store at {where} is at schema revision {current or 'none'}, not {head}:"
-            " run `omshub db upgrade` first"
-        )
 
 
 def _stored(engine: Engine, source: str | None = None) -> dict[tuple[str, str], Any]:
@@ -203,14 +177,14 @@ def parse_time(value: str, what: str = "time") -> tuple[dt.datetime, tuple[str, 
         pass
     else:
         at = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-        return at, (f"{what} {value!r} is a date alone: taken as {at.isoformat()} (midnight UTC)",)
+        return at, (f"{what} {value!r} is a date alone: taken as {iso(at)} (midnight UTC)",)
     try:
         at = dt.datetime.fromisoformat(text)
     except ValueError:
         raise ConfigError(f"{what} {value!r} is not an ISO 8601 time ({TIME_EXAMPLE})") from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
-        return at, (f"{what} {value!r} has no UTC offset: taken as UTC ({at.isoformat()})",)
+        return at, (f"{what} {value!r} has no UTC offset: taken as UTC ({iso(at)})",)
     return at.astimezone(dt.UTC), ()
 
 
@@ -229,7 +203,7 @@ def parse_value(source: SourceConfig, stream: str, value: str) -> tuple[str, tup
             ) from None
     at, notes = parse_time(value, "watermark")
     if at > dt.datetime.now(dt.UTC):
-        notes += (f"{at.isoformat()} is in the future: records updated before it are skipped",)
+        notes += (f"{iso(at)} is in the future: records updated before it are skipped",)
     return at.isoformat(), notes
 
 
@@ -325,7 +299,6 @@ def plan_backfill(source: str, streams: list[str] | None, start: str, end: str) 
     until, notes_b = parse_time(end, "--to")
     if begin >= until:
         raise ConfigError(
-            f"--from {begin.isoformat()} is not before --to {until.isoformat()}:"
-            " the window is [from, to)"
+            f"--from {iso(begin)} is not before --to {iso(until)}: the window is [from, to)"
         )
     return Backfill(source, streams or None, (begin, until), notes_a + notes_b)

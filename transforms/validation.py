@@ -12,6 +12,8 @@ great-expectations is imported lazily: it costs seconds and must never run at DA
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 from collections import defaultdict
 from dataclasses import dataclass
@@ -109,6 +111,22 @@ def _expectation(gx: Any, check: Check) -> Any:
     return e.ExpectColumnValuesToBeBetween(column=check.column, min_value=lo, max_value=hi)
 
 
+def as_written(value: Any) -> str:
+    """A value in a message as a user wrote it in the payload: `-5`, `"abc"`, never a Python
+    repr such as `Decimal('-5')` (a user reads JSON and YAML, not Python)."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
 def _describe(check: Check) -> str:
     if check.kind == "not_null":
         return f"{check.column} must not be empty ({check.label})"
@@ -199,7 +217,7 @@ def validate(
 
     def add(check: Check, row: int, value: Any, record: int) -> None:
         value = normalize_decimal(value) if isinstance(value, Decimal) else value
-        text = f"{where}{entity}.{_describe(check)}; got {value!r}"
+        text = f"{where}{entity}.{_describe(check)}; got {as_written(value)}"
         out[record].append(Reason(entity, check.column, f"expect {check.kind}", text))
 
     if not isinstance(data, pa.Table):

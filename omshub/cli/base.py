@@ -1,11 +1,13 @@
 """The `omshub` app, its global options, and how every error ends: one line, an exit code.
 
-Exit codes (docs/operations.md): 0 ok; 1 the work ran and something failed (a run, replay
-or retry ended `failed` or `partial`, a check found problems); 2 usage or configuration
-(bad option, unknown source, batch or status, a source file that does not validate);
-3 another run holds the source's lock (`run --no-wait`); 4 a source could not be reached;
-70 an internal error (a bug, or the store itself failing); 130 interrupted.
-A traceback never reaches the screen unless `--debug` is given; it always goes to the log.
+Exit codes (docs/cli.md): 0 ok; 1 the work ran and something failed (a run, replay or
+retry ended `failed` or `partial`, a check found problems); 2 usage or configuration (bad
+option, unknown source, stream, batch, partner or status, a source file that does not
+validate); 3 another run holds the source's lock (`run --no-wait`); 4 a source could not be
+reached; 5 the store is missing or not at the current schema (a read command never
+migrates: run `omshub db upgrade`); 70 an internal error (a bug, or the store itself
+failing); 130 interrupted. A traceback never reaches the screen unless `--log-level debug`
+(or `--debug`) is given; it always goes to the log file.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any
+from enum import StrEnum
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.text import Text
 from rich.traceback import Traceback
 from sqlalchemy import Engine
 from typer import _click
@@ -28,12 +30,17 @@ from typer.exceptions import TyperException
 from oms.errors import ConfigError, OmshubError, RetriableError, SourceBusy
 from omshub.batches import InvalidRequest
 from omshub.cli import logs
+from omshub.cli.output import at, cell, dump_json, page
+from omshub.store import StoreNotReady
+
+__all__ = ["at", "cell", "dump_json", "page"]  # re-exported: every command module uses them
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_BUSY = 3
 EXIT_UNREACHABLE = 4
+EXIT_STORE = 5
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 
@@ -42,10 +49,23 @@ err = Console(stderr=True, width=max(Console().width, 120))
 trace = logging.getLogger("omshub.cli.trace")
 
 
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
 class Settings:
     """Global options of this invocation (set by the root callback)."""
 
     debug: bool = False
+    json_log: bool = False
 
 
 def exit_code(e: BaseException) -> int:
@@ -54,6 +74,8 @@ def exit_code(e: BaseException) -> int:
         return EXIT_BUSY
     if isinstance(e, RetriableError):
         return EXIT_UNREACHABLE
+    if isinstance(e, StoreNotReady):
+        return EXIT_STORE
     if isinstance(e, ConfigError | InvalidRequest):
         return EXIT_USAGE
     if isinstance(e, OmshubError):
@@ -83,10 +105,18 @@ def report_error(e: BaseException) -> int:
             message += f" (traceback below{f'; also in {where}' if where else ''})"
         else:
             hint = f"traceback in {where}" if where else "no log file"
-            message += f" ({hint}; run with --debug to see it here)"
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+            message += f" ({hint}; run with --log-level debug to see it here)"
+    say_error(message, code)
     show_traceback(e)
     return code
+
+
+def say_error(message: str, code: int) -> None:
+    """The one error line on stderr: `error: ...`, or with `--log-format json` a JSON line."""
+    if Settings.json_log:
+        sys.stderr.write(logs.json_line("ERROR", "omshub.cli", message, exit_code=code) + "\n")
+        return
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
 
 
 def show_traceback(e: BaseException) -> None:
@@ -122,21 +152,54 @@ def sub_app(help_text: str) -> typer.Typer:
 app = typer.Typer(
     cls=OmshubGroup,
     help="omshub: order-management integration hub. Exit codes: 0 ok, 1 something failed, "
-    "2 usage or configuration, 3 source busy, 4 source unreachable, 70 internal error.",
+    "2 usage or configuration, 3 source busy, 4 source unreachable, 5 store not ready "
+    "(run `omshub db upgrade`), 70 internal error, 130 interrupted.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            out.print(f"omshub {version('omshub')}", highlight=False)
+        except PackageNotFoundError:  # a checkout run without `pip install -e .`
+            out.print("omshub (version unknown: not installed)", highlight=False)
+        raise typer.Exit(EXIT_OK)
+
+
 @app.callback()
 def main(
-    debug: bool = typer.Option(
-        False, "--debug", envvar="OMSHUB_DEBUG", help="debug logging and tracebacks on stderr"
-    ),
+    log_level: Annotated[
+        LogLevel,
+        typer.Option(
+            "--log-level",
+            envvar="OMSHUB_LOG_LEVEL",
+            case_sensitive=False,
+            help="what reaches stderr; debug also shows an error's traceback",
+        ),
+    ] = LogLevel.warning,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format", envvar="OMSHUB_LOG_FORMAT", help="text, or one JSON object a line"
+        ),
+    ] = LogFormat.text,
+    debug: Annotated[
+        bool, typer.Option("--debug", envvar="OMSHUB_DEBUG", help="same as --log-level debug")
+    ] = False,
+    _: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version"),
+    ] = False,
 ) -> None:
     """omshub: order-management integration hub."""
-    Settings.debug = debug
-    logs.setup(debug)
+    level = LogLevel.debug if debug else log_level
+    Settings.debug = level is LogLevel.debug
+    Settings.json_log = log_format is LogFormat.json
+    logs.setup(level.value, json_lines=Settings.json_log, explicit=debug or level != "warning")
 
 
 def progress() -> None:
@@ -147,38 +210,24 @@ def progress() -> None:
 def fail(message: str, code: int = EXIT_USAGE) -> None:
     """End a command with `error: message` and `code` (for checks the CLI makes itself)."""
     trace.info("omshub %s: exit %d: %s", " ".join(sys.argv[1:]), code, message)
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+    say_error(message, code)
     raise typer.Exit(code)
 
 
 def engine() -> Engine:
-    """The store, migrated to the current schema (idempotent, cheap when up to date)."""
+    """The store for a command that writes: migrated to the current schema (idempotent)."""
     from oms.db import get_engine, upgrade
 
     upgrade()
     return get_engine()
 
 
-def cell(value: Any) -> Text:
-    """A table cell shown as is: data ("[x]" in a file name or message) is never markup."""
-    return Text("-" if value is None or value == "" else str(value))
+def store() -> Engine:
+    """The store for a command that only reads: never migrated; a store that is missing or
+    behind the schema ends the command with exit 5 and "run `omshub db upgrade`"."""
+    from oms.db import get_engine
+    from omshub.store import check_migrated
 
-
-def page(shown: int, total: int, offset: int) -> str:
-    """`3 of 120 (rows 51-53)`: a page is never presented as the total."""
-    if not shown:
-        return f"0 of {total}"
-    return f"{shown} of {total} (rows {offset + 1}-{offset + shown})"
-
-
-def when(value: str | None) -> str:
-    """`2026-12-02T01:04:05.123+00:00` -> `2026-12-02 01:04:05Z` (times are UTC)."""
-    return f"{value[:10]} {value[11:19]}Z" if value else "-"
-
-
-def dump_json(data: Any) -> None:
-    import json
-
-    sys.stdout.write(
-        json.dumps(data, default=str, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    )
+    eng = get_engine()
+    check_migrated(eng)
+    return eng

@@ -10,18 +10,21 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from omshub.cli import checks
 from omshub.cli.base import (
     EXIT_FAILED,
     app,
+    at,
     cell,
     dump_json,
     engine,
     out,
     page,
     progress,
+    store,
     sub_app,
-    when,
 )
+from omshub.cli.output import listing
 
 batches_app = sub_app("Landed batches: find, retry or discard the ones that failed.")
 app.add_typer(batches_app, name="batches")
@@ -38,11 +41,14 @@ def b_list(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Batches, newest first, with the true total of what matches."""
-    from omshub.batches import list_batches
+    from omshub.batches import check_status, list_batches
 
-    rows, total = list_batches(engine(), source, status, limit, offset)
+    check_status(status)
+    eng = store()
+    checks.source(source, eng)
+    rows, total = list_batches(eng, source, status, limit, offset)
     if as_json:
-        dump_json({"total": total, "limit": limit, "offset": offset, "batches": rows})
+        dump_json(listing(rows, total=total, limit=limit, offset=offset))
         return
     table = Table(title=f"batches ({status or 'all'}): {page(len(rows), total, offset)}")
     for c in ("batch", "status", "tries", "landed", "file", "message"):
@@ -50,7 +56,7 @@ def b_list(
     for r in rows:
         style = "red" if r["status"] in ("failed", "dead") else None
         table.add_row(
-            *map(cell, (r["batch_id"], r["status"], r["attempts"], when(r["landed_at"]))),
+            *map(cell, (r["batch_id"], r["status"], r["attempts"], at(r["landed_at"]))),
             cell(r["original_name"]),
             cell((r["message"] or "")[:160]),
             style=style,
@@ -91,7 +97,7 @@ def b_show(
     """One batch: its state, why it failed, who discarded it, what every run made of it."""
     from omshub.batches import get_batch
 
-    batch = get_batch(engine(), batch_id)
+    batch = get_batch(store(), batch_id)
     if as_json:
         dump_json(batch)
     else:
@@ -143,7 +149,7 @@ def b_discard(
 
     b = discard_batch(engine(), batch_id, reason, by or _user())
     out.print(
-        f"{batch_id}: discarded by {escape(b['discarded_by'])} at {b['discarded_at']}: "
+        f"{batch_id}: discarded by {escape(b['discarded_by'])} at {at(b['discarded_at'])}: "
         f"{escape(b['discarded_reason'])}; {b['dismissed']} open quarantine entries dismissed",
         highlight=False,
         soft_wrap=True,

@@ -16,16 +16,14 @@ import typer
 from rich import box
 from rich.table import Table
 
-from omshub.cli.base import EXIT_FAILED, cell, dump_json, engine, err, fail, out
+from omshub.cli import checks
+from omshub.cli.base import EXIT_FAILED, at, cell, dump_json, engine, fail, out, store
 from omshub.cli.edi_cmds import edi_app
+from omshub.cli.output import listing
 
 __all__ = ["edi_app"]
 
 Json = Annotated[bool, typer.Option("--json", help="machine-readable")]
-
-
-def _at(value: dt.datetime | None) -> str:
-    return f"{value.astimezone(dt.UTC):%Y-%m-%d %H:%M}Z" if value else "-"
 
 
 @edi_app.command("send")
@@ -61,8 +59,7 @@ def send_cmd(
         for path in report.delivered:
             out.print(f"delivered {path}", highlight=False, soft_wrap=True)
     if report.error:
-        err.print(f"[bold red]error:[/] {report.error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_FAILED)
+        fail(str(report.error), EXIT_FAILED)
 
 
 @edi_app.command("chain")
@@ -72,19 +69,15 @@ def chain_cmd(
     as_json: Json = False,
 ) -> None:
     """Every document in and out about PO: set, control numbers, file, when, 997 state."""
-    from oms.db import get_engine
     from omshub.edi.chain import chain
-    from omshub.state import check_migrated
 
-    store = get_engine()
-    check_migrated(store)
     now = dt.datetime.now(dt.UTC)
-    with store.connect() as conn:
+    with store().connect() as conn:
+        if not checks.configured_partner(partner) and not chain(conn, po, partner, now):
+            raise checks.unknown_partner(str(partner))
         entries = chain(conn, po, partner, now)
     if as_json:
-        dump_json(
-            {"reference": po, "partner": partner, "documents": [e.as_json() for e in entries]}
-        )
+        dump_json(listing([e.as_json() for e in entries], reference=po, partner=partner))
     if not entries:
         who = f" with partner {partner}" if partner else ""
         fail(f"no EDI document registered for {po!r}{who}", EXIT_FAILED)
@@ -96,7 +89,7 @@ def chain_cmd(
     for e in entries:
         flag = " (outstanding)" if e.outstanding and not e.overdue else ""
         view.add_row(
-            *map(cell, (_at(e.at), e.direction, e.partner, e.set_id, e.isa13, e.gs06, e.st02)),
+            *map(cell, (at(e.at), e.direction, e.partner, e.set_id, e.isa13, e.gs06, e.st02)),
             cell(e.file),
             cell(e.ack + flag),
             style="red" if e.overdue or e.ack == "rejected" else None,

@@ -10,7 +10,6 @@ not validate, `overdue` ends 1 when a 997 is overdue (for cron and monitoring).
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -19,8 +18,21 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from omshub.cli.base import EXIT_FAILED, EXIT_USAGE, cell, dump_json, err, out, page
+from omshub.cli import checks
+from omshub.cli.base import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    at,
+    cell,
+    dump_json,
+    engine,
+    err,
+    out,
+    page,
+    store,
+)
 from omshub.cli.edi_cmds import edi_app
+from omshub.cli.output import invalid, listing
 
 __all__ = ["edi_app"]
 
@@ -30,15 +42,6 @@ Json = Annotated[bool, typer.Option("--json", help="machine-readable")]
 class Direction(StrEnum):
     inbound = "in"
     outbound = "out"
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.datetime) else value
-
-
-def _at(value: dt.datetime | None) -> str:
-    """`2026-12-03 08:00:00Z` (UTC); `-` when not set."""
-    return f"{value.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S}Z" if value else "-"
 
 
 def _bad(broken: dict[str, Any]) -> None:
@@ -53,12 +56,8 @@ def partners_cmd(as_json: Json = False) -> None:
 
     good, broken = partners(), broken_partners()
     if as_json:
-        dump_json(
-            {
-                "partners": [p.model_dump(mode="json") for p in good.values()],
-                "broken": {name: str(e) for name, e in broken.items()},
-            }
-        )
+        items = [p.model_dump(mode="json") for p in good.values()]
+        dump_json(listing(items, invalid=invalid(broken)))
     else:
         view = Table(title="EDI partners", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         for col in ("partner", "name", "them (ISA)", "us (ISA)", "usage", "version", "in", "out"):
@@ -76,16 +75,6 @@ def partners_cmd(as_json: Json = False) -> None:
         raise typer.Exit(EXIT_USAGE)
 
 
-def _store() -> Any:
-    """The store, refused unless it is at the current schema (a read never migrates)."""
-    from oms.db import get_engine
-    from omshub.state import check_migrated
-
-    eng = get_engine()
-    check_migrated(eng)
-    return eng
-
-
 @edi_app.command("interchanges")
 def interchanges_cmd(
     partner: Annotated[str | None, typer.Option("--partner", help="one partner")] = None,
@@ -96,28 +85,26 @@ def interchanges_cmd(
 ) -> None:
     """Registered interchanges, newest first: control number, file, status, acknowledgement."""
     from oms.edi import interchanges
-    from omshub.edi.partners import broken_partners, partners
 
-    if partner is not None and partner not in partners() and partner not in broken_partners():
-        err.print(f"[yellow]note:[/] {escape(partner)} is not a configured partner", soft_wrap=True)
-    with _store().connect() as conn:
+    with store().connect() as conn:
+        if not checks.configured_partner(partner) and not interchanges(conn, partner, None, 1)[1]:
+            raise checks.unknown_partner(str(partner))  # a removed partner's history is listed
         rows, total = interchanges(
             conn, partner, direction.value if direction else None, limit, offset
         )
     if as_json:
-        found = [{k: _iso(v) for k, v in r.items()} for r in rows]
-        dump_json({"total": total, "limit": limit, "offset": offset, "interchanges": found})
+        dump_json(listing(rows, total=total, limit=limit, offset=offset))
         return
     view = Table(title=f"EDI interchanges: {page(len(rows), total, offset)}", box=box.SIMPLE_HEAD)
     for col in ("partner", "dir", "ISA13", "sender", "file", "at", "status", "ack", "ack due"):
         view.add_column(col, overflow="fold")
     for r in rows:
-        at = r["received_at"] if r["direction"] == "in" else r["sent_at"]
+        moved = r["received_at"] if r["direction"] == "in" else r["sent_at"]
         style = "red" if r["ack_status"] in ("rejected", "overdue") else None
         view.add_row(
             *map(cell, (r["partner"], r["direction"], r["isa_control"], r["sender_id"])),
-            *map(cell, (r["file_name"], _at(at), r["status"], r["ack_status"])),
-            cell(_at(r["ack_due_at"]) if r["ack_due_at"] else None),
+            *map(cell, (r["file_name"], at(moved), r["status"], r["ack_status"])),
+            cell(at(r["ack_due_at"]) if r["ack_due_at"] else None),
             style=style,
         )
     out.print(view)
@@ -136,10 +123,10 @@ def overdue_cmd(
     from oms.edi import overdue, utcnow
 
     now = utcnow()
-    with _store().begin() as conn:
+    with (store() if not mark else engine()).begin() as conn:
         late = overdue(conn, now, mark=mark)
     if as_json:
-        dump_json({"now": now.isoformat(), "overdue": [o.as_json() for o in late]})
+        dump_json(listing([o.as_json() for o in late], now=now))
     elif not late:
         out.print("no 997 is overdue", highlight=False)
     else:
@@ -149,8 +136,8 @@ def overdue_cmd(
         for o in late:
             behind = str(now - o.ack_due_at).split(".")[0]
             view.add_row(
-                *map(cell, (o.partner, o.isa_control, o.file_name, _at(o.sent_at))),
-                cell(_at(o.ack_due_at)),
+                *map(cell, (o.partner, o.isa_control, o.file_name, at(o.sent_at))),
+                cell(at(o.ack_due_at)),
                 cell(behind),
             )
         out.print(view)
@@ -174,11 +161,11 @@ def gaps_cmd(
     from omshub.edi.partners import get_partner
 
     get_partner(partner)  # an unknown partner (or its broken file) is exit 2
-    with _store().connect() as conn:
+    with store().connect() as conn:
         missing = gaps(conn, partner, kind.value)
     if as_json:
         found = [{**vars(g), "count": g.count} for g in missing]
-        dump_json({"partner": partner, "kind": kind.value, "gaps": found})
+        dump_json(listing(found, partner=partner, kind=kind.value))
         return
     if not missing:
         out.print(f"no gaps in {partner}'s {kind.value.upper()} numbers", highlight=False)

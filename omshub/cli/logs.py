@@ -3,13 +3,17 @@
 The log file (`OMSHUB_LOG_DIR`, default `<project>/.omshub/logs`, file `omshub.log`,
 5 x 5 MB) receives everything from omshub's packages, debug lines included (the pipeline
 logs a failed batch's traceback at DEBUG), and every command error's traceback, so a
-one-line error on screen can always be followed up. The screen shows warnings, progress
-lines for the commands that run sources, and with `--debug` everything, tracebacks too.
+one-line error on screen can always be followed up. The screen (stderr) shows what
+`--log-level` asks (default: warnings, plus progress lines for the commands that run
+sources; `debug`: everything, tracebacks too), as rich text or, with `--log-format json`,
+one JSON object a line (`time`, `level`, `logger`, `message`) for log collectors.
 A log folder that cannot be written never stops a command: the file is then skipped.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import os
 from logging.handlers import RotatingFileHandler
@@ -26,6 +30,7 @@ class _State:
     file: Path | None = None
     screen: logging.Handler | None = None
     debug: bool = False
+    explicit: bool = False
     handlers: list[tuple[logging.Logger, logging.Handler]] = []
     levels: dict[str, tuple[int, bool]] = {}
 
@@ -79,16 +84,43 @@ def _attach(logger: logging.Logger, handler: logging.Handler) -> None:
     _State.handlers.append((logger, handler))
 
 
-def setup(debug: bool) -> None:
+def json_line(level: str, logger: str, message: str, **extra: object) -> str:
+    """One log record as a JSON object (time in ISO 8601 UTC with `Z`)."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    record = {"time": now, "level": level, "logger": logger, "message": message, **extra}
+    return json.dumps(record, ensure_ascii=False, default=str)
+
+
+class JsonFormatter(logging.Formatter):
+    """`--log-format json`: one object a line; a traceback is the `exception` field."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        extra = {"exception": self.formatException(record.exc_info)} if record.exc_info else {}
+        return json_line(record.levelname, record.name, record.getMessage(), **extra)
+
+
+def _screen(level: str, json_lines: bool) -> logging.Handler:
+    handler: logging.Handler
+    if json_lines:
+        handler = logging.StreamHandler()  # stderr
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler = RichHandler(
+            console=Console(stderr=True, width=max(Console().width, 120)),
+            show_path=False,
+            markup=False,
+            show_time=level == "debug",
+        )
+    handler.setLevel(level.upper())
+    return handler
+
+
+def setup(level: str = "warning", json_lines: bool = False, explicit: bool = False) -> None:
+    """Log to the file and to stderr at `level` (`explicit`: the user chose it, so
+    progress lines do not override it)."""
     teardown()
-    _State.debug = debug
-    screen = RichHandler(
-        console=Console(stderr=True, width=max(Console().width, 120)),
-        show_path=False,
-        markup=False,
-        show_time=debug,
-    )
-    screen.setLevel(logging.DEBUG if debug else logging.WARNING)
+    _State.debug, _State.explicit = level == "debug", explicit
+    screen = _screen(level, json_lines)
     _State.screen = screen
     file = _file_handler()
     if file is not None:
@@ -107,5 +139,5 @@ def setup(debug: bool) -> None:
 
 def show_progress() -> None:
     """Progress (INFO) lines on the screen too: for the commands that run sources."""
-    if _State.screen is not None and not _State.debug:
+    if _State.screen is not None and not _State.explicit:
         _State.screen.setLevel(logging.INFO)

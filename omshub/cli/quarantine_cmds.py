@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 
+from omshub.cli import checks
 from omshub.cli.base import (
     EXIT_FAILED,
     app,
@@ -18,8 +20,10 @@ from omshub.cli.base import (
     out,
     page,
     progress,
+    store,
     sub_app,
 )
+from omshub.cli.output import listing
 
 q_app = sub_app("Records kept out of the store, with reasons.")
 app.add_typer(q_app, name="quarantine")
@@ -39,9 +43,12 @@ def q_list(
 
     if status not in (*STATUSES, "all"):
         fail(f"unknown status {status!r} (one of: {', '.join(STATUSES)}, all)")
-    rows, total = page_entries(engine(), status, source, batch, limit, offset)
+    eng = store()
+    checks.source(source, eng)
+    checks.batch(eng, batch)
+    rows, total = page_entries(eng, status, source, batch, limit, offset)
     if as_json:
-        dump_json({"total": total, "limit": limit, "offset": offset, "entries": rows})
+        dump_json(listing(rows, total=total, limit=limit, offset=offset))
         return
     table = Table(title=f"quarantine ({status}): {page(len(rows), total, offset)}")
     for c in ("id", "source", "stream", "record", "key", "mapping", "first reason"):
@@ -63,13 +70,25 @@ def q_show(qid: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     """One quarantined record: raw content and every reason."""
     from omshub.quarantine import get_entry
 
-    row = get_entry(engine(), qid)
+    row = get_entry(store(), qid)
     if row is None:
         fail(f"no quarantine entry {qid} (see `omshub quarantine list`)")
         return
     row["raw_record"] = json.loads(row["raw_record"])
     row["reasons"] = json.loads(row["reasons"])
     dump_json(row)
+
+
+def _check_open(eng: Engine, ids: list[int]) -> None:
+    """Every id given is an open entry: a typo or a done entry is an error, not a no-op."""
+    from omshub.quarantine import get_entry
+
+    for qid in ids:
+        row = get_entry(eng, qid)
+        if row is None:
+            fail(f"no quarantine entry {qid} (see `omshub quarantine list`)")
+        elif row["status"] != "open":
+            fail(f"quarantine entry {qid} is {row['status']}, not open: nothing to replay")
 
 
 @q_app.command("replay")
@@ -86,6 +105,8 @@ def q_replay(
     from omshub.quarantine import open_batches, page_entries
 
     eng = engine()
+    checks.source(source, eng)
+    _check_open(eng, ids or [])
     batches = open_batches(eng, ids, source)
     if not batches:
         out.print("nothing open to replay")

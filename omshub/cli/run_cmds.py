@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from omshub.cli import checks
 from omshub.cli.base import (
     EXIT_BUSY,
     EXIT_FAILED,
@@ -25,10 +26,13 @@ from omshub.cli.base import (
     out,
     progress,
     show_traceback,
+    store,
     trace,
 )
+from omshub.cli.output import invalid, listing
 
 if TYPE_CHECKING:
+    from omshub.config import SourceConfig
     from omshub.pipeline import RunReport
 
 #: several sources in one `omshub run`: the most serious outcome is the exit code
@@ -145,6 +149,7 @@ def replay(
 
     if not source and not batch:
         fail("give --source or --batch")
+    checks.source(source)  # replaying needs the source's configuration
     progress()
     reports = do_replay(source, batch, engine())
     if not reports:
@@ -163,7 +168,7 @@ def stats(
     from omshub.cli.stats_view import print_sources
     from omshub.report import stats as get_stats
 
-    eng = engine()
+    eng = store()
     data = get_stats(eng)
     if as_json:
         dump_json(data)
@@ -179,10 +184,22 @@ def stats(
 
 
 @app.command("sources")
-def sources_cmd() -> None:
-    """Configured sources and their streams (and every source file that does not validate)."""
+def sources_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+) -> None:
+    """Configured sources and their streams (and every source file that does not validate).
+
+    Exit 2 when any source file does not validate.
+    """
     from omshub.config import broken_sources, sources
 
+    broken = broken_sources()
+    if as_json:
+        items = [_source_json(s) for s in sources().values()]
+        dump_json(listing(items, invalid=invalid(broken)))
+        if broken:
+            raise typer.Exit(EXIT_USAGE)
+        return
     table = Table(title="sources")
     for c in ("name", "system", "kind", "connector", "schedule", "streams"):
         table.add_column(c)
@@ -190,8 +207,19 @@ def sources_cmd() -> None:
         streams = ", ".join(st.name for st in s.streams)
         table.add_row(s.name, s.system, s.kind, s.connector.type, s.schedule or "-", streams)
     out.print(table)
-    broken = broken_sources()
     for name, e in sorted(broken.items()):
         err.print(f"[red]bad[/] {name}: {escape(str(e))}", soft_wrap=True)
     if broken:
         raise typer.Exit(EXIT_USAGE)
+
+
+def _source_json(s: SourceConfig) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "system": s.system,
+        "kind": s.kind,
+        "connector": s.connector.type,
+        "schedule": s.schedule,
+        "streams": [st.name for st in s.streams],
+        "file": str(s.file),
+    }

@@ -7,7 +7,6 @@ either (CI, cron: no stdin) it refuses, so a pipeline never moves one by acciden
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,6 +18,7 @@ from rich.table import Table
 from omshub.cli.base import (
     EXIT_FAILED,
     app,
+    at,
     cell,
     dump_json,
     engine,
@@ -26,23 +26,20 @@ from omshub.cli.base import (
     fail,
     out,
     progress,
+    store,
     sub_app,
 )
+from omshub.cli.output import invalid, iso, listing
 
 if TYPE_CHECKING:
     from omshub.pipeline import RunReport
-    from omshub.state import Backfill, Change, StreamState
+    from omshub.state import Backfill, Change
 
 state_app = sub_app("Watermarks (where each stream's next run starts reading): show, set, reset.")
 app.add_typer(state_app, name="state")
 
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="do it without asking")]
 Json = Annotated[bool, typer.Option("--json", help="machine-readable")]
-
-
-def _at(state: StreamState) -> str:
-    """`2026-12-02T18:12:54Z`: ISO 8601, UTC, to the second (the JSON has it whole)."""
-    return f"{state.set_at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}" if state.set_at else "-"
 
 
 @state_app.command("show")
@@ -56,22 +53,19 @@ def state_show(
     "none": never loaded, or reset. "set by" is a run id or "manual". A store that is not
     at the current schema is refused (run `omshub db upgrade`): a read never migrates.
     """
-    from oms.db import get_engine
     from omshub import state
 
-    eng = get_engine()
-    state.check_migrated(eng)
-    rows, broken = state.show(eng, source, stream)
+    rows, broken = state.show(store(), source, stream)
     if as_json:
-        dump_json({"watermarks": [r.as_json() for r in rows], "broken": broken})
+        dump_json(listing([r.as_json() for r in rows], invalid=invalid(broken)))
         return
     view = Table(title="watermarks", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for col in ("source", "stream", "watermark", "set by", "set at", "cursor"):
         view.add_column(col, overflow="fold")  # a watermark is never cut short
     for r in rows:
         kind = r.cursor if r.configured else "not configured"
-        mark = cell(r.watermark) if r.watermark is not None else cell("none")
-        view.add_row(cell(r.source), cell(r.stream), mark, cell(r.set_by), _at(r), kind)
+        mark = cell(iso(r.watermark)) if r.watermark is not None else cell("none")
+        view.add_row(cell(r.source), cell(r.stream), mark, cell(r.set_by), at(r.set_at), kind)
     out.print(view)
     for name, why in broken.items():
         err.print(f"[yellow]bad[/] {escape(name)}: {escape(why)}", soft_wrap=True, highlight=False)
@@ -98,9 +92,14 @@ def say(line: str) -> None:
     out.print(escape(line), soft_wrap=True, highlight=False)
 
 
+def _mark(value: str | None) -> str:
+    """A watermark as users read times (`...Z`), or `none`."""
+    return iso(value) or "none"
+
+
 def _arrow(change: Change) -> str:
     how = f" ({change.direction})" if change.direction else ""
-    return f"{change.source}/{change.stream}: {change.old or 'none'} -> {change.new or 'none'}{how}"
+    return f"{change.source}/{change.stream}: {_mark(change.old)} -> {_mark(change.new)}{how}"
 
 
 @state_app.command("set")
@@ -124,11 +123,12 @@ def state_set(
     _notes(change.notes)
     err.print(escape(_arrow(change)), soft_wrap=True, highlight=False)
     if change.direction == "unchanged" and change.old == change.new:
-        say(f"{source}/{stream} watermark is already {change.new}: nothing changed")
+        say(f"{source}/{stream} watermark is already {_mark(change.new)}: nothing changed")
         return
-    confirm(f"set {source}/{stream} to {change.new}?", yes, f"refusing to move {source}/{stream}")
+    where = f"{source}/{stream}"
+    confirm(f"set {where} to {_mark(change.new)}?", yes, f"refusing to move {where}")
     state.apply_set(eng, change)
-    say(f"{source}/{stream} watermark = {change.new} (was {change.old or 'none'})")
+    say(f"{where} watermark = {_mark(change.new)} (was {_mark(change.old)})")
 
 
 @state_app.command("reset")
@@ -155,7 +155,7 @@ def state_reset(
     confirm(f"delete {len(changes)} watermark(s) of {which}?", yes, f"refusing to reset {which}")
     state.apply_reset(eng, changes)
     for change in changes:
-        say(f"{change.source}/{change.stream} watermark reset (was {change.old})")
+        say(f"{change.source}/{change.stream} watermark reset (was {_mark(change.old)})")
 
 
 @app.command()
@@ -214,7 +214,7 @@ def backfill_json(plan: Backfill, rep: RunReport) -> dict[str, Any]:
         "status": rep.status,
         "ok": rep.ok,
         "streams": plan.streams,
-        "window": {"from": start.isoformat(), "to": end.isoformat()},
+        "window": {"from": iso(start), "to": iso(end)},
         "summary": rep.summary.as_dict() if rep.summary else None,
         "errors": rep.errors,
     }

@@ -10,7 +10,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from omshub.cli.base import out, when
+from omshub.cli.base import at, out
 
 
 def print_sources(sources: dict[str, dict[str, Any]]) -> None:
@@ -30,9 +30,9 @@ def print_sources(sources: dict[str, dict[str, Any]]) -> None:
         table.add_row(
             name,
             state,
-            when(run and run["started_at"]),
-            when(run and run["finished_at"]),
-            when(ok["finished_at"]) if ok else "never",
+            at(run and run["started_at"]),
+            at(run and run["finished_at"]),
+            at(ok["finished_at"]) if ok else "never",
             str(waiting["failed"]),
             str(waiting["dead"]),
             style=style,

@@ -18,11 +18,18 @@ app.add_typer(mapping_app, name="mapping")
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(
+    revision: Annotated[str, typer.Option(help="a migration id; head = the newest")] = "head",
+) -> None:
     """Create or migrate the store's tables (idempotent)."""
+    from alembic.util import CommandError
+
     from oms.db import database_url, upgrade
 
-    upgrade(revision=revision)
+    try:
+        upgrade(revision=revision)
+    except CommandError as e:  # an unknown revision is the user's typo, not our bug
+        fail(f"cannot upgrade to revision {revision!r}: {e}")
     out.print(f"store at {database_url().split('@')[-1]} is at revision {revision}")
 
 

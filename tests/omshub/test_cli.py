@@ -64,7 +64,7 @@ def test_run_stats_quarantine_on_one_source(sqlite_store: str, logs: Path) -> No
     assert shop["last_success"]["run_id"] == shop["last_run"]["run_id"]
     assert stats["sources"]["sap_erp"]["last_run"] is None  # configured, never ran
 
-    listed = cli_json("quarantine", "list")["entries"]
+    listed = cli_json("quarantine", "list")["items"]
     assert listed and all(e["status"] == "open" for e in listed)
     shown = json.loads(runner.invoke(app, ["quarantine", "show", str(listed[0]["id"])]).stdout)
     assert shown["raw_record"]["financial_status"] == "disputed_hold"
@@ -85,7 +85,7 @@ def test_read_commands_work_on_an_empty_store(sqlite_store: str, logs: Path) -> 
         result = runner.invoke(app, args)
         assert result.exit_code == 0, (args, result.output)
     assert "0 of 0" in runner.invoke(app, ["batches", "list"]).stdout
-    assert cli_json("batches", "list") == {"total": 0, "limit": 50, "offset": 0, "batches": []}
+    assert cli_json("batches", "list") == {"total": 0, "limit": 50, "offset": 0, "items": []}
 
 
 def test_unknown_source_is_a_clear_error(sqlite_store: str, logs: Path) -> None:
@@ -107,7 +107,7 @@ def test_find_retry_and_discard_failed_batches(project: Path, engine: Engine) ->
     b, c = ids["b.json"], ids["c.json"]
 
     failed = cli_json("batches", "list", "--status", "failed")
-    assert failed["total"] == 2 and {r["batch_id"] for r in failed["batches"]} == {b, c}
+    assert failed["total"] == 2 and {r["batch_id"] for r in failed["items"]} == {b, c}
     page = runner.invoke(app, ["batches", "list", "--limit", "1"])
     assert "batches (all): 1 of 3 (rows 1-1)" in page.stdout
     assert "next page: --offset 1" in page.stdout
@@ -164,7 +164,7 @@ def test_quarantine_list_shows_true_totals_and_replay_exits_1_on_failure(
     assert "quarantine (open): 1 of 2 (rows 1-1)" in page.stdout
     assert "next page: --offset 1" in page.stdout
     listed = cli_json("quarantine", "list", "--limit", "1", "--offset", "1")
-    assert (listed["total"], len(listed["entries"])) == (2, 1)
+    assert (listed["total"], len(listed["items"])) == (2, 1)
     bogus = runner.invoke(app, ["quarantine", "list", "--status", "bogus"])
     assert bogus.exit_code == 2
     assert bogus.stderr == (
@@ -235,7 +235,7 @@ def test_an_internal_error_is_one_line_exit_70_and_its_traceback_is_logged(
     assert result.stdout == ""
     assert result.stderr.startswith(
         "error: internal error: DatabaseError: (sqlite3.DatabaseError) file is not a database "
-        f"(traceback in {logs}; run with --debug to see it here)"
+        f"(traceback in {logs}; run with --log-level debug to see it here)"
     )
     assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
     logged = logs.read_text()

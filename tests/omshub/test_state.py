@@ -82,9 +82,14 @@ def fails(*args: str, start: str, code: int = 2) -> str:
     return str(lines[-1])
 
 
+def z(time: str) -> str:
+    """A time as the CLI shows it (ISO 8601 UTC with `Z`); the store keeps `+00:00`."""
+    return time.replace("+00:00", "Z")
+
+
 def shown(*args: str) -> dict[tuple[str, str], dict[str, Any]]:
     data = json.loads(cli("state", "show", *args, "--json").stdout)
-    return {(r["source"], r["stream"]): r for r in data["watermarks"]}
+    return {(r["source"], r["stream"]): r for r in data["items"]}
 
 
 def marks(engine: Engine) -> dict[tuple[str, str], tuple[str, str]]:
@@ -114,10 +119,10 @@ def test_show_lists_every_configured_stream_with_its_watermark(
         )
     after = shown()
     shop = after["shop", "orders"]
-    assert shop["watermark"] == t(9) and shop["set_by"].startswith("cli__")
+    assert shop["watermark"] == z(t(9)) and shop["set_by"].startswith("cli__")
     assert dt.datetime.fromisoformat(shop["set_at"]).tzinfo is not None
     assert after["ledger", "orders"]["watermark"] == "000009"
-    assert after["shop", "archive"]["watermark"] == t(9)
+    assert after["shop", "archive"]["watermark"] == z(t(9))
     gone = {
         "watermark": "[red]x",
         "set_by": "r",
@@ -145,7 +150,8 @@ def test_show_errors_are_one_line_with_exit_2(project: Path) -> None:
     backfill = ("backfill", "bad", "--from", "2026-11-20", "--to", "2026-11-21")
     assert "bad.yaml:3 kind" in fails(*backfill, start="error: ")
     every = json.loads(cli("state", "show", "--json").stdout)  # the others still show
-    assert "bad.yaml:3 kind" in every["broken"]["bad"] and len(every["watermarks"]) == 5
+    bad = {i["name"]: i["message"] for i in every["invalid"]}
+    assert "bad.yaml:3 kind" in bad["bad"] and len(every["items"]) == 5
 
 
 def test_show_never_migrates_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,11 +160,11 @@ def test_show_never_migrates_the_store(tmp_path: Path, monkeypatch: pytest.Monke
     db = tmp_path / "new" / "store.db"
     db.parent.mkdir()
     monkeypatch.setenv("OMSHUB_DATABASE_URL", f"sqlite:///{db}")
-    missing = cli("state", "show", code=2)
+    missing = cli("state", "show", code=5)
     assert missing.stderr == f"error: no store at {db}: run `omshub db upgrade` to create it\n"
     assert not db.exists()
     upgrade(f"sqlite:///{db}", revision="0004")
-    old = cli("state", "show", code=2)
+    old = cli("state", "show", code=5)
     head = sorted(
         p.name[:4] for p in Path(oms.db.__file__).parent.glob("migrations/versions/0*.py")
     )[-1]
@@ -180,8 +186,8 @@ def test_an_unreadable_watermark_is_replaced_by_the_next_run(project: Path, engi
 
 def test_set_validates_and_normalises_the_value(project: Path, engine: Engine) -> None:
     day = cli("state", "set", "shop", "orders", "2026-11-20", "--yes")
-    assert "taken as 2026-11-20T00:00:00+00:00 (midnight UTC)" in day.stderr
-    assert "shop/orders: none -> 2026-11-20T00:00:00+00:00 (new)" in day.stderr
+    assert "taken as 2026-11-20T00:00:00Z (midnight UTC)" in day.stderr
+    assert "shop/orders: none -> 2026-11-20T00:00:00Z (new)" in day.stderr
     assert marks(engine)["shop", "orders"] == ("2026-11-20T00:00:00+00:00", "manual")
     naive = cli("state", "set", "shop", "orders", "2026-11-19T08:30", "--yes")
     assert "has no UTC offset: taken as UTC" in naive.stderr and "(backwards)" in naive.stderr
@@ -221,9 +227,11 @@ def test_reset_deletes_and_the_next_run_reads_from_the_start(project: Path, engi
     cli("run", "shop")
     assert {k for k in marks(engine) if k[0] == "shop"} == {("shop", "orders"), ("shop", "archive")}
     one = cli("state", "reset", "shop", "--stream", "archive", "--yes")
-    assert f"shop/archive watermark reset (was {t(9)})" in one.stdout
+    assert f"shop/archive watermark reset (was {z(t(9))})" in one.stdout
     assert ("shop", "archive") not in marks(engine) and ("shop", "orders") in marks(engine)
-    assert f"shop/orders watermark reset (was {t(9)})" in cli("state", "reset", "shop", "-y").stdout
+    assert (
+        f"shop/orders watermark reset (was {z(t(9))})" in cli("state", "reset", "shop", "-y").stdout
+    )
     assert "shop: no watermark to reset" in cli("state", "reset", "shop", "--yes").stdout
     cli("state", "reset", "nope", "--yes", code=2)
     cli("state", "reset", "shop", "--stream", "nope", "--yes", code=2)
@@ -284,8 +292,8 @@ def test_backfill_loads_a_window_and_never_moves_a_watermark_back(
         cli("backfill", "ledger", "--from", "2026-11-20", "--to", "2026-11-21", "--json").stdout
     )
     assert data["window"] == {
-        "from": "2026-11-20T00:00:00+00:00",
-        "to": "2026-11-21T00:00:00+00:00",
+        "from": "2026-11-20T00:00:00Z",
+        "to": "2026-11-21T00:00:00Z",
     }
     assert data["status"] == "success" and data["ok"] is True and data["streams"] is None
     assert data["summary"]["batches"] == {"loaded": 1} and data["errors"] == []
@@ -304,9 +312,9 @@ def test_backfill_loads_a_window_and_never_moves_a_watermark_back(
 
 def test_backfill_errors(project: Path, engine: Engine) -> None:
     day = ("--from", "2026-11-20", "--to", "2026-11-21")
-    late = "error: --from 2026-11-21T00:00:00+00:00 is not before --to 2026-11-20T00:00:00+00:00"
+    late = "error: --from 2026-11-21T00:00:00Z is not before --to 2026-11-20T00:00:00Z"
     fails("backfill", "shop", "--from", "2026-11-21", "--to", "2026-11-20", start=late)
-    empty = "error: --from 2026-11-20T00:00:00+00:00 is not before"
+    empty = "error: --from 2026-11-20T00:00:00Z is not before"
     fails("backfill", "shop", "--from", "2026-11-20", "--to", "2026-11-20", start=empty)
     soon = "error: --from 'soon' is not an ISO 8601 time"
     fails("backfill", "shop", "--from", "soon", "--to", "2026-11-20", start=soon)

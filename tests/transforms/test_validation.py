@@ -44,7 +44,7 @@ def test_model_suite_flags_exactly_the_bad_rows() -> None:
     assert set(out) == {11, 12}
     assert [r.field for r in out[11]] == ["sku"]
     assert [(r.field, r.rule) for r in out[12]] == [("qty_ordered", "expect between")]
-    assert "got Decimal('-1')" in out[12][0].message
+    assert out[12][0].message.endswith("; got -1")
 
 
 def test_vocabularies_and_currency() -> None:

@@ -162,8 +162,8 @@ def test_chain_cli_table_json_and_nothing_found(chained: Engine, cli_env: None) 
     result = runner.invoke(app, ["edi", "chain", "PO-1", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert [d["set_id"] for d in data["documents"]] == ["850", "855", "940", "856", "945"]
-    assert data["documents"][2]["overdue"] is True
+    assert [d["set_id"] for d in data["items"]] == ["850", "855", "940", "856", "945"]
+    assert data["items"][2]["overdue"] is True
     table = runner.invoke(app, ["edi", "chain", "PO-1", "--partner", "acme_retail"])
     assert table.exit_code == 0, table.output
     assert "000000501" in table.stdout and "outstanding" in table.stdout

@@ -43,8 +43,8 @@ def test_partners_lists_good_and_broken(tmp_path: Path, monkeypatch: pytest.Monk
     result = runner.invoke(app, ["edi", "partners", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert [p["id"] for p in data["partners"]] == ["acme_retail", "harborline_3pl"]
-    assert data["broken"] == {}
+    assert [p["id"] for p in data["items"]] == ["acme_retail", "harborline_3pl"]
+    assert data["invalid"] == []
     result = runner.invoke(app, ["edi", "partners"])
     assert result.exit_code == 0 and "01/007123456" in result.stdout
     home = tmp_path / "home"
@@ -57,7 +57,7 @@ def test_partners_lists_good_and_broken(tmp_path: Path, monkeypatch: pytest.Monk
     assert "acme_retail" in result.stdout and "bad.yaml:2 password: secret written" in result.stderr
     assert "s3cret" not in result.output
     data = json.loads(runner.invoke(app, ["edi", "partners", "--json"]).stdout)
-    assert list(data["broken"]) == ["bad"] and len(data["partners"]) == 2
+    assert [i["name"] for i in data["invalid"]] == ["bad"] and len(data["items"]) == 2
 
 
 def test_interchanges_and_overdue(store_url: str) -> None:
@@ -72,14 +72,14 @@ def test_interchanges_and_overdue(store_url: str) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["total"] == 4
-    first = data["interchanges"][0]
+    first = data["items"][0]
     assert (first["direction"], first["isa_control"], first["file_name"]) == (
         "in", "000000077", "po.x12"
     )  # fmt: skip
     assert dt.datetime.fromisoformat(first["received_at"]).tzinfo is not None
     data = json.loads(runner.invoke(app, ["edi", "interchanges", "--direction", "out",
                                           "--partner", "acme_retail", "--json"]).stdout)  # fmt: skip
-    assert [r["isa_control"] for r in data["interchanges"]] == [
+    assert [r["isa_control"] for r in data["items"]] == [
         "000000003", "000000002", "000000001"
     ]  # fmt: skip
     result = runner.invoke(app, ["edi", "interchanges", "--limit", "2"])
@@ -87,14 +87,14 @@ def test_interchanges_and_overdue(store_url: str) -> None:
 
     result = runner.invoke(app, ["edi", "overdue", "--json"])
     assert result.exit_code == 1, result.output
-    rows = json.loads(result.stdout)["overdue"]
+    rows = json.loads(result.stdout)["items"]
     assert [(r["id"], r["isa_control"], r["newly"]) for r in rows] == [(late, "000000001", False)]
     result = runner.invoke(app, ["edi", "overdue"])
     assert result.exit_code == 1 and "asn_1.x12" in result.stdout
     with engine.connect() as conn:  # listing marked nothing
         assert edi.interchanges(conn, direction="out")[0][-1]["ack_status"] == "none"
     result = runner.invoke(app, ["edi", "overdue", "--mark", "--json"])
-    assert result.exit_code == 1 and json.loads(result.stdout)["overdue"][0]["newly"] is True
+    assert result.exit_code == 1 and json.loads(result.stdout)["items"][0]["newly"] is True
     with engine.connect() as conn:
         assert edi.interchanges(conn, direction="out")[0][-1]["ack_status"] == "overdue"
     with engine.begin() as conn:
@@ -111,11 +111,11 @@ def test_reads_refuse_a_store_behind_the_schema(
     monkeypatch.setenv("OMSHUB_DATABASE_URL", url)
     for command in (["edi", "interchanges"], ["edi", "overdue"]):
         result = runner.invoke(app, command)
-        assert result.exit_code == 2, result.output
+        assert result.exit_code == 5, result.output
         assert "at schema revision 0005" in result.stderr and "omshub db upgrade" in result.stderr
     monkeypatch.setenv("OMSHUB_DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
     result = runner.invoke(app, ["edi", "overdue"])
-    assert result.exit_code == 2 and "no store at" in result.stderr
+    assert result.exit_code == 5 and "no store at" in result.stderr
     assert not (tmp_path / "none.db").exists()
 
 
@@ -129,10 +129,10 @@ def test_gaps(store_url: str) -> None:
             ))  # fmt: skip
     result = runner.invoke(app, ["edi", "gaps", "acme_retail", "--json"])
     assert result.exit_code == 0, result.output
-    gaps = json.loads(result.stdout)["gaps"]
+    gaps = json.loads(result.stdout)["items"]
     assert gaps == [{"sender": "007123456", "first": 3, "last": 5, "count": 3}]
     result = runner.invoke(app, ["edi", "gaps", "acme_retail", "--kind", "gs", "--json"])
-    assert json.loads(result.stdout)["gaps"] == [{"sender": "", "first": 3, "last": 5, "count": 3}]
+    assert json.loads(result.stdout)["items"] == [{"sender": "", "first": 3, "last": 5, "count": 3}]
     result = runner.invoke(app, ["edi", "gaps", "acme_retail"])
     assert result.exit_code == 0 and "missing ISA numbers" in result.stdout
     assert "007123456" in result.stdout

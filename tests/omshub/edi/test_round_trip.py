@@ -152,7 +152,7 @@ def test_an_order_round_trip_over_sftp_with_997s_both_ways(
     result = CliRunner().invoke(app, ["edi", "chain", PO, "--json"])
     assert result.exit_code == 0, result.output
     entries = json.loads(result.output)
-    entries = entries.get("documents", entries) if isinstance(entries, dict) else entries
+    entries = entries["items"]
     seen = {(e["direction"], e["set_id"], e["partner"]): e for e in entries}
     assert set(seen) >= {
         ("in", "850", "acme_retail"),
