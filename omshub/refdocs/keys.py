@@ -146,6 +146,8 @@ def _plain(v: Any) -> Any:
 
 def _describe(f: FieldInfo) -> str:
     text = f.description or ""
+    if not text and typing.get_origin(f.annotation) is typing.Literal:
+        text = "selects the keys of this section"
     limits = []
     for m in f.metadata:
         for attr, word in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):

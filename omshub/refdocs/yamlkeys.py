@@ -46,12 +46,14 @@ def _rest_specs(walk: Walk) -> None:
     from connectors.rest.auth import AUTHENTICATORS
     from connectors.rest.paginate import PAGINATORS
 
-    for kind, cls in sorted(AUTHENTICATORS.items()):
-        if cls.__module__.startswith("connectors."):
-            walk.add(cls.Options, f"rest auth: {kind}")
-    for kind, cls in sorted(PAGINATORS.items()):
-        if cls.__module__.startswith("connectors."):
-            walk.add(cls.Options, f"rest paginator: {kind}")
+    groups: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("rest auth", dict(AUTHENTICATORS)),
+        ("rest paginator", dict(PAGINATORS)),
+    )
+    for label, table in groups:
+        for kind, cls in sorted(table.items()):
+            if cls.__module__.startswith("connectors."):
+                walk.add(cls.Options, f"{label}: {kind}")
 
 
 def render_source() -> str:
@@ -83,7 +85,7 @@ def render_partner() -> str:
     from omshub.edi.partnerconfig import PartnerConfig
 
     walk = Walk()
-    walk.add(PartnerConfig, "Partner file (config/partners/*.yaml)")
+    walk.add(PartnerConfig, "Partner file (config/partners/*.yaml)", skip=frozenset({"file"}))
     intro = """
 Every key of an EDI trading-partner file: the partner's identifiers, what it sends and
 receives, its transport and acknowledgement rules. Explained with examples in
