@@ -46,18 +46,29 @@ Qty = Money  # quantities are exact decimals too (1.5 kg, 0.25 m)
 class Provenance:
     """Columns every business row carries (DESIGN.md §4, provenance)."""
 
+    #: UUIDv5 of the entity and its natural key (oms.ids): the same in every store
     id: Mapped[str] = mapped_column(Id, primary_key=True)
+    #: the system that wrote the row last
     source_system: Mapped[str | None] = mapped_column(String(64))
+    #: that system's last-change time of the record (the mapping's `updated_at`)
     source_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: the mapping that wrote the row last
     mapping_name: Mapped[str | None] = mapped_column(String(128))
+    #: that mapping's `version`
     mapping_version: Mapped[str | None] = mapped_column(String(32))
+    #: the run that wrote the row last
     last_run_id: Mapped[str | None] = mapped_column(String(64))
+    #: the landed batch that wrote the row last
     last_batch_id: Mapped[str | None] = mapped_column(String(64))
-    field_sources: Mapped[str | None] = mapped_column(Text)  # JSON {field: system}
+    #: JSON {field: system}: which system set each owned field (config/ownership.yaml)
+    field_sources: Mapped[str | None] = mapped_column(Text)
+    #: when the store inserted the row
     created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: when the store last changed the row
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    #: the run and landed batch that inserted the row (inserts write no change-log row)
+    #: the run that inserted the row (inserts write no change-log row)
     created_run_id: Mapped[str | None] = mapped_column(String(64))
+    #: the landed batch that inserted the row
     created_batch_id: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -68,6 +79,7 @@ class Customer(Provenance, Base):
     __tablename__ = "customer"
     #: normalised email, else `<system>:<the system's customer id>` (oms.entities)
     customer_key: Mapped[str] = mapped_column(String(320), unique=True)
+    #: as the system sent it; the customer key uses it normalised
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     first_name: Mapped[str | None] = mapped_column(String(128))
     last_name: Mapped[str | None] = mapped_column(String(128))
@@ -83,9 +95,12 @@ class Customer(Provenance, Base):
 
 class Product(Provenance, Base):
     __tablename__ = "product"
+    #: the canonical stock-keeping unit; other systems' ids map to it (product_alias)
     sku: Mapped[str] = mapped_column(String(128), unique=True)
+    #: GTIN/EAN/UPC barcode, up to 14 digits
     gtin: Mapped[str | None] = mapped_column(String(14))
     name: Mapped[str | None] = mapped_column(String(512))
+    #: unit of measure sold (EA, KG, ...)
     uom: Mapped[str | None] = mapped_column(String(16))
     weight: Mapped[Decimal | None] = mapped_column(Qty())
     weight_uom: Mapped[str | None] = mapped_column(String(8))
@@ -106,6 +121,7 @@ class ProductAlias(Provenance, Base):
 
 class Location(Provenance, Base):
     __tablename__ = "location"
+    #: the canonical location code (warehouse, store, 3PL site)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str | None] = mapped_column(String(256))
     kind: Mapped[str | None] = mapped_column(String(16))
@@ -126,8 +142,11 @@ class SalesOrder(Provenance, Base):
     __table_args__ = (UniqueConstraint("order_origin", "order_number"),)
     #: the system the order number is unique in (its originating channel: shopify, square)
     order_origin: Mapped[str] = mapped_column(String(64))
+    #: the order number as the originating system shows it
     order_number: Mapped[str] = mapped_column(String(64), index=True)
+    #: where the order was placed (web, pos, edi, ...)
     channel: Mapped[str | None] = mapped_column(String(64))
+    #: the ordering customer's email; the customer key uses it normalised
     customer_email: Mapped[str | None] = mapped_column(String(254))
     #: the ordering system's own customer id (guest and POS sales without an email)
     customer_external_id: Mapped[str | None] = mapped_column(String(256))
@@ -135,6 +154,7 @@ class SalesOrder(Provenance, Base):
     customer_id: Mapped[str | None] = mapped_column(Id, index=True)
     status: Mapped[str | None] = mapped_column(String(32))
     payment_status: Mapped[str | None] = mapped_column(String(32))
+    #: ISO 4217 code of every amount of the order
     currency: Mapped[str | None] = mapped_column(String(3))
     subtotal: Mapped[Decimal | None] = mapped_column(Money())
     tax_total: Mapped[Decimal | None] = mapped_column(Money())
@@ -150,6 +170,7 @@ class SalesOrder(Provenance, Base):
     ship_to_country_code: Mapped[str | None] = mapped_column(String(2))
     ship_method: Mapped[str | None] = mapped_column(String(128))
     promised_date: Mapped[dt.date | None] = mapped_column(Date)
+    #: the location (store, warehouse) the order belongs to
     location_code: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -159,6 +180,7 @@ class OrderLine(Provenance, Base):
     order_origin: Mapped[str] = mapped_column(String(64))
     order_number: Mapped[str] = mapped_column(String(64))
     order_id: Mapped[str | None] = mapped_column(Id, index=True)
+    #: the line's number within its order (1-based)
     line_no: Mapped[int] = mapped_column(Integer)
     sku: Mapped[str | None] = mapped_column(String(128), index=True)
     description: Mapped[str | None] = mapped_column(String(512))
@@ -169,6 +191,7 @@ class OrderLine(Provenance, Base):
     qty_returned: Mapped[Decimal | None] = mapped_column(Qty())
     unit_price: Mapped[Decimal | None] = mapped_column(Money())
     line_total: Mapped[Decimal | None] = mapped_column(Money())
+    #: the location code that ships the line
     fulfilment_location: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str | None] = mapped_column(String(32))  # derived from quantities
 
@@ -180,12 +203,16 @@ class InventoryMovement(Provenance, Base):
     """One explained change of stock; positions are the sum of these (the OFBiz ledger)."""
 
     __tablename__ = "inventory_movement"
+    #: unique key of the movement: the source event id, or `snapshot:<system>:<location>:<sku>:<time>`
     movement_key: Mapped[str] = mapped_column(String(256), unique=True)
     sku: Mapped[str] = mapped_column(String(128), index=True)
     location_code: Mapped[str] = mapped_column(String(64))
+    #: change of the quantity on hand (negative: out)
     delta_on_hand: Mapped[Decimal] = mapped_column(Qty())
+    #: change of the quantity allocated to orders
     delta_allocated: Mapped[Decimal] = mapped_column(Qty())
     reason: Mapped[str] = mapped_column(String(32))
+    #: the document that caused it (order, shipment, receipt number)
     reference: Mapped[str | None] = mapped_column(String(256))
     occurred_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
@@ -197,6 +224,7 @@ class InventoryPosition(Provenance, Base):
     location_code: Mapped[str] = mapped_column(String(64))
     on_hand: Mapped[Decimal] = mapped_column(Qty())
     allocated: Mapped[Decimal] = mapped_column(Qty())
+    #: the time of the latest stock count (snapshot) the position reflects
     as_of: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -209,16 +237,19 @@ class Shipment(Provenance, Base):
     __table_args__ = (UniqueConstraint("carrier", "tracking_number"),)
     carrier: Mapped[str] = mapped_column(String(64))
     tracking_number: Mapped[str] = mapped_column(String(64), index=True)
+    #: the shipper's own number for the shipment (3PL, ERP delivery)
     shipment_number: Mapped[str | None] = mapped_column(String(64))
     order_origin: Mapped[str | None] = mapped_column(String(64))
     order_number: Mapped[str | None] = mapped_column(String(64), index=True)
     order_id: Mapped[str | None] = mapped_column(Id)
+    #: the location code it ships from
     origin_location: Mapped[str | None] = mapped_column(String(64))
     service: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str | None] = mapped_column(String(32))
     shipped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     estimated_delivery: Mapped[dt.date | None] = mapped_column(Date)
+    #: what the shipment cost (freight), in `currency`
     cost: Mapped[Decimal | None] = mapped_column(Money())
     currency: Mapped[str | None] = mapped_column(String(3))
 
@@ -244,6 +275,7 @@ class TrackingEvent(Provenance, Base):
     tracking_number: Mapped[str] = mapped_column(String(64))
     shipment_id: Mapped[str | None] = mapped_column(Id, index=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    #: the carrier's own event code
     code: Mapped[str] = mapped_column(String(64))
     status: Mapped[str | None] = mapped_column(String(32))
     description: Mapped[str | None] = mapped_column(String(512))
@@ -266,6 +298,7 @@ class RateQuote(Provenance, Base):
     amount: Mapped[Decimal | None] = mapped_column(Money())
     currency: Mapped[str | None] = mapped_column(String(3))
     transit_days: Mapped[int | None] = mapped_column(Integer)
+    #: true for the quote the shipment was bought with
     selected: Mapped[bool | None] = mapped_column(Boolean)
 
 
@@ -282,6 +315,7 @@ class ReturnOrder(Provenance, Base):
     order_number: Mapped[str | None] = mapped_column(String(64), index=True)
     order_id: Mapped[str | None] = mapped_column(Id)
     status: Mapped[str | None] = mapped_column(String(32))
+    #: the location that receives the return
     location_code: Mapped[str | None] = mapped_column(String(64))
     received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     refund_total: Mapped[Decimal | None] = mapped_column(Money())
@@ -301,6 +335,7 @@ class ReturnLine(Provenance, Base):
     sku: Mapped[str | None] = mapped_column(String(128))
     qty: Mapped[Decimal | None] = mapped_column(Qty())
     reason: Mapped[str | None] = mapped_column(String(128))
+    #: the condition of the returned goods
     condition: Mapped[str | None] = mapped_column(String(32))
     refund_amount: Mapped[Decimal | None] = mapped_column(Money())
 

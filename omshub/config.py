@@ -30,18 +30,22 @@ SystemKind = Literal["erp", "wms", "tms", "pos", "crm", "channel", "3pl", "edi",
 
 
 class FormatSpec(BaseModel):
+    """How a landed batch is parsed; other keys are the format's options (docs/sources.md)."""
+
     model_config = ConfigDict(extra="allow")
     type: str = Field(description="json, ndjson, csv, xml, x12")
 
 
 class StreamSpec(BaseModel):
+    """One stream of a source: what to read, how to parse it and the mapping to apply."""
+
     model_config = ConfigDict(extra="forbid")
-    name: str
+    name: str = Field(description="unique in the source; watermarks are kept per stream")
     mapping: str | None = Field(
         description="mapping file, relative to mappings/ (none: an EDI partner's inbox, whose "
         "sets are routed to the partner's mappings)"
     )
-    format: FormatSpec
+    format: FormatSpec = Field(description="how a landed batch is parsed")
     pattern: str | None = Field(None, description="file glob (folder/SFTP transports)")
     cursor_field: str | None = Field(
         None,
@@ -73,21 +77,25 @@ class StreamSpec(BaseModel):
 
 class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9_]{1,62}$", description="the source's name: DAG id, CLI argument"
+    )
     system: str = Field(description="system name used in bindings and ownership rules")
-    kind: SystemKind
-    description: str | None = None
+    kind: SystemKind = Field(description="the kind of system; ownership rules may name it")
+    description: str | None = Field(None, description="free text, shown in Airflow")
     connector: TransportConfig = Field(
         description="transport: local_folder, sftp, rest, sql, or a plugin's `type`"
     )
-    schedule: str | None = "@hourly"
+    schedule: str | None = Field(
+        "@hourly", description="the DAG's schedule: a cron expression or an Airflow preset"
+    )
     mode: Literal["incremental", "full"] = Field(
         "incremental", description="incremental: skip batches already loaded; full: reprocess"
     )
     reject_threshold: float = Field(
         0.1, ge=0, le=1, description="max share of bad records per batch"
     )
-    streams: list[StreamSpec]
+    streams: list[StreamSpec] = Field(description="the source's streams")
     max_batch_attempts: int = Field(
         3,
         ge=1,
@@ -97,7 +105,7 @@ class SourceConfig(BaseModel):
     )
     retries: int = Field(2, ge=0, le=20, description="Airflow retries of retriable failures")
     retry_delay_seconds: int = Field(30, ge=0, description="wait between retries")
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list, description="Airflow tags of the DAG")
     file: str = ""
 
     @field_validator("connector", mode="before")

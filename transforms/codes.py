@@ -19,12 +19,14 @@ from transforms.yamlsrc import col_of, line_of, load_yaml
 
 
 class CodeListFile(BaseModel):
+    """A code list: a source system's codes and the canonical value of each."""
+
     model_config = ConfigDict(extra="forbid")
-    name: str
-    description: str | None = None
+    name: str = Field(description="the name mappings use in `code:`")
+    description: str | None = Field(None, description="free text")
     target: str | None = Field(None, description="entity.column whose vocabulary the values use")
-    case_insensitive: bool = True
-    codes: dict[str, Any]
+    case_insensitive: bool = Field(True, description="`PAID` and `paid` are the same code")
+    codes: dict[str, Any] = Field(description="source code -> canonical value")
 
 
 @dataclass(frozen=True)

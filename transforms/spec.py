@@ -79,7 +79,7 @@ class FieldSpec(BaseModel):
         description="rows of this entity with the same natural key become one row; this"
         " field is the sum/count/min/max/first/last of theirs (3PL lines -> one shipment)",
     )
-    description: str | None = None
+    description: str | None = Field(None, description="free text for readers of the mapping")
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldSpec:
@@ -103,13 +103,13 @@ class Rule(BaseModel):
     """An extra per-mapping validation (run with the entity's great-expectations suite)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    field: str
+    field: str = Field(description="the canonical column checked")
     name: str | None = Field(None, description="label shown in quarantine reasons")
-    not_null: bool | None = None
-    min: float | None = None
-    max: float | None = None
-    in_: list[Any] | None = Field(None, alias="in")
-    regex: str | None = None
+    not_null: bool | None = Field(None, description="true: a null value rejects the record")
+    min: float | None = Field(None, description="smallest allowed value (with or without max)")
+    max: float | None = Field(None, description="largest allowed value (with or without min)")
+    in_: list[Any] | None = Field(None, alias="in", description="the allowed values")
+    regex: str | None = Field(None, description="a pattern the whole text must match")
 
     @model_validator(mode="after")
     def _one_check(self) -> Rule:
@@ -122,6 +122,8 @@ class Rule(BaseModel):
 
 
 class EntityMapping(BaseModel):
+    """One canonical entity a record (or each item of one of its arrays) maps to."""
+
     model_config = ConfigDict(extra="forbid")
     entity: str = Field(
         description="canonical entity, e.g. sales_order, order_line, inventory_snapshot"
@@ -139,9 +141,16 @@ class EntityMapping(BaseModel):
     filter: str | None = Field(
         None, description="expression; records where it is false are skipped (counted)"
     )
-    fields: dict[str, FieldOrPath]
-    children: list[EntityMapping] = Field(default_factory=list)
-    rules: list[Rule] = Field(default_factory=list)
+    fields: dict[str, FieldOrPath] = Field(
+        description="canonical column -> where its value comes from (a bare string is a path)"
+    )
+    children: list[EntityMapping] = Field(
+        default_factory=list,
+        description="entities nested in the record (order -> lines), each exploding a `path`",
+    )
+    rules: list[Rule] = Field(
+        default_factory=list, description="extra validations of this entity's rows"
+    )
 
 
 class MappingFile(EntityMapping):
@@ -149,7 +158,7 @@ class MappingFile(EntityMapping):
 
     mapping: str = Field(description="unique mapping name, e.g. shopify.orders")
     version: str = Field(description="bumped on every change; stored on every row it writes")
-    description: str | None = None
+    description: str | None = Field(None, description="free text: what the mapping reads")
     system: str | None = Field(
         None, description="the source system this mapping reads (informative)"
     )

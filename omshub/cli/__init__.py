@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from omshub.cli import (
     batch_cmds,
+    docs_cmds,
     edi_cmds,
     edi_doc_cmds,
     edi_origin_cmds,
@@ -23,6 +24,7 @@ from omshub.cli.base import app
 __all__ = [
     "app",
     "batch_cmds",
+    "docs_cmds",
     "edi_cmds",
     "edi_doc_cmds",
     "edi_origin_cmds",
