@@ -47,9 +47,9 @@ from transforms.lookups import LookupStep
 from transforms.paths import PathSyntaxError, compile_path
 from transforms.runtime import Item, apply_entity, natural_key
 from transforms.spec import EntityMapping, FieldSpec, MappingFile, Rule, as_field
+from transforms.spec_values import NamedFormat
 from transforms.typecheck import transform_args_error, type_misfit
 from transforms.yamlsrc import Lines, col_of, line_of, load_yaml
-from transforms.spec_values import NamedFormat
 
 Getter = Callable[[Any, Sequence[Any]], Any]
 Step = tuple[str, Callable[[Any], Any], bool]  # (label, fn, applies to None too)

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from transforms.spec_cases import MappingCase
 from transforms.lookups import LookupSpec
+from transforms.spec_cases import MappingCase
 from transforms.spec_values import MatchSpec, NamedFormat, Pick
 
 TransformCall = str | dict[str, Any]

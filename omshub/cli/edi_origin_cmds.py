@@ -6,21 +6,18 @@ Read-only: refuses a store behind the schema. Exit code 1 when the row has no ED
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
 from rich import box
 from rich.table import Table
 
-from omshub.cli.base import EXIT_FAILED, cell, dump_json, fail, out
+from omshub.cli.base import EXIT_FAILED, at, cell, dump_json, fail, out, store
 from omshub.cli.edi_cmds import edi_app
+from omshub.cli.output import listing
+from omshub.timefmt import iso
 
 __all__ = ["edi_app"]
-
-
-def _at(value: dt.datetime | None) -> str:
-    return f"{value.astimezone(dt.UTC):%Y-%m-%d %H:%M}Z" if value else "-"
 
 
 @edi_app.command("origin")
@@ -38,16 +35,12 @@ def origin_cmd(
 ) -> None:
     """The X12 sets ENTITY KEY was loaded from, newest first: file, partner, ISA13, GS06,
     ST02, the loop segment, and each field's element and segment number."""
-    from oms.db import get_engine
     from oms.ediorigin import find
-    from omshub.state import check_migrated
 
-    store = get_engine()
-    check_migrated(store)
-    with store.connect() as conn:
+    with store().connect() as conn:
         found = find(conn, entity, key)
     if as_json:
-        dump_json([o.as_json() for o in found])
+        dump_json(listing([{**o.as_json(), "loaded_at": iso(o.loaded_at)} for o in found]))
     if not found:
         fail(f"no EDI origin recorded for {entity} {key!r}", EXIT_FAILED)
     if as_json:
@@ -64,7 +57,7 @@ def origin_cmd(
             ("batch", o.batch_id),
             ("ISA13 / GS06 / ST02", f"{o.isa_control} / {o.gs06} / {o.st02}"),
             ("loop segment", o.segment),
-            ("loaded", _at(o.loaded_at)),
+            ("loaded", at(o.loaded_at)),
             *sorted(o.fields.items()),
         ):
             view.add_row(cell(what), cell(where))

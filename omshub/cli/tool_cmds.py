@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from oms.errors import OmshubError
-from omshub.cli.base import EXIT_FAILED, app, dump_json, err, out, sub_app
+from omshub.cli.base import EXIT_FAILED, app, dump_json, err, fail, out, sub_app
 
 db_app = sub_app("The canonical store's schema.")
 mapping_app = sub_app("Check and test YAML mappings.")

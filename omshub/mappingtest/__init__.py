@@ -11,6 +11,7 @@ and its inline `tests:` cases. See docs/mapping-language.md, "Testing a mapping"
 from __future__ import annotations
 
 from omshub.mappingtest.output import (
+    EXT_FORMATS,
     canonical_output,
     dumps,
     format_for,
@@ -19,6 +20,14 @@ from omshub.mappingtest.output import (
     run,
     source_of,
 )
-from omshub.mappingtest.output import EXT_FORMATS
 
-__all__ = ["canonical_output", "dumps", "format_for", "map_sample", "read_sample", "run", "source_of", "EXT_FORMATS"]
+__all__ = [
+    "EXT_FORMATS",
+    "canonical_output",
+    "dumps",
+    "format_for",
+    "map_sample",
+    "read_sample",
+    "run",
+    "source_of",
+]
