@@ -37,6 +37,7 @@ from omshub.prefetch import prefetched
 from omshub.quarantine import BadEntry, format_reason
 from omshub.runs import now
 from omshub.stats import Counts, write_stat
+from transforms.arrowshape import records_table
 from transforms.compiler import RECORD, CompiledMapping, MappedBatch
 from transforms.delivery import delivery_of
 from transforms.lookups import Lookups, use_lookups
@@ -96,7 +97,7 @@ def map_records(
     those chunks take the per-record path, which gives the same rows. `delivery` is what
     the mapping's `$delivery.` paths read (`transforms.delivery.delivery_of`).
     """
-    table = chunk.table if chunk.table is not None else _as_table(chunk.python_records())
+    table = chunk.table if chunk.table is not None else records_table(chunk.python_records())
     with use_lookups(lookups):  # (set here: chunks are mapped in a prefetch thread)
         mapped = (
             mapping.apply_table(table, delivery)
@@ -109,23 +110,6 @@ def map_records(
         for rec, reasons in validate(entity, tbl, rules.get(entity), where).items():
             mapped.errors.setdefault(rec, []).extend(reasons)
     return mapped
-
-
-def _as_table(records: list[Any]) -> pa.Table | None:
-    """Python records as one Arrow table, or None when they do not share one shape.
-
-    The columns are the union of every record's keys (`pa.array` infers the struct from
-    all rows; `Table.from_pylist` would take the first record's keys only and silently
-    drop a key the first record lacks)."""
-    if not records or not all(isinstance(r, dict) for r in records):
-        return None
-    try:
-        rows = pa.array(records)
-    except (pa.ArrowException, TypeError, ValueError, OverflowError):
-        return None
-    if not pa.types.is_struct(rows.type) or rows.type.num_fields == 0:
-        return None
-    return pa.Table.from_struct_array(rows)
 
 
 def ownership() -> Ownership:

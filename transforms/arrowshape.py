@@ -145,3 +145,20 @@ def concat(tables: list[pa.Table], entity: str) -> pa.Table:
 
 
 META_NAMES = (RECORD, EXTERNAL_ID, UPDATED_AT)
+
+
+def records_table(records: list[Any]) -> pa.Table | None:
+    """Python records as one Arrow table, or None when they do not share one shape.
+
+    The columns are the union of every record's keys (`pa.array` infers the struct from
+    all rows; `Table.from_pylist` would take the first record's keys only and silently
+    drop a key the first record lacks)."""
+    if not records or not all(isinstance(r, dict) for r in records):
+        return None
+    try:
+        rows = pa.array(records)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
+    if not pa.types.is_struct(rows.type) or rows.type.num_fields == 0:
+        return None
+    return pa.Table.from_struct_array(rows)

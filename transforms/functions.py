@@ -270,7 +270,7 @@ def x12_year(yy: int, today: int | None = None) -> int:
     return year if year >= low else year + 100
 
 
-@transform("x12_date")
+@transform("x12_date", vectorised=V + "x12_date")
 def x12_date(value: Any) -> Any:
     """An X12 date (DT element) as CCYYMMDD: 8 digits pass as they are, 6 digits (YYMMDD,
     pre-004010 files) get their century by a sliding window (`x12_year`). Anything else

@@ -18,12 +18,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow as pa
-
 from connectors.registry import get_format
 from oms.types import normalize_decimal
 from omshub.config import SourceConfig, StreamSpec, mappings_dir, sources
 from omshub.mappings import get_mapping, resolve
+from transforms.arrowshape import records_table
 from transforms.compiler import META, RECORD, CompiledMapping, MappedBatch
 from transforms.validation import validate
 
@@ -90,17 +89,6 @@ def read_sample(mapping: CompiledMapping, sample: Path) -> list[Any]:
     return read_bytes(mapping, sample.read_bytes(), shown)
 
 
-def _as_table(records: list[Any]) -> pa.Table | None:
-    """Python records as one Arrow table, or None when they do not share one shape
-    (as `omshub.process` decides it: such records take the per-record path)."""
-    if not records or not all(isinstance(r, dict) for r in records):
-        return None
-    try:
-        return pa.Table.from_pylist(records)
-    except (pa.ArrowException, TypeError, ValueError, OverflowError):
-        return None
-
-
 def map_sample(mapping: CompiledMapping, records: list[Any], checker: Checker) -> MappedBatch:
     """Map and validate records as `omshub.process.map_records` does, with `checker`;
     look-ups read the samples (`omshub.lookups.for_samples`), not a store."""
@@ -114,7 +102,7 @@ def map_sample(mapping: CompiledMapping, records: list[Any], checker: Checker) -
 
         chunk = RecordChunk(0, list(range(len(records))), None, records, [])
         return map_records(mapping, chunk, lookups=lookups)
-    table = _as_table(records)
+    table = records_table(records)
     with use_lookups(lookups):
         mapped = mapping.apply_table(table) if table is not None else mapping.apply(records)
     rules = mapping.rules()

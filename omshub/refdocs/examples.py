@@ -55,6 +55,18 @@ TRANSFORM_EXAMPLES: tuple[Example, ...] = (
     ),
     _ex("prefix", 'order_number: {path: id, transforms: [str, {prefix: "WEB-"}]}', id=1001),
     _ex("suffix", 'order_number: {path: id, transforms: [{suffix: "-R"}]}', id="1001"),
+    _ex(
+        "sum",
+        "subtotal: {path: lines.price, transforms: [sum]}",
+        lines=[{"price": "19.99"}, {"price": "5.01"}],
+    ),
+    _ex("min", "subtotal: {path: prices, transforms: [min]}", prices=["19.99", "5.01"]),
+    _ex("max", "grand_total: {path: prices, transforms: [max]}", prices=["19.99", "5.01"]),
+    _ex(
+        "x12_date",
+        'ordered_at: {path: BEG05, transforms: [x12_date], format: "%Y%m%d", tz: UTC}',
+        BEG05="070629",
+    ),
     _ex("zfill", "order_number: {path: id, transforms: [str, {zfill: 8}]}", id=4711),
     _ex("str", "order_number: {path: id, transforms: [str]}", id=1001),
     _ex("default", "channel: {path: channel, transforms: [{default: web}]}", channel=""),

@@ -87,7 +87,7 @@ def test_a_batch_maps_with_its_delivery_values_and_nested_update_times(
 
 def test_json_records_keep_the_keys_their_first_record_lacks() -> None:
     """The columnar path's table has every record's keys (it once had the first's only)."""
-    from omshub.process import _as_table
+    from transforms.arrowshape import records_table as _as_table
 
     table = _as_table([{"a": 1}, {"a": 2, "b": "x", "c": {"d": 1}}, {"c": {"e": "y"}}])
     assert table is not None

@@ -311,3 +311,21 @@ def if_else(condition: Any, then: Any, otherwise: Any = None) -> VResult:
         return pc.if_else(mask, a, b), None
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
         raise NotVectorised from e
+
+
+def x12_date(value: Any) -> VResult:
+    """`functions.x12_date` on a column: YYMMDD gets the century of the sliding window."""
+    import datetime as dt
+
+    from transforms.functions import X12_WINDOW_PAST
+
+    s = pc.utf8_trim_whitespace(_text(value))
+    six = pc.fill_null(pc.match_substring_regex(s, "^[0-9]{6}$"), False)
+    low = dt.date.today().year - X12_WINDOW_PAST
+    yy = pc.cast(pc.utf8_slice_codeunits(pc.if_else(six, s, "00"), 0, 2), pa.int64())
+    year = pc.add(yy, low - low % 100)
+    year = pc.if_else(pc.less(year, low), pc.add(year, 100), year)
+    joined = pc.binary_join_element_wise(
+        pc.cast(year, pa.string()), pc.utf8_slice_codeunits(s, 2), ""
+    )
+    return pc.if_else(six, joined, s), None

@@ -106,7 +106,7 @@ def test_cli_prints_the_origin(inbox: Path, engine: Engine) -> None:
     assert run_source("acme_edi", engine=engine).ok
     out = CliRunner().invoke(app, ["edi", "origin", "sales_order", "4500012345", "--json"])
     assert out.exit_code == 0, out.output
-    data = json.loads(out.output)
+    data = json.loads(out.output)["items"]
     assert data[0]["fields"]["order_number"].startswith("BEG03@")
     text = CliRunner().invoke(app, ["edi", "origin", "sales_order", "4500012345"])
     assert "po_850.x12" in text.output and "BEG03@" in text.output
