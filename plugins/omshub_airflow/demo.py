@@ -19,6 +19,31 @@ from rich.table import Table
 
 console = Console(width=max(Console().width, 120))
 
+#: Between two partners' DAGs the demo does what an OMS does: ACME's purchase orders,
+#: loaded by its inbox DAG, are released to the 3PL Harborline as our 940s before
+#: Harborline's 945s for them arrive (a 945 names the order a 940 of ours sent).
+BEFORE: dict[str, tuple[str, str, list[str]]] = {
+    "omshub_source_edi_harborline_3pl": (
+        "harborline_3pl",
+        "940",
+        ["acme_retail:4500012345", "acme_retail:4500012346"],
+    ),
+}
+
+
+def _before(dag_id: str) -> None:
+    step = BEFORE.get(dag_id)
+    if step is None:
+        return
+    from oms.db import get_engine
+    from omshub.edi.send import send
+
+    partner, set_id, keys = step
+    report = send(get_engine(), partner, set_id, keys)
+    console.print(
+        f"sent {len(report.references)} x {set_id} to {partner} (ISA13 {report.isa_control})"
+    )
+
 
 def run_message(run_id: str) -> str:
     """Why a run did not succeed, as the store recorded it (the check_run task says the same)."""
@@ -52,6 +77,7 @@ def run_dags(dag_folder: Path, only: list[str] | None = None) -> dict[str, str]:
             continue
         dag = bag.get_dag(dag_id)
         assert dag is not None
+        _before(dag_id)
         t0 = time.monotonic()
         run = dag.test()
         state = str(getattr(run, "state", "unknown"))
