@@ -19,11 +19,11 @@ import pgserver
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, column, insert, select
+from sqlalchemy import Engine, column, delete, insert, select
 from sqlalchemy import table as sql_table
 
 from oms.db import get_engine, upgrade
-from oms.models import BUSINESS_TABLES, Base, Binding, table
+from oms.models import BUSINESS_TABLES, Base, Binding, ProductAlias, table
 from oms.types import Money, UTCDateTime
 from omshub import pipeline
 from omshub.config import sources
@@ -69,6 +69,15 @@ def _put_fixture(url: str) -> None:
             conn.execute(
                 insert(t), [{c: _value(model.c[c].type, r[c]) for c in cols} for r in rows]
             )
+            serial = "id" in cols and model.c["id"].type.python_type is int
+            if conn.dialect.name == "postgresql" and serial:
+                # rows written with their ids leave the serial behind: move it on, as the
+                # store's own inserts would have (else the next insert reuses id 1)
+                conn.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'),"
+                    f" (SELECT max(id) FROM {name}))"
+                    f" WHERE pg_get_serial_sequence('{name}', 'id') IS NOT NULL"
+                )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -121,10 +130,17 @@ def _bindings(engine: Engine) -> set[tuple[str, str, str, str]]:
 
 
 def _load_demo(engine: Engine) -> None:
-    """The demo's sources of 0002's day (the fixture holds what they loaded): not EDI."""
+    """The demo's sources of 0002's day (the fixture holds what they loaded): not EDI, and
+    without the Square catalogue's aliases (a stream added after 0002: its rows are removed
+    after the load, which needs them for the inventory's SKU look-up)."""
     for name in sorted(n for n in sources() if not n.startswith("edi_")):
         report = pipeline.run_source(name, engine=engine)
         assert report.ok, report.errors
+    alias, b = table(ProductAlias), table(Binding)
+    with engine.begin() as conn:
+        ids = select(alias.c.id).where(alias.c.system == "square").scalar_subquery()
+        conn.execute(delete(b).where(b.c.entity == "product_alias", b.c.canonical_id.in_(ids)))
+        conn.execute(delete(alias).where(alias.c.system == "square"))
 
 
 def test_a_0002_store_upgrades_to_what_a_fresh_load_builds(
