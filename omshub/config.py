@@ -23,6 +23,7 @@ from pydantic import (
 from connectors.config import InlineSecretError, TransportConfig
 from oms.db import project_home
 from oms.errors import ConfigError
+from omshub.schedule import Schedule
 from transforms.yamlsrc import col_of, line_of, load_yaml, safe_load
 
 log = logging.getLogger("omshub.config")
@@ -86,7 +87,7 @@ class SourceConfig(BaseModel):
     connector: TransportConfig = Field(
         description="transport: local_folder, sftp, rest, sql, or a plugin's `type`"
     )
-    schedule: str | None = Field(
+    schedule: Schedule | None = Field(
         "@hourly", description="the DAG's schedule: a cron expression or an Airflow preset"
     )
     mode: Literal["incremental", "full"] = Field(
@@ -128,16 +129,6 @@ class SourceConfig(BaseModel):
             except ConfigError as e:
                 raise ValueError(str(e)) from None
         return connector_adapter().validate_python(v)
-
-    @field_validator("schedule")
-    @classmethod
-    def _valid_schedule(cls, v: str | None) -> str | None:
-        from omshub.schedule import schedule_error
-
-        why = schedule_error(v) if v is not None else None
-        if why:
-            raise ValueError(why)
-        return v
 
     @model_validator(mode="after")
     def _typed_stream_options(self) -> SourceConfig:

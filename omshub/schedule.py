@@ -8,6 +8,10 @@ DAG factory shows the source as a broken DAG. croniter is what Airflow itself us
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import AfterValidator
+
 #: Airflow's presets (airflow.utils.dates.cron_presets) plus its two special values
 PRESETS = (
     "@once",
@@ -39,3 +43,15 @@ def schedule_error(value: str) -> str | None:
     if len(fields) > 5:
         return f"cron expression {value!r} has {len(fields)} fields: Airflow takes 5 (no seconds)"
     return None
+
+
+def _checked(value: str) -> str:
+    why = schedule_error(value)
+    if why:
+        raise ValueError(why)
+    return value
+
+
+#: a `schedule:` of a source or partner file: refused at its own line when Airflow could
+#: not run it (never a DAG the scheduler drops later)
+Schedule = Annotated[str, AfterValidator(_checked)]

@@ -41,6 +41,31 @@ def edi_project(home: Path, partners: dict[str, str]) -> Path:
     return home
 
 
+ACME_FOLDER_INBOX = """\
+name: acme_edi
+system: acme_retail
+kind: edi
+connector: {type: local_folder, path: drop, claim: true}
+retries: 0
+reject_threshold: 1.0  # a refused set is answered by the 997, the rest loads
+streams:
+  - name: inbox
+    pattern: "*.x12"
+    format: {type: x12}
+    mapping: null
+    routes: {"850": edi/po_850.yaml, "860": null}
+"""
+
+
+def acme_folder_inbox(home: Path) -> Path:
+    """A project with the ACME partner and a folder inbox `drop/` (source `acme_edi`) whose
+    850s go to edi/po_850 and whose 860s are answered but not mapped."""
+    edi_project(home, {"acme_retail": acme_partner("drop", "partner_out")})
+    (home / "drop").mkdir()
+    (home / "config/sources/acme_edi.yaml").write_text(ACME_FOLDER_INBOX, encoding="utf-8")
+    return home
+
+
 def shipping_advice(po: str) -> bytes:
     """Harborline's 945 for the order: shipped from DC 3 by UPS, both lines in full."""
     body = [

@@ -22,10 +22,8 @@ from typing import Any
 
 import pyarrow as pa
 from pydantic import ValidationError
-from sqlalchemy import Boolean, Date, Integer
 
-from oms.entities import REGISTRY, entity_spec
-from oms.types import Money, UTCDateTime
+from oms.entities import REGISTRY
 from transforms.aggregate import collapse_all
 from transforms.arrowshape import concat
 
@@ -33,6 +31,7 @@ from transforms.arrowshape import concat
 from transforms.batch import EXTERNAL_ID, META, RECORD, UPDATED_AT, MappedBatch, Reason  # noqa: F401
 from transforms.casts import caster
 from transforms.codes import CodeList
+from transforms.columns import default_type, entity_columns, implicit_key
 from transforms.delivery import delivering
 from transforms.errors import MappingError
 from transforms.expr import ExprError, compile_expr
@@ -53,31 +52,6 @@ from transforms.yamlsrc import Lines, col_of, line_of, load_yaml
 
 Getter = Callable[[Any, Sequence[Any]], Any]
 Step = tuple[str, Callable[[Any], Any], bool]  # (label, fn, applies to None too)
-
-
-def default_type(entity: str, column: str) -> str:
-    col = entity_spec(entity).table.columns[column]
-    t = col.type
-    if isinstance(t, Money):
-        return "decimal"
-    if isinstance(t, UTCDateTime):
-        return "datetime"
-    if isinstance(t, Boolean):
-        return "bool"
-    if isinstance(t, Date):
-        return "date"
-    if isinstance(t, Integer):
-        return "int"
-    return "string"
-
-
-def entity_columns(entity: str) -> list[str]:
-    return entity_spec(entity).data_columns
-
-
-def implicit_key(entity: str) -> tuple[str, ...]:
-    """Natural-key columns the store fills when a mapping leaves them out (oms.entities)."""
-    return entity_spec(entity).implicit_key
 
 
 @dataclass

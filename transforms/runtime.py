@@ -7,6 +7,7 @@ so a child field can read a parent's column (`parent:`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -81,16 +82,29 @@ def field_values(
 
 def _when(f: CompiledField, entity: str, items: list[Item], errs: ItemErrs) -> list[bool]:
     """The `when:` condition of every item (False where it fails, with a reason)."""
-    test = f.when
-    assert test is not None
-    keep: list[bool] = []
+    assert f.when is not None
+    return [bool(v) for v in _each(f.when, f, entity, "when", items, errs, False)]
+
+
+def _each(
+    fn: Callable[[Any, Any], Any],
+    f: CompiledField,
+    entity: str,
+    label: str,
+    items: list[Item],
+    errs: ItemErrs,
+    failed: Any,
+) -> list[Any]:
+    """`fn(obj, parents)` of every item; one that fails gives `failed` and rejects its
+    record only, with a reason labelled `label`."""
+    out: list[Any] = []
     for i, (obj, parents, _, _, _) in enumerate(items):
         try:
-            keep.append(bool(test(obj, parents)))
+            out.append(fn(obj, parents))
         except (ValueError, TypeError, ArithmeticError) as e:
-            keep.append(False)
-            errs.append((i, _reason(f, entity, "when", str(e))))
-    return keep
+            out.append(failed)
+            errs.append((i, _reason(f, entity, label, str(e))))
+    return out
 
 
 def _source(
@@ -150,16 +164,8 @@ def _coalesce(
 
 def _get_all(f: CompiledField, entity: str, items: list[Item], errs: ItemErrs) -> list[Any]:
     """Read the field of every item; an expression that fails rejects its record only."""
-    g = f.getter
-    assert g is not None
-    values: list[Any] = []
-    for i, (obj, parents, _, _, _) in enumerate(items):
-        try:
-            values.append(g(obj, parents))
-        except (ValueError, TypeError, ArithmeticError) as e:
-            values.append(None)
-            errs.append((i, _reason(f, entity, "expr", str(e))))
-    return values
+    assert f.getter is not None
+    return _each(f.getter, f, entity, "expr", items, errs, None)
 
 
 def typed_column(

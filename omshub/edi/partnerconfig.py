@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from connectors.config import refuse_inline_secrets
+from omshub.schedule import Schedule
 
 #: GS01 (functional identifier code) of the transaction sets partners commonly exchange;
 #: a set not listed here cannot be configured (a wrong GS01 makes partners reject groups)
@@ -253,23 +254,12 @@ class PartnerConfig(BaseModel):
     )
     transport: Transport
     ack: Ack = Ack()
-    schedule: str | None = Field(
+    schedule: Schedule | None = Field(
         None, description="when the inbox is read (cron or preset); none: every 15 minutes"
     )
     file: str = ""
 
     _set_ids = field_validator("required", mode="before")(_str_keys)
-
-    @field_validator("schedule")
-    @classmethod
-    def _valid_schedule(cls, v: str | None) -> str | None:
-        """Refused here, at the partner file's `schedule:` line, not in its inbox DAG."""
-        from omshub.schedule import schedule_error
-
-        why = schedule_error(v) if v is not None else None
-        if why:
-            raise ValueError(why)
-        return v
 
     @model_validator(mode="before")
     @classmethod

@@ -12,10 +12,7 @@ from connectors.x12 import read_document
 from omshub.edi.references import reference
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "x12"
-pytestmark = [
-    pytest.mark.shared,
-    pytest.mark.skipif(not SAMPLES.is_dir(), reason="../shared/samples is not present"),
-]
+pytestmark = pytest.mark.shared  # tests/shared/conftest.py: run only where the samples are
 
 EXPECTED = {
     "stupidedi__004010-PO850-pass-1.edi": [("850", "PO12345")],

@@ -13,10 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from x12_inbox_outcomes import SAMPLES, Outcome, run_one
 
-pytestmark = [
-    pytest.mark.shared,
-    pytest.mark.skipif(not SAMPLES.is_dir(), reason="../shared/samples/x12 is not present"),
-]
+pytestmark = pytest.mark.shared  # tests/shared/conftest.py: run only where the samples are
 
 
 @pytest.fixture(scope="module")

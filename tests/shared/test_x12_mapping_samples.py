@@ -27,10 +27,7 @@ from omshub.mappings import get_mapping
 from omshub.pipeline import map_records
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "x12"
-pytestmark = [
-    pytest.mark.shared,
-    pytest.mark.skipif(not SAMPLES.is_dir(), reason="../shared/samples is not present"),
-]
+pytestmark = pytest.mark.shared  # tests/shared/conftest.py: run only where the samples are
 MAPPINGS = {"850": "edi/po_850.yaml", "856": "edi/asn_856.yaml", "945": "edi/whse_945.yaml"}
 
 

@@ -5,11 +5,10 @@ loaded once; a set the partner does not send refused, quarantined and rejected i
 from __future__ import annotations
 
 import shutil
-import textwrap
 from pathlib import Path
 
 import pytest
-from edi_projects import SAMPLE_850, acme_partner, edi_project
+from edi_projects import SAMPLE_850, acme_folder_inbox
 from sqlalchemy import Engine, func, select
 
 from connectors.x12 import read_document
@@ -24,26 +23,7 @@ SAMPLE = SAMPLE_850
 
 @pytest.fixture
 def inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project with the ACME partner and a folder inbox whose 850s go to edi/po_850."""
-    home = edi_project(tmp_path / "proj", {"acme_retail": acme_partner("drop", "partner_out")})
-    (home / "drop").mkdir()
-    (home / "config/sources/acme_edi.yaml").write_text(
-        textwrap.dedent("""\
-        name: acme_edi
-        system: acme_retail
-        kind: edi
-        connector: {type: local_folder, path: drop, claim: true}
-        retries: 0
-        reject_threshold: 1.0  # a refused set is answered by the 997, the rest loads
-        streams:
-          - name: inbox
-            pattern: "*.x12"
-            format: {type: x12}
-            mapping: null
-            routes: {"850": edi/po_850.yaml, "860": null}
-        """),
-        encoding="utf-8",
-    )
+    home = acme_folder_inbox(tmp_path / "proj")
     monkeypatch.setenv("OMSHUB_HOME", str(home))
     return home
 

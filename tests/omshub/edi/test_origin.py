@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import textwrap
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from edi_projects import SAMPLE_850, acme_partner, edi_project, shipping_advice
+from edi_projects import SAMPLE_850, acme_folder_inbox, edi_project, shipping_advice
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
@@ -26,24 +25,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture
 def inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = edi_project(tmp_path / "proj", {"acme_retail": acme_partner("drop", "partner_out")})
-    (home / "drop").mkdir()
-    (home / "config/sources/acme_edi.yaml").write_text(
-        textwrap.dedent("""\
-        name: acme_edi
-        system: acme_retail
-        kind: edi
-        connector: {type: local_folder, path: drop, claim: true}
-        retries: 0
-        streams:
-          - name: inbox
-            pattern: "*.x12"
-            format: {type: x12}
-            mapping: null
-            routes: {"850": edi/po_850.yaml}
-        """),
-        encoding="utf-8",
-    )
+    home = acme_folder_inbox(tmp_path / "proj")
     monkeypatch.setenv("OMSHUB_HOME", str(home))
     return home
 

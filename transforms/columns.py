@@ -1,0 +1,39 @@
+"""The canonical columns a mapping may fill, and the type each one converts to by default.
+
+Read from the store's models (`oms.entities`), so a mapping is checked against the
+columns the store really has.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Date, Integer
+
+from oms.entities import entity_spec
+from oms.types import Money, UTCDateTime
+
+
+def default_type(entity: str, column: str) -> str:
+    """The mapping type a column converts to when the field names no `type:`."""
+    col = entity_spec(entity).table.columns[column]
+    t = col.type
+    if isinstance(t, Money):
+        return "decimal"
+    if isinstance(t, UTCDateTime):
+        return "datetime"
+    if isinstance(t, Boolean):
+        return "bool"
+    if isinstance(t, Date):
+        return "date"
+    if isinstance(t, Integer):
+        return "int"
+    return "string"
+
+
+def entity_columns(entity: str) -> list[str]:
+    """The columns a mapping may fill (no provenance, ids or derived columns)."""
+    return entity_spec(entity).data_columns
+
+
+def implicit_key(entity: str) -> tuple[str, ...]:
+    """Natural-key columns the store fills when a mapping leaves them out (oms.entities)."""
+    return entity_spec(entity).implicit_key
