@@ -40,8 +40,8 @@ from omshub.stats import Counts, write_stat
 from transforms.arrowshape import records_table
 from transforms.compiler import RECORD, CompiledMapping, MappedBatch
 from transforms.delivery import delivery_of
-from transforms.lookups import Lookups, use_lookups
-from transforms.validation import validate
+from transforms.lookups import Lookups
+from transforms.validated import map_validated
 
 log = logging.getLogger("omshub.pipeline")
 _lb = table(LandedBatch)
@@ -98,18 +98,7 @@ def map_records(
     the mapping's `$delivery.` paths read (`transforms.delivery.delivery_of`).
     """
     table = chunk.table if chunk.table is not None else records_table(chunk.python_records())
-    with use_lookups(lookups):  # (set here: chunks are mapped in a prefetch thread)
-        mapped = (
-            mapping.apply_table(table, delivery)
-            if table is not None
-            else mapping.apply(chunk.records or [], delivery)
-        )
-    rules = mapping.rules()
-    where = f"{mapping.file} (validation): "
-    for entity, tbl in mapped.tables.items():
-        for rec, reasons in validate(entity, tbl, rules.get(entity), where).items():
-            mapped.errors.setdefault(rec, []).extend(reasons)
-    return mapped
+    return map_validated(mapping, table, chunk.records or [], delivery, lookups)
 
 
 def ownership() -> Ownership:

@@ -6,7 +6,9 @@ columns the store really has.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Date, Integer
+from typing import Any
+
+from sqlalchemy import Boolean, Column, Date, Integer
 
 from oms.entities import entity_spec
 from oms.types import Money, UTCDateTime
@@ -14,7 +16,11 @@ from oms.types import Money, UTCDateTime
 
 def default_type(entity: str, column: str) -> str:
     """The mapping type a column converts to when the field names no `type:`."""
-    col = entity_spec(entity).table.columns[column]
+    return type_of(entity_spec(entity).table.columns[column])
+
+
+def type_of(col: Column[Any]) -> str:
+    """The mapping type of a store column (string, int, decimal, bool, datetime, date)."""
     t = col.type
     if isinstance(t, Money):
         return "decimal"

@@ -24,7 +24,7 @@ from omshub.config import SourceConfig, StreamSpec, mappings_dir, sources
 from omshub.mappings import get_mapping, resolve
 from transforms.arrowshape import records_table
 from transforms.compiler import META, RECORD, CompiledMapping, MappedBatch
-from transforms.validation import validate
+from transforms.validated import map_validated
 
 Checker = Literal["fast", "gx"]
 EXT_FORMATS = {".json": "json", ".ndjson": "ndjson", ".csv": "csv", ".xml": "xml"}
@@ -90,27 +90,13 @@ def read_sample(mapping: CompiledMapping, sample: Path) -> list[Any]:
 
 
 def map_sample(mapping: CompiledMapping, records: list[Any], checker: Checker) -> MappedBatch:
-    """Map and validate records as `omshub.process.map_records` does, with `checker`;
+    """Map and validate records as the pipeline does (`transforms.validated`), with `checker`;
     look-ups read the samples (`omshub.lookups.for_samples`), not a store."""
     from omshub.lookups import for_samples
-    from transforms.lookups import use_lookups
 
     lookups = for_samples(mapping, _mapping_path(mapping))
-    if checker == "gx":
-        from connectors.base import RecordChunk
-        from omshub.process import map_records
-
-        chunk = RecordChunk(0, list(range(len(records))), None, records, [])
-        return map_records(mapping, chunk, lookups=lookups)
     table = records_table(records)
-    with use_lookups(lookups):
-        mapped = mapping.apply_table(table) if table is not None else mapping.apply(records)
-    rules = mapping.rules()
-    where = f"{mapping.file} (validation): "
-    for entity, tbl in mapped.tables.items():
-        for rec, reasons in validate(entity, tbl, rules.get(entity), where, "fast").items():
-            mapped.errors.setdefault(rec, []).extend(reasons)
-    return mapped
+    return map_validated(mapping, table, records, lookups=lookups, checker=checker)
 
 
 def canonical_output(mapped: MappedBatch) -> dict[str, Any]:

@@ -10,15 +10,16 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from sqlalchemy import Boolean, Column, Date, Integer, String, Text
+from sqlalchemy import Column, String, Text
 
 from oms.entities import PROVENANCE_COLUMNS, REGISTRY, EntitySpec
 from oms.enums import ENUM_COLUMNS
 from oms.models import BUSINESS_TABLES, Provenance
 from oms.ownership import Ownership
-from oms.types import Money, UTCDateTime
+from oms.types import Money
 from omshub.refdocs.comments import attribute_comments
 from omshub.refdocs.md import GENERATED, anchor, code, table
+from transforms.columns import type_of
 
 INTRO = """\
 # Canonical model reference
@@ -32,19 +33,15 @@ in UTC. Columns marked *store* are filled by the store, never by a mapping.
 
 
 def column_type(col: Column[object]) -> str:
-    """The column's mapping type, with its storage limit."""
-    t = col.type
+    """The column's mapping type (`transforms.columns.type_of`), with its storage limit."""
+    t, kind = col.type, type_of(col)
     if isinstance(t, Money):
         p, s = getattr(t.impl_instance, "precision", 18), getattr(t.impl_instance, "scale", 4)
-        return "decimal" if (p, s) == (18, 4) else f"decimal({p},{s})"
-    if isinstance(t, UTCDateTime):
+        return kind if (p, s) == (18, 4) else f"{kind}({p},{s})"
+    if kind == "datetime":
         return "datetime (UTC)"
-    if isinstance(t, Boolean):
-        return "bool"
-    if isinstance(t, Date):
-        return "date"
-    if isinstance(t, Integer):
-        return "int"
+    if kind != "string":
+        return kind
     if isinstance(t, Text):
         return "text"
     if isinstance(t, String):
