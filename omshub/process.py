@@ -37,6 +37,7 @@ from omshub.prefetch import prefetched
 from omshub.quarantine import BadEntry, format_reason
 from omshub.runs import now
 from omshub.stats import Counts, write_stat
+from transforms.aggregate import SplitGroups
 from transforms.arrowshape import records_table
 from transforms.compiler import RECORD, CompiledMapping, MappedBatch
 from transforms.delivery import delivery_of
@@ -186,8 +187,10 @@ def _process_mapped(
         delivery = delivery_of(row, source.system)
         work = partial(_map_chunk, mapping, source.system, delivery=delivery, lookups=lookups)
         ready_chunks = prefetched(_chunks(stream, fh, name), work)
+        split = SplitGroups(mapping.root, mapping.file)
         with closing(ready_chunks):
             for ready in _locked_chunks(conn, ready_chunks, mapping):
+                split.check(ready.mapped.tables)
                 _load_chunk(conn, ready, ctx, name, progress)
         finish_batch(conn, source, stream.name, row, run_id, ctx, progress, mapping)
 

@@ -59,6 +59,36 @@ def collapse_all(
     return tables
 
 
+class SplitGroups:
+    """Refuses a batch whose aggregated rows of one key fall into two chunks.
+
+    Groups collapse within one mapped chunk (`OMSHUB_CHUNK_RECORDS` records): the rows
+    of a key that reach a later chunk would collapse again and their sum overwrite the
+    first chunk's in the store. Seeing a key again fails the batch (one transaction:
+    nothing of it loads) with what to do, instead of loading a partial sum.
+    """
+
+    def __init__(self, root: CompiledEntity, file: str) -> None:
+        self.file = file
+        self.seen: dict[str, set[tuple[Any, ...]]] = {e: set() for e in aggregates(root)}
+
+    def check(self, tables: dict[str, pa.Table]) -> None:
+        for entity, seen in self.seen.items():
+            tbl = tables.get(entity)
+            if tbl is None or not tbl.num_rows:
+                continue
+            keys = [k for k in natural_key(entity) if k in tbl.column_names]
+            rows = set(zip(*(tbl.column(k).to_pylist() for k in keys), strict=True))
+            again = rows & seen
+            if again:
+                raise ValueError(
+                    f"{self.file}: rows of {entity} {sorted(again)[0]!r} are in two chunks of"
+                    " the file, so their `aggregate:` would count only part of them: sort the"
+                    " file by that key or raise OMSHUB_CHUNK_RECORDS"
+                )
+            seen |= rows
+
+
 def _group_ids(tbl: pa.Table, entity: str) -> tuple[np.ndarray, int]:
     keys = [k for k in natural_key(entity) if k in tbl.column_names]
     seen: dict[tuple[Any, ...], int] = {}
