@@ -1,6 +1,6 @@
 """X12 reading speed: omshub's streaming reader against pyx12's X12Reader, same file.
 
-    python bench/x12read.py [--mb 50] [--interchanges 5] [--json] [--pyx12-limit 90]
+    python bench/x12read.py [--mb 50] [--interchanges 5] [--json] [--pyx12-limit 90] [--pure]
 
 Builds a ~MB-sized file in a temporary folder: --interchanges ISAs, each with a group of
 850 purchase orders and a group of 856 ship notices (HL hierarchy), '~' plus newline.
@@ -12,7 +12,9 @@ seconds: then its speed is that of the prefix it read (the output says so). pyx1
 down as a group grows (its ST02s are a list searched per set), so the ratio depends on
 the group size: fewer interchanges, larger groups, a larger ratio. Prints MB/s of wall
 time and of CPU time (steadier on a shared machine) for both, and the ratios; --json
-prints one object.
+prints one object. It states which splitter omshub ran ("c": the compiled
+connectors.x12._speedups; "python": not built, or OMSHUB_X12_PURE=1); --pure also times
+omshub's pure-Python splitter in the same run (same file, best of --runs).
 """
 
 from __future__ import annotations
@@ -167,22 +169,52 @@ def time_pyx12(path: Path, limit: float) -> tuple[float, float, int, float, bool
     return wall, cpu, segments, size / 1e6, finished
 
 
-def measure(megabytes: float, limit: float, runs: int, interchanges: int) -> dict[str, object]:
+def best_omshub(path: Path, runs: int, expected: tuple[int, int]) -> tuple[float, float]:
+    """(best wall s, best CPU s) of `runs` reads, each checked to read every set and segment."""
+    times = []
+    for _ in range(runs):
+        wall, cpu, read_sets, read_segments = time_omshub(path)
+        assert (read_sets, read_segments) == expected, (read_sets, read_segments)
+        times.append((wall, cpu))
+    return min(t[0] for t in times), min(t[1] for t in times)
+
+
+def best_pure(path: Path, runs: int, expected: tuple[int, int]) -> tuple[float, float]:
+    """best_omshub with the pure-Python splitter (what OMSHUB_X12_PURE=1 selects)."""
+    from connectors.x12 import splitter
+
+    chosen, splitter._fast = splitter._fast, splitter._py_fast
+    try:
+        return best_omshub(path, runs, expected)
+    finally:
+        splitter._fast = chosen
+
+
+def measure(
+    megabytes: float, limit: float, runs: int, interchanges: int, pure: bool = False
+) -> dict[str, object]:
+    from connectors.x12.splitter import TOKENIZER
+
     with tempfile.TemporaryDirectory(prefix="x12bench-") as tmp:
         big = Path(tmp) / "orders.x12"
         sets, segments = build(big, megabytes, interchanges)
         mb = big.stat().st_size / 1e6
-        times = []
-        for _ in range(runs):
-            wall, cpu, read_sets, read_segments = time_omshub(big)
-            assert (read_sets, read_segments) == (sets, segments), (read_sets, read_segments)
-            times.append((wall, cpu))
-        wall, cpu = min(t[0] for t in times), min(t[1] for t in times)
+        wall, cpu = best_omshub(big, runs, (sets, segments))
+        pure_cpu = best_pure(big, runs, (sets, segments))[1] if pure else None
         pyx_wall, pyx_cpu, pyx_segments, pyx_mb, finished = time_pyx12(big, limit)
     note = "whole file" if finished else f"first {pyx_mb:.1f} MB (stopped after {limit:.0f} CPU s)"
     ours, theirs = mb / wall, pyx_mb / pyx_wall
     ours_cpu, theirs_cpu = mb / cpu, pyx_mb / pyx_cpu
+    if pure_cpu is not None:
+        extra = {
+            "pure_python_cpu_seconds": round(pure_cpu, 2),
+            "pure_python_mb_per_cpu_s": round(mb / pure_cpu, 1),
+            "tokenizer_speedup_cpu": round(pure_cpu / cpu, 2),
+        }
+    else:
+        extra = {}
     return {
+        "omshub_tokenizer": TOKENIZER,
         "file_mb": round(mb, 1),
         "interchanges": interchanges,
         "groups": 2 * interchanges,
@@ -203,6 +235,7 @@ def measure(megabytes: float, limit: float, runs: int, interchanges: int) -> dic
         "ratio": round(ours / theirs, 1),
         "ratio_cpu": round(ours_cpu / theirs_cpu, 1),
         "load_average_1m": round(os.getloadavg()[0], 2),
+        **extra,
     }
 
 
@@ -213,8 +246,9 @@ def main() -> None:
     parser.add_argument("--pyx12-limit", type=float, default=90.0, help="CPU seconds")
     parser.add_argument("--runs", type=int, default=3, help="omshub runs (best is kept)")
     parser.add_argument("--interchanges", type=int, default=5, help="each with 2 groups")
+    parser.add_argument("--pure", action="store_true", help="also time the Python splitter")
     args = parser.parse_args()
-    r = measure(args.mb, args.pyx12_limit, args.runs, args.interchanges)
+    r = measure(args.mb, args.pyx12_limit, args.runs, args.interchanges, args.pure)
     if args.json:
         print(json.dumps(r))
         return
@@ -225,8 +259,14 @@ def main() -> None:
     print(
         f"omshub : {r['omshub_mb_per_s']:>7} MB/s wall, {r['omshub_mb_per_cpu_s']} MB/s CPU "
         f"({r['omshub_seconds']} s, {r['omshub_segments_per_s']} segments/s; "
-        f"best of {r['omshub_runs']} runs)"
+        f"best of {r['omshub_runs']} runs; splitter: {r['omshub_tokenizer']})"
     )
+    if "pure_python_cpu_seconds" in r:
+        print(
+            f"omshub, pure-Python splitter: {r['pure_python_mb_per_cpu_s']} MB/s CPU "
+            f"({r['pure_python_cpu_seconds']} CPU s; the splitter used is "
+            f"{r['tokenizer_speedup_cpu']}x faster)"
+        )
     print(
         f"pyx12  : {r['pyx12_mb_per_s']:>7} MB/s wall, {r['pyx12_mb_per_cpu_s']} MB/s CPU "
         f"({r['pyx12_seconds']} s on the {r['pyx12_measured_on']})"

@@ -12,12 +12,19 @@ Two paths give the same segments (a test holds them to it):
 
 Both stop at a segment starting with 'ISA' and a separator, and return its file offset:
 the lexer then reads that ISA, whose delimiters may differ, and splits on from there.
+
+The fast path exists twice: `_py_fast` here, and the same decisions in C
+(`connectors/x12/_speedups.c`, built when a compiler is there at install, ~2x faster
+reading). `TOKENIZER` says which one runs: "c" when the module imports and
+OMSHUB_X12_PURE is not "1", else "python". Tests hold the two to identical results.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import delitem, itemgetter
@@ -35,6 +42,7 @@ ENVELOPE = ("ISA", "IEA", "GS", "GE", "ST", "SE")
 _MARKS = tuple((tag, f"{_EDGE}{tag}{_EDGE}") for tag in ENVELOPE)
 _consume = deque[object](maxlen=0).extend
 _new = tuple.__new__  # Segment(*row) built in C: no Python __init__ per segment
+SplitResult = tuple[list[Segment], list[str], list[int]]  # what _speedups.split returns
 
 
 def is_separator(char: str) -> bool:
@@ -62,7 +70,7 @@ def split_text(
     `known` caches the tags already seen to be valid (the general path's shortcut), and
     any piece starting with 'ISA' ends the split there.
     """
-    fast = _fast(text, base, delims, seq)
+    fast = _fast(text, base, delims, seq)  # the C or the Python one, see TOKENIZER
     return fast if fast is not None else _general(text, base, delims, seq, known, encoding)
 
 
@@ -117,7 +125,7 @@ def _regular(text: str, term: str, suffix: str, pieces: int) -> bool:
     return True
 
 
-def _fast(text: str, base: int, delims: Delimiters, seq: int) -> Split | None:
+def _py_fast(text: str, base: int, delims: Delimiters, seq: int) -> Split | None:
     term, sep = delims.segment, delims.element
     if not text.endswith(term) or not text.isascii():
         return None
@@ -145,6 +153,36 @@ def _fast(text: str, base: int, delims: Delimiters, seq: int) -> Split | None:
     rows = zip(tags, parts, range(first, first + len(pieces)), offsets, strict=False)
     segments = list(map(_new, repeat(Segment), rows))
     return Split(segments, tags, envelope_marks(tags, joined))
+
+
+def _c_fast(text: str, base: int, delims: Delimiters, seq: int) -> Split | None:
+    """`_py_fast` in C: the same Split or None, decision for decision."""
+    out = _split(text, base, delims.segment, delims.element, seq, Segment)
+    return None if out is None else Split(*out)
+
+
+CSplit = Callable[[str, int, str, str, int, type[Segment]], SplitResult | None]
+
+
+def _compiled() -> CSplit | None:
+    """The C splitter, unless OMSHUB_X12_PURE=1 or it was not built (no compiler)."""
+    if os.environ.get("OMSHUB_X12_PURE") == "1":
+        return None
+    try:
+        from connectors.x12._speedups import split
+    except ImportError:
+        return None
+    return split
+
+
+def _not_built(*args: object) -> SplitResult | None:
+    raise RuntimeError("connectors.x12._speedups is not built (or OMSHUB_X12_PURE=1)")
+
+
+_built = _compiled()
+_split: CSplit = _built or _not_built
+TOKENIZER = "python" if _built is None else "c"
+_fast = _py_fast if _built is None else _c_fast
 
 
 def _general(

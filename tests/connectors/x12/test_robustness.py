@@ -15,43 +15,20 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from x12text import group, interchange, isa, po, render
+from x12text import damaged, good_for_fuzz, group, interchange, po, render
 
 from connectors.x12 import X12Error, iter_transactions, read_document
 from connectors.x12.model import Delimiters
 from connectors.x12.splitter import _fast, _general
 
-GOOD = render(interchange(group(*[po(f"{i:04d}", lines=3) for i in range(1, 6)]))) + render(
-    [isa(sub="^", isa13="000000002"), *interchange(group(po("0009")), control="000000002")[1:]],
-    sep="|",
-    term="'",
-    after="\r\n",
-)
-
-
-def damaged(rng: random.Random) -> bytes:
-    data = bytearray(GOOD)
-    kind = rng.choice(["truncate", "flip", "both", "delete", "insert"])
-    if kind in ("truncate", "both"):
-        del data[rng.randrange(len(data)) :]
-    if kind in ("flip", "both"):
-        for _ in range(rng.randint(1, 12)):
-            if data:
-                data[rng.randrange(len(data))] = rng.randrange(256)
-    if kind == "delete" and data:
-        at = rng.randrange(len(data))
-        del data[at : at + rng.randint(1, 40)]
-    if kind == "insert":
-        at = rng.randrange(len(data))
-        data[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 40)))
-    return bytes(data)
+GOOD = good_for_fuzz()
 
 
 def test_fuzz_only_x12error() -> None:
     rng = random.Random(20261203)
     errors = 0
     for _ in range(1500):
-        data = damaged(rng)
+        data = damaged(rng, GOOD)
         try:
             doc = read_document(data, name="fuzz.x12")
         except Exception as e:  # pragma: no cover - the assertion is the point

@@ -3,6 +3,8 @@ into any delimiters, so each test states only what it is about."""
 
 from __future__ import annotations
 
+import random
+
 ISA_FIELDS = [
     "00",
     " " * 10,
@@ -78,3 +80,32 @@ def render(
 def simple(sets: int = 2, **kw: str) -> bytes:
     """A clean file: one interchange, one group, `sets` purchase orders."""
     return render(interchange(group(*[po(f"{i:04d}") for i in range(1, sets + 1)])), **kw)
+
+
+def good_for_fuzz() -> bytes:
+    """Two interchanges, the second in other delimiters ('|', "'" and CR LF)."""
+    first = render(interchange(group(*[po(f"{i:04d}", lines=3) for i in range(1, 6)])))
+    second = [
+        isa(sub="^", isa13="000000002"),
+        *interchange(group(po("0009")), control="000000002")[1:],
+    ]
+    return first + render(second, sep="|", term="'", after="\r\n")
+
+
+def damaged(rng: random.Random, good: bytes) -> bytes:
+    """`good` truncated, with bytes flipped, deleted or inserted (one kind, at random)."""
+    data = bytearray(good)
+    kind = rng.choice(["truncate", "flip", "both", "delete", "insert"])
+    if kind in ("truncate", "both"):
+        del data[rng.randrange(len(data)) :]
+    if kind in ("flip", "both"):
+        for _ in range(rng.randint(1, 12)):
+            if data:
+                data[rng.randrange(len(data))] = rng.randrange(256)
+    if kind == "delete" and data:
+        at = rng.randrange(len(data))
+        del data[at : at + rng.randint(1, 40)]
+    if kind == "insert":
+        at = rng.randrange(len(data))
+        data[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 40)))
+    return bytes(data)
