@@ -210,13 +210,16 @@ ANSWERS = {"945": ("940", ("W06", "W0602"))}
 def order_origin(
     conn: Connection, partner: PartnerConfig, set_id: str, record: dict[str, Any]
 ) -> None:
-    """`_x12.order_origin`: whose order the number a set quotes is, for its mapping.
+    """`_x12.order_origin`: whose order the number a set quotes is, for its mapping (and
+    `_x12.default_location`, the partner's location for sets that name none).
 
     A set that answers ours (a 945 answers our 940) takes it from the registry of what we
     sent, as any channel's orders go to a 3PL; unknown (we sent no such 940): left out,
     and the mapping, which requires it, refuses the set with why. Any other set quotes
     the orders of the partner's `order_origin` (its own by default), so two retailers'
     same PO number never bind to one order."""
+    if partner.default_location:  # where its documents are about when they name nowhere
+        record["_x12"]["default_location"] = partner.default_location
     answer = ANSWERS.get(set_id)
     if answer is None:
         record["_x12"]["order_origin"] = partner.orders_of()

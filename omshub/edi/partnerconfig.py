@@ -254,6 +254,12 @@ class PartnerConfig(BaseModel):
         description="the system whose order numbers the partner's documents quote (a "
         "drop-ship supplier's 855/856/810 quote the retailer's POs); none: the partner's own",
     )
+    default_location: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="the location code of the partner's documents that name none (a 3PL's"
+        " 846 for its one warehouse without an N1 WH)",
+    )
     required: dict[str, list[str]] = Field(
         default_factory=dict,
         description="set id -> what the partner's guide requires beyond the standard",

@@ -191,3 +191,53 @@ def test_each_partners_documents_bind_to_its_own_order(project: Path, engine: En
         count = len(conn.execute(select(table(SalesOrder))).all())
     assert (nw["order_origin"], nw["order_id"]) == ("bolt_retail", by_origin["bolt_retail"]["id"])
     assert count == 2
+
+
+def stock_advice() -> Body:
+    """A 3PL's 846 for its one warehouse, naming none (no N1 WH): 40 of WID-100 on hand."""
+    return [
+        ("BIA", ["00", "SI", "INV-1", "20261203", "0600"]),
+        ("LIN", ["1", "VN", "WID-100"]),
+        ("QTY", ["17", "40", "EA"]),
+    ]
+
+
+def test_an_846_naming_no_warehouse_takes_the_partners_default_location(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: Engine
+) -> None:
+    """With `default_location` the snapshot is at the partner's warehouse; a partner
+    without one gets the advice quarantined with why, never a row at no location."""
+    from oms.bookkeeping import Quarantine
+    from oms.models import InventoryPosition
+
+    sets = '  sets: {"846": edi/inventory_846.yaml}\n'
+    inboxes = {p: tmp_path / p / "in" for p in ("harbor", "dock")}
+    files = {}
+    for pid, inbox in inboxes.items():
+        inbox.mkdir(parents=True)
+        text = partner_yaml(pid, pid.upper(), inbox)
+        text = text.replace(text[text.index("  sets:") : text.index("transport:")], sets)
+        if pid == "harbor":
+            text = text.replace("transport:", "default_location: hl3\ntransport:")
+        files[pid] = text
+    home = edi_project(tmp_path / "proj", files)
+    monkeypatch.setenv("OMSHUB_HOME", str(home))
+    for n, pid in enumerate(inboxes):
+        _drop(
+            tmp_path,
+            pid,
+            "846.x12",
+            interchange(pid.upper(), 400 + n, [("IB", "846", stock_advice())]),
+        )
+        _run(engine, pid)
+    with engine.connect() as conn:
+        snaps = conn.execute(select(table(InventoryPosition))).mappings().all()
+        kept = conn.execute(select(table(Quarantine))).mappings().all()
+    assert [(s["sku"], s["location_code"], s["on_hand"]) for s in snaps] == [
+        ("WID-100", "HL3", Decimal(40))
+    ]
+    assert [q["source"] for q in kept] == ["edi_dock"]
+    assert (
+        "no warehouse (N1 WH) in the advice, and its partner has no default_location"
+        in (kept[0]["reasons"])
+    )
