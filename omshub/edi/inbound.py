@@ -127,7 +127,7 @@ class Inbox:
         self.group.references[tx.control] = reference(tx.set_id, tx)
         verdict = sets.judge(tx, self.partner, self.routes, self.name, position)
         if verdict.routed is not None:
-            order_origin(self.conn, self.partner, tx.set_id, verdict.routed.record)
+            partner_values(self.conn, self.partner, tx.set_id, verdict.routed.record)
             self.group.routed.setdefault(verdict.routed.mapping, []).append(verdict.routed)
         else:
             self.group.results.append((position, verdict.result))
@@ -207,11 +207,11 @@ class Inbox:
 ANSWERS = {"945": ("940", ("W06", "W0602"))}
 
 
-def order_origin(
+def partner_values(
     conn: Connection, partner: PartnerConfig, set_id: str, record: dict[str, Any]
 ) -> None:
-    """`_x12.order_origin`: whose order the number a set quotes is, for its mapping (and
-    `_x12.default_location`, the partner's location for sets that name none).
+    """What a set's mapping reads from its partner: `_x12.order_origin`, whose order the
+    number it quotes is, and `_x12.default_location`, where sets naming none are about.
 
     A set that answers ours (a 945 answers our 940) takes it from the registry of what we
     sent, as any channel's orders go to a 3PL; unknown (we sent no such 940): left out,
