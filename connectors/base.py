@@ -68,6 +68,12 @@ class TransportContext:
     streams: Mapping[str, Any] = field(default_factory=dict)
 
 
+#: a key a transport sets in a record it fetched but must not be loaded (a REST
+#: sub-resource that was gone): its value is the reason; every format quarantines such a
+#: record (`connectors.formats.common.record_problem`), from the landed page as on replay
+REFUSED_KEY = "_omshub_refused"
+
+
 @dataclass(frozen=True)
 class BadRecord:
     """A record the format could not read correctly: it goes to quarantine, the file goes on.

@@ -7,9 +7,10 @@ validated in CI by `omshub config check` and the test suite, not only when a DAG
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -268,27 +269,40 @@ def yaml_path(data: Any, loc: tuple[Any, ...], keep_last: bool = True) -> tuple[
     return tuple(keys)
 
 
-@cache
-def _load_sources(folder: str) -> tuple[dict[str, SourceConfig], dict[str, ConfigError]]:
-    """Every source that validates, and the error of every file that does not.
+T = TypeVar("T")
 
-    One broken file never hides the other sources: callers run the good ones and report
-    the broken ones by the file's stem (its source name is unknown when it does not parse).
+
+def load_folder(
+    folder: str, load: Callable[[Path], T], key: Callable[[T], str], what: str
+) -> tuple[dict[str, T], dict[str, ConfigError]]:
+    """Every `*.yaml` of `folder` that `load` validates, by `key`, and the error of every
+    file that does not, by the file's stem (its name is unknown when it does not parse).
+
+    One broken file never hides the others: callers use the good ones and report the
+    broken ones. A second file with a name already taken is broken too (sources, partners).
     """
-    out: dict[str, SourceConfig] = {}
+    good: dict[str, T] = {}
     broken: dict[str, ConfigError] = {}
     for path in sorted(Path(folder).glob("*.yaml")):
         try:
-            cfg = load_source(path)
+            cfg = load(path)
         except ConfigError as e:
             broken[path.stem] = e
             continue
-        if cfg.name in out:
-            broken[path.stem] = ConfigError(
-                f"{path}: source {cfg.name!r} also defined in {out[cfg.name].file}"
-            )
+        name = key(cfg)
+        if name in good:
+            first = getattr(good[name], "file", "")
+            broken[path.stem] = ConfigError(f"{path}: {what} {name!r} also defined in {first}")
             continue
-        out[cfg.name] = cfg
+        good[name] = cfg
+    return good, broken
+
+
+@cache
+def _load_sources(folder: str) -> tuple[dict[str, SourceConfig], dict[str, ConfigError]]:
+    """Every source that validates, and the error of every file that does not
+    (`load_folder`), with each trading partner's inbox source."""
+    out, broken = load_folder(folder, load_source, lambda cfg: cfg.name, "source")
     partners = Path(folder).parent / "partners"
     if partners.is_dir():  # each trading partner's inbox is a source too (omshub.edi)
         from omshub.edi.sources import partner_sources

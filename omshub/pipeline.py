@@ -22,6 +22,7 @@ from oms.models import LandedBatch, table
 from omshub.config import get_source
 from omshub.extract import Window, extract
 from omshub.process import BatchOutcome, map_records, ownership, process_batch
+from omshub.runhooks import after_run_hook
 from omshub.runs import RunSummary, heartbeat, now, start_run
 from omshub.runs import finish_run as _finish_run
 
@@ -47,15 +48,17 @@ def new_run_id(prefix: str = "cli") -> str:
 
 
 def finish_run(source: str, run_id: str, engine: Engine | None = None) -> RunSummary:
-    """Close the run from its batches' outcomes (`success`, `partial` or `failed`); a
-    partner's inbox first sends what is pending and marks overdue 997s."""
+    """Close the run from its batches' outcomes (`success`, `partial` or `failed`), after
+    the hook of the source's kind (`omshub.runhooks`: a partner's inbox first sends what
+    is pending and marks overdue 997s). A source no longer configured has no hook."""
     engine = engine or get_engine()
-    if source.startswith("edi_"):
-        from omshub.edi.batch import after_inbox_run
-        from omshub.edi.partners import partners
-
-        if source.removeprefix("edi_") in partners():
-            after_inbox_run(engine, source, run_id)
+    try:
+        cfg = get_source(source)
+    except ConfigError:
+        cfg = None
+    hook = after_run_hook(cfg.kind) if cfg is not None else None
+    if hook is not None:
+        hook(engine, cfg, run_id)
     return _finish_run(source, run_id, engine)
 
 

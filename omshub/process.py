@@ -325,6 +325,23 @@ def _load_chunk(
         progress.entity(entity).add(0, result, 0)
 
 
+def map_and_load(
+    conn: Connection,
+    mapping: CompiledMapping,
+    chunk: RecordChunk,
+    ctx: LoadContext,
+    name: str,
+    progress: Progress,
+) -> Ready:
+    """Map, validate, quarantine and load one chunk in the caller's transaction, as a
+    batch does each of its chunks: for callers that route records themselves (the EDI
+    inbox, a group's sets per mapping). The mapped chunk is returned for what the caller
+    records about its rows."""
+    ready = _map_chunk(mapping, ctx.system, chunk)
+    _load_chunk(conn, ready, ctx, name, progress)
+    return ready
+
+
 def _log_done(row: dict[str, Any], outcome: BatchOutcome) -> None:
     counts = ", ".join(
         f"{e} {c['changed']} changed/{c['loaded']} loaded" for e, c in outcome.entities.items()

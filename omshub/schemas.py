@@ -1,7 +1,8 @@
 """JSON Schemas of the project's YAML files, generated from the code, for editors and CI.
 
 The pydantic models (`transforms.spec`, `omshub.config`, `omshub.edi.partnerconfig`,
-`transforms.codes`) give the shape; this module adds what only the running code knows,
+`transforms.codes`) give the shape (the ownership file's is the store's entities and
+columns); this module adds what only the running code knows,
 as enumerations an editor completes: canonical entities and each entity's columns, named
 transforms (with their docs), code lists, transports and formats. `python -m
 omshub.schemas` (or `omshub mapping schema --write`) writes them to `schemas/`; a test
@@ -228,6 +229,50 @@ def codelist_schema() -> Schema:
     return _finish(schema, "omshub code list file")
 
 
+def ownership_schema() -> Schema:
+    """`config/ownership.yaml` (`oms.ownership`): entity -> its columns -> ranked owners.
+
+    The file has no pydantic model: its keys are the store's own entities and columns,
+    so they are enumerated from the model, exactly what `Ownership.load` accepts. Owners
+    are system names or kinds; the kinds are offered for completion."""
+    from typing import get_args
+
+    from oms.entities import ENTITIES
+    from omshub.config import SystemKind
+
+    kinds = list(get_args(SystemKind))
+    owners: Schema = {
+        "description": "ranked owners, first wins: system names (shopify) or kinds"
+        f" ({', '.join(kinds)})",
+        "anyOf": [
+            {"type": "array", "items": {"$ref": "#/$defs/Owner"}},
+            {"$ref": "#/$defs/Owner"},
+        ],
+    }
+    owner: Schema = {
+        "description": "a system name or a system kind",
+        "anyOf": [{"enum": kinds}, {"type": "string", "minLength": 1}],
+    }
+    entities: Schema = {
+        name: {
+            "description": f"owned fields of {name}",
+            "type": "object",
+            "propertyNames": {"enum": sorted(c.name for c in spec.table.columns)},
+            "additionalProperties": {"$ref": "#/$defs/Owners"},
+        }
+        for name, spec in sorted(ENTITIES.items())
+    }
+    schema: Schema = {
+        "description": "field ownership: which systems own which fields of each entity; a"
+        " system ranked lower than the one that last set a field fills it only while empty",
+        "type": ["object", "null"],
+        "properties": entities,
+        "additionalProperties": False,
+        "$defs": {"Owners": owners, "Owner": owner},
+    }
+    return _finish(schema, "omshub field ownership file")
+
+
 def _finish(schema: Schema, title: str) -> Schema:
     schema["$schema"] = DRAFT
     schema["title"] = title
@@ -239,6 +284,7 @@ SCHEMAS = {
     "source.schema.json": source_schema,
     "partner.schema.json": partner_schema,
     "codelist.schema.json": codelist_schema,
+    "ownership.schema.json": ownership_schema,
 }
 
 #: which files each schema is for (globs relative to the project), for tests and docs
@@ -247,6 +293,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "source.schema.json": ("config/sources/*.yaml",),
     "partner.schema.json": ("config/partners/*.yaml",),
     "codelist.schema.json": ("config/codes/*.yaml",),
+    "ownership.schema.json": ("config/ownership.yaml",),
 }
 
 

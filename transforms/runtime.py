@@ -49,6 +49,16 @@ def run_field(
     return values
 
 
+def missing_message(spec: Any) -> str:
+    """The reason a required field gives when empty: its `description`, when the mapping
+    gives one, says what was missing in the source's own terms (`no N1 WH ...`)."""
+    described = getattr(spec, "description", None)
+    return f"required value is missing ({described})" if described else MISSING
+
+
+MISSING = "required value is missing"
+
+
 def _reason(f: CompiledField, entity: str, rule: str, msg: str) -> Reason:
     return Reason(entity, f.name, rule, f"{f.where} field {f.name!r}: {msg}")
 
@@ -73,7 +83,7 @@ def field_values(
     errs.extend((i, _reason(f, entity, label, msg)) for i, label, msg in step_errs)
     if f.required:
         errs.extend(
-            (i, _reason(f, entity, "required", "required value is missing"))
+            (i, _reason(f, entity, "required", missing_message(f.spec)))
             for i, v in enumerate(values)
             if v is None or v == ""
         )

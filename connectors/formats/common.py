@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, BinaryIO
 
-from connectors.base import BadRecord
+from connectors.base import REFUSED_KEY, BadRecord
 from connectors.errors import FormatError
 
 #: records nested deeper than this are refused (a legitimate order is a few levels deep)
@@ -29,8 +29,11 @@ def record_problem(record: Any) -> str | None:
     Iterative (never a RecursionError) and written for speed: it visits every value of
     every record. NUL bytes are refused in keys and values because PostgreSQL text cannot
     hold them and SQLite would store them silently; NaN/Infinity because they are not JSON
-    and no downstream number means them.
+    and no downstream number means them. A record its transport refused (`REFUSED_KEY`,
+    e.g. a REST sub-resource that was gone) is refused with the transport's reason.
     """
+    if type(record) is dict and REFUSED_KEY in record:
+        return str(record[REFUSED_KEY])
     stack: list[tuple[Any, int]] = [(record, 1)]
     while stack:
         node, depth = stack.pop()

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO, ClassVar
 
 import ijson
 
-from connectors.base import BadRecord
+from connectors.base import REFUSED_KEY, BadRecord
 from connectors.errors import FormatError
 from connectors.formats.common import (
     DEFAULT_ENCODING,
@@ -61,6 +61,7 @@ class _LineDecoder:
             and "\\u0000" not in raw
             and "\x00" not in raw
             and raw.count("[") + raw.count("{") <= MAX_DEPTH
+            and REFUSED_KEY not in raw
         )
 
 

@@ -17,7 +17,8 @@ version family to use whatever GS08 says), `overlay` (path of a partner overlay 
 `required` (a partner's presence requirements: `[ST03, "REF*IA", TD5]`),
 `strict` (reject sets that fail validation; default false: they load, `_x12.problems`
 lists the findings), `order_origin` (whose orders the sets' order numbers are, as
-`_x12.order_origin`, for a 945 read without the EDI inbox).
+`_x12.order_origin`, for sets read without the EDI inbox), `default_location` (the
+location of sets that name none, as `_x12.default_location`).
 """
 
 from __future__ import annotations

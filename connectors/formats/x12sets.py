@@ -39,6 +39,8 @@ class SetReader:
         #: whose orders the sets' order numbers are, for a stream read without the EDI
         #: registry (the inbox resolves a 945's from the 940 we sent): `_x12.order_origin`
         self.order_origin = str(options.get("order_origin") or "") or None
+        #: the location of sets that name none (a partner's `default_location`)
+        self.default_location = str(options.get("default_location") or "") or None
         self._schemas: dict[tuple[str, str], Schema | None] = {}
 
     def schema(self, tx: Transaction) -> Schema | None:
@@ -74,6 +76,8 @@ class SetReader:
         record = record_of(tx, self.name, schema, tree, problems)
         if self.order_origin:
             record["_x12"]["order_origin"] = self.order_origin
+        if self.default_location:
+            record["_x12"]["default_location"] = self.default_location
         return checked(record, None, index)
 
 

@@ -120,6 +120,11 @@ class SubResource(BaseModel):
     paginator: Spec | None = Field(None, description="default: the connector's paginator")
     page_size: int | None = Field(None, ge=1)
     params: dict[str, Scalar] = Field(default_factory=dict)
+    on_missing: Literal["quarantine", "empty"] = Field(
+        "quarantine",
+        description="a link answering 404/410: quarantine its record (kept with why, not"
+        " loaded), or `empty`: no items (an order whose lines may really be gone)",
+    )
 
     _pager = field_validator("paginator", mode="before")(_paginator_spec)
 

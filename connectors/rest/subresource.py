@@ -8,8 +8,12 @@ link in the record. The page is then landed as JSON with its records expanded, s
 lines arrive with (and load in one transaction with) their order, and a mapping maps
 them as `children` without any join.
 
-A sub-resource that is gone (404/410) since the record was listed leaves an empty list
-and a warning, as a child stream's parent does; anything else fails the fetch.
+A sub-resource that is gone (404/410) since the record was listed quarantines its record
+(`on_missing: quarantine`, the default): the record is landed as it was listed, with the
+reason under `REFUSED_KEY`, so every format refuses it (an order never loads without its
+lines) while the rest of the page loads; `on_missing: empty` gives an empty list and a
+warning instead, for a sub-resource that may really have no items left. Anything else
+fails the fetch.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+from connectors.base import REFUSED_KEY
 from connectors.errors import ConnectorConfigError
 from connectors.rest.config import RestStream, SubResource
 from connectors.rest.paginate import Page, dig
@@ -38,8 +43,20 @@ def expand_page(transport: RestTransport, page: Page, opts: RestStream) -> bytes
     for record in page.records:
         if isinstance(record, dict):
             for sub in opts.subresources:
-                _put(record, sub.into or sub.field, _items(transport, record, sub))
+                try:
+                    items = _items(transport, record, sub)
+                except Gone as e:
+                    if sub.on_missing == "quarantine":
+                        record[REFUSED_KEY] = str(e)
+                        break  # kept as listed, with why: the format quarantines it
+                    log.warning("%s: no items", e)
+                    items = []
+                _put(record, sub.into or sub.field, items)
     return json.dumps(page.body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Gone(Exception):
+    """A sub-resource link answered 404 or 410: deleted since its record was listed."""
 
 
 def _put(record: dict[str, Any], path: str, items: list[Any]) -> None:
@@ -105,5 +122,6 @@ def _items(transport: RestTransport, record: dict[str, Any], sub: SubResource) -
     except RefusedRequest as e:
         if e.status not in (404, 410):
             raise
-        log.warning("%s: gone since its record was listed; no items", path)
+        url = transport.http.shown(transport.http.base_url + path)
+        raise Gone(f"sub-resource {sub.field} gone ({e.status}) at {url}") from None
     return items

@@ -83,9 +83,12 @@ class BigCommerceEmulator(Emulator):
         token: str,
         store: str = "abc123",
         throttle_requests: tuple[int, ...] = (),
+        gone: tuple[int, ...] = (),
     ) -> None:
         super().__init__()
         self.orders, self.token, self.store = orders, token, store
+        #: orders listed whose products then answer 404 (deleted between the two calls)
+        self.gone = set(gone)
         self.throttle_requests = set(throttle_requests)
         self._count = 0
 
@@ -109,7 +112,7 @@ class BigCommerceEmulator(Emulator):
         m = _ORDER_LINES.match(r.path)
         if m and m.group(1) == self.store:
             order = next((o for o in self.orders if o["id"] == int(m.group(2))), None)
-            if order is None:
+            if order is None or order["id"] in self.gone:
                 return Reply.json([{"status": 404, "message": "not found"}], 404, "products")
             return self._page(order["_lines"], r, "products")
         return Reply.json([{"status": 404, "message": "no route"}], 404, "not_found")

@@ -22,14 +22,13 @@ from omshub.config import get_source, mapping_entities
 from omshub.edi.inbound import Inbox
 from omshub.edi.partners import PartnerConfig
 from omshub.edi.sets import Routed
+from omshub.edi.sources import inbox_partner
 from omshub.landing import open_landed
 from omshub.mappings import get_mapping
 from omshub.quarantine import BadEntry
 from omshub.runs import now
 
 log = logging.getLogger("omshub.edi")
-#: the partner an `edi_<partner>` source reads for (other x12 sources take any partner)
-PARTNER_SOURCE_PREFIX = "edi_"
 
 
 class _Loader:
@@ -56,7 +55,7 @@ class _Loader:
         self, partner: PartnerConfig, mapping_name: str, routed: list[Routed]
     ) -> list[Routed]:
         """Load `routed` with `mapping_name`; the sets its mapping or validation refused."""
-        from omshub.process import _load_chunk, _map_chunk
+        from omshub.process import map_and_load
 
         self._lock()
         mapping = get_mapping(mapping_name)
@@ -67,10 +66,9 @@ class _Loader:
             records=[r.record for r in routed],
             bad=[],
         )
-        ready = _map_chunk(mapping, self.ctx.system, chunk)
         ctx = replace(self.ctx, mapping_name=mapping.name, mapping_version=mapping.version)
         before = len(self.progress.bad)
-        _load_chunk(self.conn, ready, ctx, self.name, self.progress)
+        ready = map_and_load(self.conn, mapping, chunk, ctx, self.name, self.progress)
         judged = (mapping.name, mapping.version)
         new = self.progress.bad[before:]
         self.progress.bad[before:] = [BadEntry(b.index, b.raw, b.reasons, judged) for b in new]
@@ -116,9 +114,7 @@ def process_x12(engine: Engine, row: dict[str, Any], run_id: str, progress: Any)
     stream = source.stream(row["stream"])
     name = row["original_name"] or row["batch_id"]
     ctx = LoadContext(source.system, source.kind, run_id, row["batch_id"], "x12", "-", now())
-    expected: str | None = None
-    if source.name.startswith(PARTNER_SOURCE_PREFIX):
-        expected = source.name.removeprefix(PARTNER_SOURCE_PREFIX)
+    expected = inbox_partner(source)
     with open_landed(row["uri"], row["checksum"]) as fh, write_transaction(engine) as conn:
         source_xact_lock(conn, source.name)
         load = _Loader(conn, ctx, name, progress, stream.mapping_files())
@@ -158,21 +154,25 @@ def deliver_pending(engine: Engine, source: Any, partner: PartnerConfig, run_id:
             close()
 
 
-def after_inbox_run(engine: Engine, source_name: str, run_id: str) -> None:
-    """What every run of a partner's inbox does last, files or not: send what is still
-    pending (an earlier delivery failed), and mark what we sent that is past its 997
-    deadline as overdue (logged; `omshub edi overdue` lists them)."""
+def after_run(engine: Engine, source: Any, run_id: str) -> None:
+    """The after-run hook of `edi` sources (`omshub.runhooks`): what every run of a
+    partner's inbox does last, files or not: send what is still pending (an earlier
+    delivery failed), and mark what we sent that is past its 997 deadline as overdue
+    (logged; `omshub edi overdue` lists them). Other edi sources: nothing."""
     import datetime as dt
 
     from oms.edi import overdue
     from omshub.edi.outbox import pending
     from omshub.edi.partners import get_partner
 
-    partner = get_partner(source_name.removeprefix(PARTNER_SOURCE_PREFIX))
+    partner_id = inbox_partner(source)
+    if partner_id is None:
+        return
+    partner = get_partner(partner_id)
     with engine.connect() as conn:
         waiting = pending(conn, partner.id)
     if waiting:
-        deliver_pending(engine, get_source(source_name), partner, run_id)
+        deliver_pending(engine, source, partner, run_id)
     with engine.begin() as conn:
         late = [o for o in overdue(conn, dt.datetime.now(dt.UTC)) if o.partner == partner.id]
     for o in late:

@@ -127,7 +127,7 @@ class Inbox:
         self.group.references[tx.control] = reference(tx.set_id, tx)
         verdict = sets.judge(tx, self.partner, self.routes, self.name, position)
         if verdict.routed is not None:
-            answered_origin(self.conn, self.partner.id, tx.set_id, verdict.routed.record)
+            partner_values(self.conn, self.partner, tx.set_id, verdict.routed.record)
             self.group.routed.setdefault(verdict.routed.mapping, []).append(verdict.routed)
         else:
             self.group.results.append((position, verdict.result))
@@ -207,15 +207,25 @@ class Inbox:
 ANSWERS = {"945": ("940", ("W06", "W0602"))}
 
 
-def answered_origin(conn: Connection, partner: str, set_id: str, record: dict[str, Any]) -> None:
-    """`_x12.order_origin` of a set that answers ours (a 945 answers our 940): whose order
-    the number it quotes is, from the registry of what we sent. Unknown (we sent no such
-    940): left out, and the mapping, which requires it, refuses the set with why."""
+def partner_values(
+    conn: Connection, partner: PartnerConfig, set_id: str, record: dict[str, Any]
+) -> None:
+    """What a set's mapping reads from its partner: `_x12.order_origin`, whose order the
+    number it quotes is, and `_x12.default_location`, where sets naming none are about.
+
+    A set that answers ours (a 945 answers our 940) takes it from the registry of what we
+    sent, as any channel's orders go to a 3PL; unknown (we sent no such 940): left out,
+    and the mapping, which requires it, refuses the set with why. Any other set quotes
+    the orders of the partner's `order_origin` (its own by default), so two retailers'
+    same PO number never bind to one order."""
+    if partner.default_location:  # where its documents are about when they name nowhere
+        record["_x12"]["default_location"] = partner.default_location
     answer = ANSWERS.get(set_id)
     if answer is None:
+        record["_x12"]["order_origin"] = partner.orders_of()
         return
     sent, (segment, element) = answer
     number = str((record.get(segment) or {}).get(element) or "").strip()
-    origin = sent_order_origin(conn, partner, sent, number) if number else None
+    origin = sent_order_origin(conn, partner.id, sent, number) if number else None
     if origin is not None:
         record["_x12"]["order_origin"] = origin

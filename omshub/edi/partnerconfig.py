@@ -248,6 +248,18 @@ class PartnerConfig(BaseModel):
     them: Identity = Field(description="the partner's identifiers")
     outbound: Outbound
     inbound: Inbound = Inbound()
+    order_origin: str | None = Field(
+        None,
+        pattern=_NAME,
+        description="the system whose order numbers the partner's documents quote (a "
+        "drop-ship supplier's 855/856/810 quote the retailer's POs); none: the partner's own",
+    )
+    default_location: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="the location code of the partner's documents that name none (a 3PL's"
+        " 846 for its one warehouse without an N1 WH)",
+    )
     required: dict[str, list[str]] = Field(
         default_factory=dict,
         description="set id -> what the partner's guide requires beyond the standard",
@@ -294,6 +306,13 @@ class PartnerConfig(BaseModel):
                         f"{side}.{key}: holds {clash.pop()!r}, one of outbound.delimiters"
                     )
         return self
+
+    def orders_of(self) -> str:
+        """Whose orders the PO numbers in this partner's documents are (`order_origin`):
+        a retailer quotes its own (its 850s load under its id, the inbox's system), a
+        supplier the retailer's it ships for. Never one fixed system: two retailers'
+        PO 1001 are two orders."""
+        return self.order_origin or self.id
 
     def functional_id(self, set_id: str) -> str:
         """GS01 of a set (`850` -> `PO`)."""

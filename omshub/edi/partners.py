@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from connectors.config import InlineSecretError
 from oms.errors import ConfigError
-from omshub.config import config_dir, yaml_path
+from omshub.config import config_dir, load_folder, yaml_path
 from omshub.edi.partnerconfig import FUNCTIONAL_IDS, PartnerConfig
 from transforms.yamlsrc import col_of, line_of, load_yaml
 
@@ -102,21 +102,7 @@ def _named_key(data: Any, loc: tuple[Any, ...], msg: str) -> tuple[tuple[Any, ..
 @cache
 def _load(folder: str) -> tuple[dict[str, PartnerConfig], dict[str, ConfigError]]:
     """Every partner that validates, and the error of every file that does not (by stem)."""
-    good: dict[str, PartnerConfig] = {}
-    broken: dict[str, ConfigError] = {}
-    for path in sorted(Path(folder).glob("*.yaml")):
-        try:
-            cfg = load_partner(path)
-        except ConfigError as e:
-            broken[path.stem] = e
-            continue
-        if cfg.id in good:
-            broken[path.stem] = PartnerConfigError(
-                str(path), f"partner {cfg.id!r} also defined in {good[cfg.id].file}"
-            )
-            continue
-        good[cfg.id] = cfg
-    return good, broken
+    return load_folder(folder, load_partner, lambda cfg: cfg.id, "partner")
 
 
 def _folder(folder: Path | None) -> str:

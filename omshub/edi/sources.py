@@ -78,3 +78,15 @@ def partner_sources(folder: Path) -> tuple[dict[str, Any], dict[str, ConfigError
         except (ConfigError, ValueError) as e:
             broken[source_name(p.id)] = ConfigError(f"{p.file}: inbox source: {e}")
     return good, broken
+
+
+def inbox_partner(source: Any) -> str | None:
+    """The partner whose inbox `source` is (a source derived from its partner file), or
+    None for any other source, a hand-written x12 source among them (it takes files from
+    any known partner)."""
+    from omshub.edi.partners import partners
+
+    if source.kind != "edi":
+        return None
+    p = partners().get(source.system)
+    return p.id if p is not None and source.file == p.file else None

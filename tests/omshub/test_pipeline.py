@@ -344,3 +344,28 @@ def test_watermark_is_the_newest_mapped_updated_at_of_the_rows_loaded(
         ).scalar()
     assert quarantined == 1
     assert wm == "2026-11-20T10:00:00+00:00"
+
+
+def test_a_runs_last_step_is_the_hook_of_its_sources_kind(
+    project: Path, sqlite_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """finish_run calls the after-run hook registered for the source's kind (the EDI
+    inbox's for `edi`), whatever the source is named, before the run is closed; a kind
+    with no hook, or a source no longer configured, has none."""
+    from oms.db import get_engine
+    from omshub import runhooks
+
+    engine = get_engine(sqlite_store)
+    monkeypatch.setattr(runhooks, "_REGISTERED", {})
+    seen: list[tuple[str, str, str]] = []
+    runhooks.register_after_run(
+        "channel", lambda e, cfg, run: seen.append((cfg.name, cfg.kind, run))
+    )
+    assert pipeline.run_source("shop", run_id="r-hook", engine=engine).ok
+    assert seen == [("shop", "channel", "r-hook")]
+    assert runhooks.after_run_hook("erp") is None
+    from omshub.edi.batch import after_run
+
+    assert runhooks.after_run_hook("edi") is after_run
+    pipeline.finish_run("gone", "r-gone", engine)  # no such source: no hook, no error
+    assert len(seen) == 1

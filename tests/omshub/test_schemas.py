@@ -126,3 +126,31 @@ def test_the_source_schema_knows_transports_options_and_schedules() -> None:
             node = node[k]
         node[path[-1]] = value
         assert errors_of("source.schema.json", wrong), path
+
+
+def test_the_ownership_schema_knows_entities_columns_and_kinds(tmp_path: Path) -> None:
+    """What `Ownership.load` refuses, the schema refuses: an entity or a column the store
+    does not have, owners that are not names; both accept one owner written alone."""
+    import yaml
+
+    from oms.errors import ConfigError
+    from oms.ownership import Ownership
+
+    def load(data: dict[str, Any]) -> Ownership:
+        path = tmp_path / "ownership.yaml"
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        return Ownership.load(path)
+
+    good = {"sales_order": {"grand_total": ["erp", "shopify"], "status": "wms"}}
+    assert errors_of("ownership.schema.json", good) == ""
+    assert load(good).owned_fields("sales_order")["status"] == ("wms",)
+    for bad, why in (
+        ({"sales_ordr": {"status": ["wms"]}}, "sales_ordr"),
+        ({"sales_order": {"totl": ["erp"]}}, "totl"),
+        ({"sales_order": {"status": [3]}}, "status"),
+    ):
+        assert why in errors_of("ownership.schema.json", bad), bad
+        with pytest.raises(ConfigError, match=why):
+            load(bad)
+    kinds = json.dumps(validator("ownership.schema.json").schema["$defs"]["Owner"])
+    assert '"3pl"' in kinds and '"erp"' in kinds

@@ -28,7 +28,15 @@ from omshub.pipeline import map_records
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "x12"
 pytestmark = pytest.mark.shared  # tests/shared/conftest.py: run only where the samples are
-MAPPINGS = {"850": "edi/po_850.yaml", "856": "edi/asn_856.yaml", "945": "edi/whse_945.yaml"}
+MAPPINGS = {
+    "846": "edi/inventory_846.yaml",
+    "850": "edi/po_850.yaml",
+    "856": "edi/asn_856.yaml",
+    "945": "edi/whse_945.yaml",
+}
+#: what the EDI inbox gives every set from its partner file: whose orders it quotes (the
+#: shared mappings name none), and no default location unless a case says so
+OPTIONS = {"order_origin": "some_retailer"}
 
 
 class Outcome(NamedTuple):
@@ -39,6 +47,8 @@ class Outcome(NamedTuple):
 
 
 CARRIER = "unknown code {!r} in code list 'carrier'"
+NO_LOCATION = "'location_code': required value is missing (no warehouse (N1 WH) in the advice"
+NO_ON_HAND = "field 'on_hand': required value is missing"
 EXPECTED: dict[tuple[str, str], Outcome] = {
     ("bots__850-004010-01.x12", "850"): Outcome(1, 0, {"sales_order": 1, "order_line": 8}, {}),
     # a second group reuses GS06 and ST02s: refused by the envelope, the first one loads
@@ -91,6 +101,11 @@ EXPECTED: dict[tuple[str, str], Outcome] = {
     ("stupidedi__004010-SH856-fail-2.edi", "856"): Outcome(
         0, 1, {"shipment": 0, "shipment_line": 0}, {}
     ),
+    # a supplier's 846 to its customer's plant: no N1 WH (its partner would need a
+    # default_location), and only QTY 34/QH/QB/87, none of the on-hand quantities (17, 33)
+    ("inteligenz__ORD_846_Example1.txt", "846"): Outcome(
+        1, 0, {"inventory_snapshot": 1}, {0: NO_LOCATION}
+    ),
     ("inteligenz__WAR_945_inter-americanproducts.txt", "945"): Outcome(
         1, 0, {"shipment": 1, "shipment_line": 3}, {0: CARRIER.format("NA")}
     ),
@@ -120,7 +135,8 @@ def test_sample_through_format_and_mapping(case: tuple[str, str]) -> None:
     name, set_id = case
     expected = EXPECTED[case]
     data = (SAMPLES / name).read_bytes()
-    items = list(get_format("x12").records(io.BytesIO(data), {"sets": [set_id]}, name))
+    options = {**OPTIONS, "sets": [set_id]}
+    items = list(get_format("x12").records(io.BytesIO(data), options, name))
     good = [r for r in items if isinstance(r, dict)]
     refused = [r for r in items if isinstance(r, BadRecord) and r.raw["set"] == set_id]
     assert (len(good), len(refused)) == (expected.read, expected.refused), [
@@ -151,3 +167,22 @@ def test_grouping_keeps_every_segment(path: Path) -> None:
             continue
         placed = [p.segment for p in group(tx.segments, schema).segments()]
         assert sorted(placed, key=lambda s: s.position) == tx.segments
+
+
+def test_the_846_takes_its_partners_default_location() -> None:
+    """The same 846 from a partner with `default_location`: the location is the partner's,
+    and what still refuses it is the quantity it does not give (no QTY 17 or 33)."""
+    data = (SAMPLES / "inteligenz__ORD_846_Example1.txt").read_bytes()
+    options = {**OPTIONS, "sets": ["846"], "default_location": "san003"}
+    good = [
+        r
+        for r in get_format("x12").records(io.BytesIO(data), options, "846")
+        if isinstance(r, dict)
+    ]
+    chunk = RecordChunk(0, [0], None, good, [])
+    output = mappingtest.canonical_output(map_records(get_mapping(MAPPINGS["846"]), chunk))
+    [row] = output["entities"]["inventory_snapshot"]
+    assert (row["sku"], row["location_code"]) == ("46L5055", "SAN003")
+    [rejected] = output["rejected"]
+    messages = " | ".join(r["message"] for r in rejected["reasons"])
+    assert NO_ON_HAND in messages and "location_code" not in messages

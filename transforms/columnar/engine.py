@@ -41,7 +41,7 @@ from transforms.columnar.vcasts import cast_vector, code_vector, default_vector
 from transforms.conditionals import pick_values
 from transforms.functions import registry
 from transforms.lookups import LookupStep, lookup_vector
-from transforms.runtime import natural_key
+from transforms.runtime import MISSING, missing_message, natural_key
 
 if TYPE_CHECKING:
     from transforms.compiler import CompiledEntity, CompiledField
@@ -69,6 +69,7 @@ class CField:
     alternatives: list[CField] = field(default_factory=list)
     pick: str | None = None
     own_field: str | None = None
+    missing: str = MISSING  # the reason when `required` finds no value
 
 
 @dataclass
@@ -151,7 +152,18 @@ def compile_field(f: CompiledField, per_value: list[str]) -> CField:
         per_value.append(f"{f.where} field {f.name!r}: pick {f.pick} of list values")
     alts = [compile_field(a, per_value) for a in f.alternatives]
     source = _source(f, per_value) if not alts else _no_source
-    return CField(f.name, f.where, source, steps, f.required, when, alts, f.pick, f.own_field)
+    return CField(
+        f.name,
+        f.where,
+        source,
+        steps,
+        f.required,
+        when,
+        alts,
+        f.pick,
+        f.own_field,
+        missing_message(f.spec),
+    )
 
 
 def _no_source(lv: Level, pcols: dict[str, Col] | None) -> tuple[Col, Errs]:
@@ -232,7 +244,7 @@ class _Run:
             values, errs = run_op(s.vector, s.scalar, [values], lv.n, not s.on_null)
             self.report(lv, errs, entity, f, s.label, sink)
         if f.required:
-            self.report(lv, _missing(values, lv.n), entity, f, "required", sink)
+            self.report(lv, _missing(values, lv.n, f.missing), entity, f, "required", sink)
         return values
 
     def coalesce(
@@ -298,8 +310,7 @@ class _Run:
             self.entity(child, explode(lv, child.explode(lv)), cols)
 
 
-def _missing(values: Col, n: int) -> Errs:
-    msg = "required value is missing"
+def _missing(values: Col, n: int, msg: str = MISSING) -> Errs:
     if isinstance(values, pa.Array):
         miss = pc.is_null(values)
         if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):

@@ -101,3 +101,48 @@ def test_the_web_shop_mapping_matches_its_golden_on_both_engines(
     assert {e: t.to_pylist() for e, t in ref.tables.items()} == {
         e: t.to_pylist() for e, t in col.tables.items()
     }
+
+
+@pytest.mark.parametrize("on_missing", ["quarantine", "empty"])
+def test_an_order_whose_lines_are_gone_is_quarantined_unless_empty_is_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: Engine, on_missing: str
+) -> None:
+    """Order 103's products answer 404 (deleted after the order was listed): by default
+    the order is kept in quarantine with why, never loaded without its lines, and the
+    other orders load; `on_missing: empty` loads it with no lines."""
+    import json
+
+    from oms.bookkeeping import Quarantine
+
+    orders = generate_orders(6)
+    with BigCommerceEmulator(orders, TOKEN, gone=(103,)) as emu:
+        home = tmp_path / "proj"
+        shutil.copytree(PROJECT, home)
+        src = home / "config/sources/webshop.yaml"
+        text = src.read_text().replace("API_URL", emu.api_url)
+        # one order of a page of five is quarantined: under the source's 10% threshold
+        # the page would fail whole, which is not what is tested here
+        text = text.replace("retries: 0\n", "retries: 0\nreject_threshold: 0.5\n")
+        if on_missing == "empty":
+            text = text.replace(
+                "          link: resource\n",
+                "          link: resource\n          on_missing: empty\n",
+            )
+        src.write_text(text)
+        monkeypatch.setenv("OMSHUB_HOME", str(home))
+        monkeypatch.setenv("AIRFLOW_CONN_WEBSHOP_API", connection_uri(emu.base_url, "", TOKEN))
+        report = pipeline.run_source("webshop", engine=engine)
+        url = f"{emu.api_url}/orders/103/products"
+    assert report.ok, report.errors
+    loaded = {o["order_number"] for o in rows(engine, SalesOrder)}
+    lines = {r["order_number"] for r in rows(engine, OrderLine)}
+    kept = rows(engine, Quarantine)
+    others = {str(o["id"]) for o in orders} - {"103"}
+    assert lines == others
+    if on_missing == "empty":
+        assert loaded == others | {"103"} and kept == []
+        return
+    assert loaded == others
+    [q] = kept
+    assert f"sub-resource products gone (404) at {url}" in q["reasons"]
+    assert json.loads(q["raw_record"])["id"] == 103  # kept as listed
