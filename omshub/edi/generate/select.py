@@ -76,9 +76,12 @@ def find_order(conn: Connection, key: str, prefer: str, what: str = "order") -> 
 
 def order_data(conn: Connection, order: Row) -> OrderData:
     ol = table(OrderLine)
+    # through the indexed `order_id` (the order's UUIDv5 id): order_line has no index on
+    # its natural key since migration 0008
     lines = _rows(
         conn,
         ol,
+        ol.c.order_id == order["id"],
         ol.c.order_origin == order["order_origin"],
         ol.c.order_number == order["order_number"],
     )
