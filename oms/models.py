@@ -139,8 +139,7 @@ class Location(Provenance, Base):
 
 class SalesOrder(Provenance, Base):
     __tablename__ = "sales_order"
-    # one row per (order_origin, order_number) is the primary key's work: the id is the
-    # UUIDv5 of that key (oms.ids); no second unique index to maintain (migration 0008)
+    __table_args__ = (UniqueConstraint("order_origin", "order_number"),)
     #: the system the order number is unique in (its originating channel: shopify, square)
     order_origin: Mapped[str] = mapped_column(String(64))
     #: the order number as the originating system shows it
@@ -177,7 +176,7 @@ class SalesOrder(Provenance, Base):
 
 class OrderLine(Provenance, Base):
     __tablename__ = "order_line"
-    # one row per (order_origin, order_number, line_no): the id is its UUIDv5 (0008)
+    __table_args__ = (UniqueConstraint("order_origin", "order_number", "line_no"),)
     order_origin: Mapped[str] = mapped_column(String(64))
     order_number: Mapped[str] = mapped_column(String(64))
     order_id: Mapped[str | None] = mapped_column(Id, index=True)

@@ -1,23 +1,21 @@
-"""Lean write keys: no natural-key index the UUIDv5 id already is; bindings keyed naturally
+"""Lean write keys: bindings keyed naturally, room for in-place updates
 
 Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-03 14:30:00
 
-Every row of the store is written with an id that is the UUIDv5 of its entity and natural
-key (`oms.ids.canonical_id`, computed by every writer from the row's key columns), so the
-primary key on `id` already allows one row per natural key. A first load of 1M order lines
-spent most of the database's CPU maintaining indexes (bench/RESULTS.md, "The store's write
-floor"); this removes the two that the id makes redundant on the tables a load of orders
-writes most, and the surrogate key of the largest table:
+A first load of 1M order lines spends most of the database's CPU maintaining indexes
+(bench/RESULTS.md, "The store's write floor"). This removes the one index nothing needs:
 
-- `sales_order`: the unique (order_origin, order_number) constraint goes; look-ups by
-  order number keep `ix_sales_order_order_number`;
-- `order_line`: the unique (order_origin, order_number, line_no) constraint goes; an
-  order's lines are found through `ix_order_line_order_id`;
 - `binding`: the surrogate `id` (a bigserial nothing refers to) goes, and the unique
   (external_id, entity, system) becomes the primary key: one index and one sequence call
   less per binding written.
+
+The natural-key unique constraints of `sales_order` and `order_line` stay, although the
+UUIDv5 id (`oms.ids.canonical_id`) already encodes that key: they cost ~12% of the
+server's CPU on a first load (measured), and in return the database itself refuses a
+second row of one key whatever a writer computes as its id (a changed key normalisation,
+a hand-written fix-up), and serve look-ups by order number.
 
 On PostgreSQL the three tables also leave 10% of each page free (`fillfactor` 90), so a
 re-run that changes a row's unindexed fields (quantities, status, provenance, a binding's
@@ -25,9 +23,8 @@ hash) can write the new version on the same page without new index entries (a HO
 update): an UPDATE of 10% of 1M order lines took 9.4 s instead of 17.1 s (79% HOT), the
 first insert of those lines 7% longer (38.4 s against 35.9 s; same server, busy machine).
 
-Rows are kept as they are; the downgrade restores the constraints (it fails, as it
-should, if two rows of one natural key were written meanwhile) and numbers the bindings
-anew.
+Rows are kept as they are; the downgrade restores the surrogate id and numbers the
+bindings anew.
 """
 
 from __future__ import annotations
@@ -41,11 +38,6 @@ branch_labels = None
 depends_on = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-#: table -> its natural key, whose unique constraint the UUIDv5 id makes redundant
-NATURAL_KEYS = {
-    "sales_order": ("order_origin", "order_number"),
-    "order_line": ("order_origin", "order_number", "line_no"),
-}
 BINDING_KEY = ("external_id", "entity", "system")
 #: PostgreSQL: tables whose pages keep room for HOT updates (the re-run's writes)
 FILLFACTOR = {"sales_order": 90, "order_line": 90, "binding": 90}
@@ -56,9 +48,6 @@ def _uq(table: str, cols: tuple[str, ...]) -> str:
 
 
 def upgrade() -> None:
-    for table, cols in NATURAL_KEYS.items():
-        with op.batch_alter_table(table) as b:
-            b.drop_constraint(op.f(_uq(table, cols)), type_="unique")
     sqlite = op.get_bind().dialect.name == "sqlite"
     with op.batch_alter_table("binding", recreate="always" if sqlite else "auto") as b:
         if not sqlite:  # batch mode rebuilds the table on SQLite without them
@@ -85,6 +74,3 @@ def downgrade() -> None:
     if not sqlite:
         op.execute("ALTER TABLE binding ADD COLUMN id BIGSERIAL NOT NULL")
         op.create_primary_key(op.f("pk_binding"), "binding", ["id"])
-    for table, cols in NATURAL_KEYS.items():
-        with op.batch_alter_table(table) as b:
-            b.create_unique_constraint(op.f(_uq(table, cols)), list(cols))

@@ -76,8 +76,7 @@ def find_order(conn: Connection, key: str, prefer: str, what: str = "order") -> 
 
 def order_data(conn: Connection, order: Row) -> OrderData:
     ol = table(OrderLine)
-    # through the indexed `order_id` (the order's UUIDv5 id): order_line has no index on
-    # its natural key since migration 0008
+    # the indexed `order_id` (the order's id) first, then its natural key
     lines = _rows(
         conn,
         ol,
