@@ -148,9 +148,14 @@ def _ids(conn: Connection, d: sql.Dialect, query: str, params: dict[str, Any]) -
 
 
 def _write(
-    conn: Connection, plan: sql.Plan, params: dict[str, Any], tag: str
+    conn: Connection, plan: sql.Plan, params: dict[str, Any], tag: str, rows: pa.Table
 ) -> tuple[pa.Array, pa.Array]:
-    """Diff, change log, update, insert; returns (updated ids, inserted ids)."""
+    """Diff, change log, update, insert; returns (updated ids, inserted ids).
+
+    The binding statements run only when a staged row needs them (`_own`, `_bound` of
+    `rows`): a first load binds only new external ids, and its UPDATE of `binding`,
+    joined to a staged table the planner has no statistics for, would find nothing.
+    """
     d = sql.Dialect.of(conn)
     tail = " ON COMMIT DROP" if d.pg else ""
     drop(conn, sql.DIFF)
@@ -162,8 +167,12 @@ def _write(
         conn.execute(text(sql.change_log(d, plan)), params)
         conn.execute(text(sql.update_target(d, plan)), params)
     inserted = _ids(conn, d, sql.insert_new(d, plan), params)
-    conn.execute(text(sql.BINDING_INSERT), params)
-    conn.execute(text(sql.BINDING_UPDATE), params)
+    own = rows.column("_own").to_numpy() == 1
+    bound = rows.column("_bound").to_numpy() == 1
+    if (own & ~bound).any():
+        conn.execute(text(sql.BINDING_INSERT), params)
+    if (own & bound).any():
+        conn.execute(text(sql.BINDING_UPDATE), params)
     if not d.pg:
         for name in (sql.DIFF, sql.STAGE, sql.FIELD_SOURCES):
             drop(conn, name)
@@ -219,7 +228,7 @@ def upsert(
         )
     stage(conn, sql.STAGE, spec.table, rows)
     plan = _plan(spec, [*p.data_cols, *ref_cols], ownership, ctx)
-    updated, inserted = _write(conn, plan, _params(conn, entity, ctx), tag)
+    updated, inserted = _write(conn, plan, _params(conn, entity, ctx), tag, rows)
     _fill(result, spec, rows, updated, inserted)
     return result
 

@@ -76,9 +76,11 @@ def find_order(conn: Connection, key: str, prefer: str, what: str = "order") -> 
 
 def order_data(conn: Connection, order: Row) -> OrderData:
     ol = table(OrderLine)
+    # the indexed `order_id` (the order's id) first, then its natural key
     lines = _rows(
         conn,
         ol,
+        ol.c.order_id == order["id"],
         ol.c.order_origin == order["order_origin"],
         ol.c.order_number == order["order_number"],
     )
