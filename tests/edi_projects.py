@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from connectors.x12.writer import GroupSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_850 = ROOT / "mappings/edi/samples/po_850.x12"
@@ -84,17 +90,25 @@ def shipping_advice(po: str) -> bytes:
     ]
     import datetime as dt
 
-    from connectors.x12 import Delimiters
-    from connectors.x12.writer import GroupSpec, TransactionSpec, build_interchange
+    from connectors.x12.writer import GroupSpec, TransactionSpec
 
     group = GroupSpec("SW", "HARBORWMS", "OMSHUB", 311, "004010", [TransactionSpec("945", 1, body)])
+    return from_harborline(group, dt.datetime(2026, 12, 3, 17, 5, tzinfo=dt.UTC))
+
+
+def from_harborline(group: GroupSpec, when: dt.datetime) -> bytes:
+    """An interchange from Harborline (ZZ HARBORLINE) to us holding `group` (a
+    `GroupSpec`), its ISA13 the group's GS06."""
+    from connectors.x12 import Delimiters
+    from connectors.x12.writer import build_interchange
+
     return build_interchange(
         sender=("ZZ", "HARBORLINE"),
         receiver=("ZZ", "OMSHUB"),
-        control=311,
+        control=group.control,
         usage="P",
         version="00401",
         delimiters=Delimiters("*", ">", "~"),
         groups=[group],
-        when=dt.datetime(2026, 12, 3, 17, 5, tzinfo=dt.UTC),
+        when=when,
     )

@@ -114,14 +114,30 @@ def _unsupported(result: TransactionResult) -> TransactionResult:
     return result
 
 
+def _kept(routed: Routed, where: str, why: str) -> BadEntry:
+    """The quarantine entry of a routed set (its record as mapped), with why."""
+    set_id, control = routed.result.set_id, routed.result.control
+    message = f"{where}: {why}"
+    reason = Reason(entity=f"x12_{set_id}", field=f"ST02 {control}", rule="x12", message=message)
+    return BadEntry(routed.position, routed.record, [reason], (f"x12:{set_id}", "-"))
+
+
 def refused_with(routed: Routed, name: str, why: str) -> BadEntry:
     """A set that passed its own checks but whose group or interchange was refused."""
     x12 = routed.record.get("_x12", {})
-    where = f"{name}: {x12.get('set', '')} {routed.result.control}"
-    reason = Reason(
-        entity=f"x12_{routed.result.set_id}",
-        field=f"ST02 {routed.result.control}",
-        rule="x12",
-        message=f"{where}: {why}",
-    )
-    return BadEntry(routed.position, routed.record, [reason], (f"x12:{routed.result.set_id}", "-"))
+    return _kept(routed, f"{name}: {x12.get('set', '')} {routed.result.control}", why)
+
+
+def mapped_nothing(routed: Routed, name: str, mapping: str, path: str | None) -> BadEntry:
+    """A set its mapping neither loaded a row from nor refused: quarantined, never dropped.
+
+    A mapping reads the items under its root `path:` (the 944's LX loops); a set whose
+    detail sits elsewhere (a 944's W07s outside any LX) yields no row and no error, and
+    would otherwise be acknowledged as accepted with nothing of it in the store. The
+    caller marks the set rejected, so the 997 says R for the very set quarantine keeps.
+    """
+    x12 = routed.record.get("_x12", {})
+    where = f"{name}: segment {x12.get('position', '?')}: {x12.get('set', '')} "
+    read = f"path {path}" if path else "the set"
+    why = f"the mapping {mapping} read no record ({read}): nothing loaded"
+    return _kept(routed, where + routed.result.control, why)

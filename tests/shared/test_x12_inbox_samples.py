@@ -67,3 +67,17 @@ def test_sets_with_a_shipped_mapping_load(outcomes: dict[str, Outcome]) -> None:
     assert outcomes["x12types__004010_850.edi"].loaded == {"order_line": 7, "sales_order": 1}
     clean_850s = [n for n, o in outcomes.items() if "850" in n and o.acks == ["997 A 1/1"]]
     assert clean_850s and all(outcomes[n].loaded.get("sales_order") for n in clean_850s)
+
+
+def test_a_set_its_mapping_reads_nothing_from_is_refused_not_dropped(
+    outcomes: dict[str, Outcome],
+) -> None:
+    """The 944's W07 sits in the top-level W07 loop (no LX) and its SKU is qualified UK:
+    the mapping reads LX loops only, so the set is quarantined and rejected, not lost."""
+    receipt = outcomes["stupidedi__004010-RE944-pass-1.edi"]
+    assert (receipt.status, receipt.ended_in) == ("loaded", "archive")
+    assert not receipt.loaded and receipt.acks == ["997 R 0/1"]
+    assert receipt.refused == [
+        "stupidedi__004010-RE944-pass-1.edi: segment 3: 944 0001: the mapping "
+        "edi/receipt_944.yaml read no record (path LX): nothing loaded"
+    ]
