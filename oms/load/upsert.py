@@ -33,6 +33,7 @@ from oms.ids import canonical_id
 from oms.load import prepare as prep
 from oms.load import sql
 from oms.load.context import LoadContext, LoadResult
+from oms.load.fresh import fresh_mask, insert_fresh
 from oms.load.lookup import fetch_bindings, old_values
 from oms.load.staging import copy_csv, create, drop, stage
 from oms.locks import lock_rows
@@ -222,14 +223,23 @@ def upsert(
     owned = ownership.owned_fields(entity)
     extra = {"status": True} if entity in STATUS_DERIVED else {}
     rows = rows.append_column("_fs", prep.new_field_sources(rows, owned, tag, extra))
-    if conn.dialect.name == "sqlite":
-        conn.connection.driver_connection.create_function(  # type: ignore[union-attr]
-            "omshub_num_eq", 2, _num_eq, deterministic=True
-        )
-    stage(conn, sql.STAGE, spec.table, rows)
     plan = _plan(spec, [*p.data_cols, *ref_cols], ownership, ctx)
-    updated, inserted = _write(conn, plan, _params(conn, entity, ctx), tag, rows)
-    _fill(result, spec, rows, updated, inserted)
+    params = _params(conn, entity, ctx)
+    sqlite = conn.dialect.name == "sqlite"
+    # SQLite: rows new to the store skip staging and the diff (`oms.load.fresh`)
+    fresh = fresh_mask(conn, spec.table.name, rows) if sqlite else np.zeros(rows.num_rows, bool)
+    new = [insert_fresh(conn, plan, rows.filter(pa.array(fresh)), params)] if fresh.any() else []
+    rest = rows.filter(pa.array(~fresh)) if new else rows
+    updated = pa.array([], pa.string())
+    if rest.num_rows:
+        if sqlite:
+            conn.connection.driver_connection.create_function(  # type: ignore[union-attr]
+                "omshub_num_eq", 2, _num_eq, deterministic=True
+            )
+        stage(conn, sql.STAGE, spec.table, rest)
+        updated, inserted = _write(conn, plan, params, tag, rest)
+        new.append(inserted)
+    _fill(result, spec, rows, updated, pa.concat_arrays(new))
     return result
 
 
