@@ -43,8 +43,10 @@ demo: install airflow-init ## run every source DAG through Airflow on the embedd
 airflow: airflow-init ## run the Airflow CLI with the project's env, e.g. make airflow ARGS="dags list --local"
 	$(VENV)/bin/airflow $(ARGS)
 
-test: install ## the whole suite (SQLite, a real PostgreSQL, real Airflow DAG runs)
+system-deps:
 	@.ci/ensure-system-deps.sh
+
+test: system-deps install ## the whole suite (SQLite, a real PostgreSQL, real Airflow DAG runs)
 	$(PY) -m pytest -q --durations=5 $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy
@@ -60,4 +62,4 @@ bench: install ## load-engine benchmark (1M order lines, SQLite and PostgreSQL) 
 clean-state: ## forget the local store, landing zone and Airflow DB (keeps .venv)
 	rm -rf .omshub .airflow
 
-.PHONY: help install lock airflow-init airflow demo test lint bench clean-state
+.PHONY: system-deps help install lock airflow-init airflow demo test lint bench clean-state

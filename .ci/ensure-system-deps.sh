@@ -6,6 +6,8 @@
 #   else a Redis on 127.0.0.1:6379, else start their own redis-server on a free port.
 # - openssh-server: the SFTP tests (tests/sshserver.py) start their own `/usr/sbin/sshd` on a
 #   free loopback port (never the system's sshd; the package does not need to run).
+# - gcc: `make install` builds the X12 reader's optional compiled splitter with it; the suite
+#   compares it with the Python one, so the suite needs it built (run before the install).
 set -euo pipefail
 
 have_pg_binaries() { compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null; }
@@ -29,6 +31,9 @@ if [ -z "${OMSHUB_TEST_REDIS_URL:-}" ] && ! redis_answers && ! command -v redis-
 fi
 if [ ! -x /usr/sbin/sshd ]; then
   missing+=(openssh-server)
+fi
+if ! command -v cc > /dev/null && ! command -v gcc > /dev/null; then
+  missing+=(gcc)
 fi
 [ "${#missing[@]}" -eq 0 ] && exit 0
 

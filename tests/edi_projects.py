@@ -36,6 +36,31 @@ transport:
 """
 
 
+def harborline_partner(
+    partner_id: str,
+    inbound: str,
+    outbound: str = "",
+    inbox: str = "drop",
+    outbox: str = "partner_out",
+) -> str:
+    """Harborline 3PL (the ids of its sample 945s) on a local folder.
+
+    `inbound` is the inbound set map in YAML flow form ('{"945": edi/whse_945.yaml}'),
+    `outbound` the outbound one ('' = none).
+    """
+    sets = f", sets: {outbound}" if outbound else ""
+    return f"""\
+id: {partner_id}
+name: Harborline 3PL
+usage: P
+us: {{qualifier: ZZ, id: OMSHUB, application_code: OMSHUB}}
+them: {{qualifier: ZZ, id: HARBORLINE, application_code: HARBORWMS}}
+outbound: {{isa_version: "00401", gs_version: "004010"{sets}}}
+inbound: {{sets: {inbound}}}
+transport: {{type: local_folder, inbox: {inbox}, outbox: {outbox}, archive: archive, error: error}}
+"""
+
+
 def edi_project(home: Path, partners: dict[str, str]) -> Path:
     """A project with the EDI mappings, the ownership rules and `partners` (id -> YAML)."""
     for sub in ("config/sources", "config/partners", "mappings"):

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from edi_projects import edi_project, from_harborline
+from edi_projects import edi_project, from_harborline, harborline_partner
 from sqlalchemy import Engine, select
 
 from connectors.x12 import read_document
@@ -23,17 +23,7 @@ from oms.models import InventoryMovement, table
 from omshub.edi.outbox import outbox_dir
 from omshub.pipeline import run_source
 
-HARBORLINE = """\
-id: harborline
-name: Harborline 3PL
-usage: P
-us: {qualifier: ZZ, id: OMSHUB, application_code: OMSHUB}
-them: {qualifier: ZZ, id: HARBORLINE, application_code: HARBORWMS}
-outbound: {isa_version: "00401", gs_version: "004010"}
-inbound:
-  sets: {"944": edi/receipt_944.yaml}
-transport: {type: local_folder, inbox: drop, outbox: partner_out, archive: archive, error: error}
-"""
+HARBORLINE = harborline_partner("harborline", '{"944": edi/receipt_944.yaml}')
 
 HEAD = [
     ("N1", ["WH", "HARBORLINE DC 3", "9", "HL3"]),

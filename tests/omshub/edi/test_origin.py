@@ -10,7 +10,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from edi_projects import SAMPLE_850, acme_folder_inbox, edi_project, shipping_advice
+from edi_projects import (
+    SAMPLE_850,
+    acme_folder_inbox,
+    edi_project,
+    harborline_partner,
+    shipping_advice,
+)
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
@@ -96,16 +102,13 @@ def test_cli_prints_the_origin(inbox: Path, engine: Engine) -> None:
     assert missing.exit_code == 1
 
 
-HARBOR = """\
-id: harborline_3pl
-name: Harborline 3PL
-usage: P
-us: {qualifier: ZZ, id: OMSHUB, application_code: OMSHUB}
-them: {qualifier: ZZ, id: HARBORLINE, application_code: HARBORWMS}
-outbound: {isa_version: "00401", gs_version: "004010", sets: {"940": shipping_order_940}}
-inbound: {sets: {"945": edi/whse_945.yaml}}
-transport: {type: local_folder, inbox: in, outbox: out, archive: archive, error: error}
-"""
+HARBOR = harborline_partner(
+    "harborline_3pl",
+    '{"945": edi/whse_945.yaml}',
+    '{"940": shipping_order_940}',
+    inbox="in",
+    outbox="out",
+)
 
 
 def test_a_945_loads_against_the_origin_of_the_940_we_sent(
