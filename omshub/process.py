@@ -37,6 +37,7 @@ from omshub.prefetch import prefetched
 from omshub.quarantine import BadEntry, format_reason
 from omshub.runs import now
 from omshub.stats import Counts, write_stat
+from omshub.unread import unread_entries
 from transforms.aggregate import SplitGroups
 from transforms.arrowshape import records_table
 from transforms.compiler import RECORD, CompiledMapping, MappedBatch
@@ -185,7 +186,9 @@ def _process_mapped(
         source_xact_lock(conn, source.name)
         name = row["original_name"] or row["batch_id"]
         delivery = delivery_of(row, source.system)
-        work = partial(_map_chunk, mapping, source.system, delivery=delivery, lookups=lookups)
+        work = partial(
+            _map_chunk, mapping, source.system, delivery=delivery, lookups=lookups, name=name
+        )
         ready_chunks = prefetched(_chunks(stream, fh, name), work)
         split = SplitGroups(mapping.root, mapping.file)
         with closing(ready_chunks):
@@ -262,6 +265,7 @@ class Ready:
     mapped: MappedBatch
     good: dict[str, pa.Table]  # per entity, the rows of records that passed
     prepared: dict[str, Prepared]
+    unread: list[BadEntry] = field(default_factory=list)  # records its root path read nothing from
 
 
 def _map_chunk(
@@ -270,18 +274,24 @@ def _map_chunk(
     chunk: RecordChunk,
     delivery: Mapping[str, Any] | None = None,
     lookups: Lookups | None = None,
+    name: str | None = None,
 ) -> Ready:
-    """Everything a chunk needs before the database: run ahead by `omshub.prefetch`."""
+    """Everything a chunk needs before the database: run ahead by `omshub.prefetch`.
+
+    `name` (the batch's file) words the quarantine entries of records the mapping's root
+    `path:` read nothing from (`omshub.unread`); without it they are left to the caller
+    (the EDI inbox, which words its own for the 997)."""
     if not chunk.positions:
         return Ready(chunk, MappedBatch({}, {}, 0), {}, {})
     mapped = map_records(mapping, chunk, delivery, lookups)
+    unread = unread_entries(mapping, mapped, chunk, name) if name is not None else []
     rejected = pa.array(sorted(mapped.bad_records()), pa.int64())
     good: dict[str, pa.Table] = {}
     for entity in dict.fromkeys(mapping.entities):
         tbl = mapped.tables.get(entity)
         if tbl is not None:
             good[entity] = tbl.filter(pc.invert(pc.is_in(tbl[RECORD], value_set=rejected)))
-    return Ready(chunk, mapped, good, prepare_batch(good, system))
+    return Ready(chunk, mapped, good, prepare_batch(good, system), unread)
 
 
 def _locked_chunks(
@@ -315,6 +325,7 @@ def _load_chunk(
         return
     for j in sorted(mapped.bad_records()):
         progress.bad.append(BadEntry(chunk.positions[j], chunk.raw(j), mapped.errors[j]))
+    progress.bad.extend(ready.unread)  # no rows to hold back: they gave none
     for entity, tbl in ready.good.items():
         counts = progress.entity(entity)
         counts.extracted += mapped.tables[entity].num_rows

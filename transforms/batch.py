@@ -54,6 +54,10 @@ class MappedBatch:
     errors: dict[int, list[Reason]]
     record_count: int
     filtered: int = 0
+    #: source records a root `path:` read no item from (absent, null, empty list), in
+    #: order: no row can come from them, and only the mapper sees why (a collapsed
+    #: `aggregate:` group also leaves records without a row of their own)
+    unread: list[int] = field(default_factory=list)
     _frames: dict[str, pd.DataFrame] | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -309,6 +309,7 @@ class CompiledMapping:
     def _apply(self, records: Sequence[Any]) -> MappedBatch:
         errors: dict[int, list[Reason]] = defaultdict(list)
         tables: dict[str, list[pa.Table]] = {}
+        unread: list[int] = []  # records the root path read no item from
         if self.root.explode is None:
             items: list[Item] = [(rec, (), i, i, -1) for i, rec in enumerate(records)]
         else:  # root `path`: each array item is a row; the record is its `^` parent
@@ -318,9 +319,11 @@ class CompiledMapping:
                 arr = explode(rec, ())
                 arr = [] if arr is None else arr if isinstance(arr, list) else [arr]
                 items.extend((x, (rec,), i, j, -1) for j, x in enumerate(arr))
+                if not arr:
+                    unread.append(i)
         filtered = apply_entity(self.root, items, None, tables, errors)
         out = collapse_all(self.root, {k: concat(v, k) for k, v in tables.items()}, errors)
-        return MappedBatch(out, dict(errors), len(records), filtered)
+        return MappedBatch(out, dict(errors), len(records), filtered, unread)
 
     def _columnar_plan(self) -> tuple[Any, list[str]]:
         """The mapping compiled for columns (once), with what runs per value in it."""

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from transforms.lookups import LookupSpec
 from transforms.spec_cases import MappingCase
@@ -175,6 +182,19 @@ class MappingFile(EntityMapping):
         description="date formats declared once, used as `format: <name>`: "
         "{shop_time: rfc2822, erp_time: {format: sap_dats, tz: Europe/Berlin}}",
     )
+    on_empty: Literal["quarantine", "skip"] = Field(
+        "quarantine",
+        description="with a root `path`: a record where it reads nothing (absent, null, []) "
+        "is quarantined with why (`quarantine`), or gives no row, no error (`skip`: an empty "
+        "record is fine); a root `filter` skips records on purpose, so it flags none",
+    )
+
+    @field_validator("on_empty")
+    @classmethod
+    def _on_empty_needs_path(cls, v: str, info: ValidationInfo) -> str:
+        if info.data.get("path") is None:
+            raise ValueError("`on_empty` needs a root `path` (the array that may be empty)")
+        return v
 
     @field_validator("version", mode="before")
     @classmethod

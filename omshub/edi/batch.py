@@ -27,7 +27,7 @@ from omshub.landing import open_landed
 from omshub.mappings import get_mapping
 from omshub.quarantine import BadEntry
 from omshub.runs import now
-from transforms.compiler import RECORD, CompiledMapping, MappedBatch
+from omshub.unread import unread_records
 
 log = logging.getLogger("omshub.edi")
 
@@ -72,7 +72,7 @@ class _Loader:
         ready = map_and_load(self.conn, mapping, chunk, ctx, self.name, self.progress)
         judged = (mapping.name, mapping.version)
         new = self.progress.bad[before:]
-        empty = [routed[j] for j in sorted(_rowless(mapping, ready.mapped, len(routed)))]
+        empty = [routed[j] for j in unread_records(mapping, ready.mapped)]
         new += [mapped_nothing(r, self.name, mapping_name, mapping.root.path) for r in empty]
         self.progress.bad[before:] = [BadEntry(b.index, b.raw, b.reasons, judged) for b in new]
         refused = {b.index for b in new}
@@ -104,18 +104,6 @@ class _Loader:
             self.ctx.now,
         )
         record(self.conn, found)
-
-
-def _rowless(mapping: CompiledMapping, mapped: MappedBatch, count: int) -> set[int]:
-    """The chunk's records that gave no row to any entity and were not rejected either:
-    sets that would vanish. A mapping with a root `filter:` skips records on purpose
-    (counted as filtered), so its empty records are its author's choice, not lost."""
-    if mapping.root.filter is not None:
-        return set()
-    seen: set[int] = set()
-    for tbl in mapped.tables.values():
-        seen.update(tbl.column(RECORD).to_pylist())
-    return set(range(count)) - seen - mapped.bad_records()
 
 
 def process_x12(engine: Engine, row: dict[str, Any], run_id: str, progress: Any) -> str | None:

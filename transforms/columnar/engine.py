@@ -337,11 +337,21 @@ def _key_text(cols: list[Col], n: int) -> pa.Array:
 def apply_table(root: CEntity, table: pa.Table) -> MappedBatch:
     """Map a batch given as a table of records (row `i` reports under index `i`)."""
     run = _Run()
+    unread: list[int] = []
     with caching():
         lv = root_level(table)
         if root.explode is not None:
             lv = explode(lv, root.explode(lv))
             lv.prow = pa.array(np.full(lv.n, -1, dtype=np.int64))
+            unread = _unread(lv.record, table.num_rows)
         run.entity(root, lv, None)
     tables = {k: concat(v, k) for k, v in run.tables.items()}
-    return MappedBatch(tables, run.errors, table.num_rows, run.filtered)
+    return MappedBatch(tables, run.errors, table.num_rows, run.filtered, unread)
+
+
+def _unread(record: pa.Array, n: int) -> list[int]:
+    """The records of `n` that no exploded row came from: one mask over the row index
+    column, no loop over rows (a chunk can hold a million)."""
+    read = np.zeros(n, dtype=bool)
+    read[record.to_numpy(zero_copy_only=False)] = True
+    return np.flatnonzero(~read).tolist()  # type: ignore[no-any-return]
