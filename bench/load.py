@@ -48,7 +48,7 @@ sys.path[:0] = [str(ROOT), str(BENCH), str(ROOT / "tests")]
 
 import loadproject  # noqa: E402
 import report  # noqa: E402
-from floor import store_floor  # noqa: E402
+from floor import change_floor, store_floor  # noqa: E402
 
 PHASES = ("first", "nochange", "changed10")
 CHANGED_SHARE = 0.1
@@ -155,6 +155,12 @@ def pipeline_phases(drop: Path, full: Path, changed: Path, rows: int) -> dict[st
     target.unlink()  # the 10%-changed run processes only the changed file
     shutil.copyfile(changed, drop / "order_lines_changed10.csv")
     out["changed10"] = run_phase("10%-changed re-run", rows)
+    wrote = out["changed10"]["rows_written_by_table"]
+    say("change floor: the 10%-changed run's writes re-applied server-side to clones")
+    out["change_floor"] = change_floor(get_engine(), out["changed10"]["run_id"], wrote)
+    say(
+        f"change floor: {out['change_floor']['seconds']:,.1f} s for {out['change_floor']['tables']}"
+    )
     return out
 
 

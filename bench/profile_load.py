@@ -2,8 +2,8 @@
 
     python bench/profile_load.py --rows 200000 --db postgresql [--cprofile] [--top 14]
 
-Runs the same project and data as bench/load.py (first load, then a no-change re-run,
-through `omshub.pipeline.run_source`) and prints, per run, the wall time, the summed time
+Runs the same project and data as bench/load.py (first load, a no-change re-run, then
+the file with 10% of the orders changed, through `omshub.pipeline.run_source`) and prints, per run, the wall time, the summed time
 of each SQL statement the engine sent through SQLAlchemy (COPY and the statements the
 loader sends on the raw driver cursor are not seen: they show as the gap between the SQL
 total and the wall time) and, with --cprofile, the top functions by own time. A
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
 
 import loadproject  # noqa: E402
-from load import generate, use_project, warm_up  # noqa: E402
+from load import CHANGED_SHARE, generate, use_project, warm_up  # noqa: E402
 
 
 def statement_timer(engine: Any) -> dict[str, list[float]]:
@@ -89,6 +89,9 @@ def main() -> None:
     try:
         run("first load", engine, stats, args)
         run("no-change re-run", engine, stats, args)
+        (drop / "order_lines.csv").unlink()
+        generate(drop / "order_lines_changed10.csv", args.rows, CHANGED_SHARE)
+        run("10%-changed re-run", engine, stats, args)
     finally:
         engine.dispose()
         loadproject.drop_store(to_drop)

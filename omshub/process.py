@@ -37,6 +37,7 @@ from omshub.prefetch import prefetched
 from omshub.quarantine import BadEntry, format_reason
 from omshub.runs import now
 from omshub.stats import Counts, write_stat
+from omshub.ticker import Ticker
 from omshub.unread import unread_entries
 from transforms.aggregate import SplitGroups
 from transforms.arrowshape import records_table
@@ -191,10 +192,12 @@ def _process_mapped(
         )
         ready_chunks = prefetched(_chunks(stream, fh, name), work)
         split = SplitGroups(mapping.root, mapping.file)
+        ticker = Ticker(f"{source.name}/{stream.name} {name}")
         with closing(ready_chunks):
             for ready in _locked_chunks(conn, ready_chunks, mapping):
                 split.check(ready.mapped.tables)
                 _load_chunk(conn, ready, ctx, name, progress)
+                ticker.tick(progress.records)
         finish_batch(conn, source, stream.name, row, run_id, ctx, progress, mapping)
 
 

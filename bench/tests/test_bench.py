@@ -77,6 +77,10 @@ def test_load_bench_runs_the_pipeline_and_reports_every_headline_figure(db: str)
     assert changed["sales_order"]["changed"] == round(0.1 * orders)
     assert 0 < changed["order_line"]["changed"] < rows
     assert r["baselines"]["upsert"]["unchanged"]["rows_written"] == 0
+    # the change floor re-applies every row the 10%-changed run wrote, table by table
+    floor = r["change_floor"]
+    assert floor["tables"] == floor["run_wrote"] and floor["rows_written"] > 0
+    assert r["changed10_ceiling_rows_per_s"] > 0 and r["changed10_write_floor_s"] > 0
     # dlt: a rate, or null with the reason (never silently missing)
     assert (r["dlt_arrow_rows_per_s"] or 0) > 0 or r.get("dlt_error")
 

@@ -103,13 +103,18 @@ def _update_field_sources(conn: Connection, d: sql.Dialect, plan: sql.Plan, tag:
     """New `field_sources` JSON of diff rows where an owned field changed or was claimed.
 
     JSON in Python (the few rows whose owned fields moved): `json.dumps(sort_keys=True)`
-    text exactly as before, which neither backend's JSON functions reproduce.
+    text exactly as before, which neither backend's JSON functions reproduce. A row whose
+    moved fields this system (and kind) already set keeps its JSON as it is, so it is not
+    read at all: a source updating the rows it created (the usual re-run) reads none.
     """
     owned = [(i, c) for i, c in enumerate(plan.cols) if c in plan.owners]
     if not owned:
         return
     flags = ", ".join(f"c{i}, k{i}" for i, _ in owned)
-    where = " OR ".join(f"c{i} = 1 OR k{i} = 1" for i, _ in owned)
+    ofs = "CAST(_ofs AS jsonb)" if d.pg else "_ofs"
+    where = " OR ".join(
+        f"(c{i} = 1 OR k{i} = 1) AND {d.distinct(d.fs_get(ofs, c), sql.lit(tag))}" for i, c in owned
+    )
     rows = conn.exec_driver_sql(f"SELECT id, _ofs, {flags} FROM {sql.DIFF} WHERE {where}").all()
     if not rows:
         return
