@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, update
 from connectors.base import RecordChunk, iter_chunks
 from connectors.registry import get_format
 from oms.load import LoadContext, load_batch, prepare_batch
+from oms.load.ahead import BindingsAhead, ChunkBindings, reader_for
 from oms.load.prepare import Prepared
 from oms.models import LandedBatch, table
 from oms.ownership import Ownership
@@ -183,18 +184,29 @@ def _process_mapped(
         source.system, source.kind, run_id, row["batch_id"], mapping.name, mapping.version, now()
     )
     lookups = for_batch(engine, source, mapping)  # read before the write transaction
-    with open_landed(row["uri"], row["checksum"]) as fh, write_transaction(engine) as conn:
+    ahead = reader_for(engine, source.system)
+    with (
+        closing(ahead) if ahead is not None else nullcontext(),
+        open_landed(row["uri"], row["checksum"]) as fh,
+        write_transaction(engine) as conn,
+    ):
         source_xact_lock(conn, source.name)
         name = row["original_name"] or row["batch_id"]
         delivery = delivery_of(row, source.system)
         work = partial(
-            _map_chunk, mapping, source.system, delivery=delivery, lookups=lookups, name=name
+            _map_chunk,
+            mapping,
+            source.system,
+            delivery=delivery,
+            lookups=lookups,
+            name=name,
+            ahead=ahead,
         )
         ready_chunks = prefetched(_chunks(stream, fh, name), work)
         split = SplitGroups(mapping.root, mapping.file)
         ticker = Ticker(f"{source.name}/{stream.name} {name}")
         with closing(ready_chunks):
-            for ready in _locked_chunks(conn, ready_chunks, mapping):
+            for ready in _locked_chunks(conn, ready_chunks, mapping, ahead):
                 split.check(ready.mapped.tables)
                 _load_chunk(conn, ready, ctx, name, progress)
                 ticker.tick(progress.records)
@@ -269,6 +281,7 @@ class Ready:
     good: dict[str, pa.Table]  # per entity, the rows of records that passed
     prepared: dict[str, Prepared]
     unread: list[BadEntry] = field(default_factory=list)  # records its root path read nothing from
+    bindings: ChunkBindings | None = None  # read ahead on a side connection (PostgreSQL)
 
 
 def _map_chunk(
@@ -278,6 +291,7 @@ def _map_chunk(
     delivery: Mapping[str, Any] | None = None,
     lookups: Lookups | None = None,
     name: str | None = None,
+    ahead: BindingsAhead | None = None,
 ) -> Ready:
     """Everything a chunk needs before the database: run ahead by `omshub.prefetch`.
 
@@ -294,11 +308,16 @@ def _map_chunk(
         tbl = mapped.tables.get(entity)
         if tbl is not None:
             good[entity] = tbl.filter(pc.invert(pc.is_in(tbl[RECORD], value_set=rejected)))
-    return Ready(chunk, mapped, good, prepare_batch(good, system), unread)
+    prepared = prepare_batch(good, system)
+    bindings = ahead.submit(prepared) if ahead is not None else None
+    return Ready(chunk, mapped, good, prepared, unread, bindings)
 
 
 def _locked_chunks(
-    conn: Connection, chunks: Iterator[Ready], mapping: CompiledMapping
+    conn: Connection,
+    chunks: Iterator[Ready],
+    mapping: CompiledMapping,
+    ahead: BindingsAhead | None = None,
 ) -> Iterator[Ready]:
     """The chunks of a batch; a batch of several chunks locks its entities first.
 
@@ -309,8 +328,8 @@ def _locked_chunks(
     from oms.locks import lock_entities
 
     head = list(islice(chunks, 2))
-    if len(head) > 1:
-        lock_entities(conn, mapping.entities)
+    if len(head) > 1 and lock_entities(conn, mapping.entities) and ahead is not None:
+        ahead.locked.set()  # bindings may now be read ahead (`oms.load.ahead`)
     yield from head
     yield from chunks
 
@@ -334,7 +353,7 @@ def _load_chunk(
         counts.extracted += mapped.tables[entity].num_rows
         counts.quarantined += mapped.tables[entity].num_rows - tbl.num_rows
     progress.cursor = watermark.later(progress.cursor, watermark.newest_mapped(ready.good))
-    results = load_batch(conn, ready.good, ctx, ownership(), ready.prepared)
+    results = load_batch(conn, ready.good, ctx, ownership(), ready.prepared, ready.bindings)
     for entity, result in results.items():
         progress.entity(entity).add(0, result, 0)
 

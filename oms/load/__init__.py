@@ -43,12 +43,14 @@ def load_batch(
     ctx: LoadContext,
     ownership: Ownership,
     prepared: Mapping[str, Prepared] | None = None,
+    bindings: object | None = None,
 ) -> dict[str, LoadResult]:
     """Lock, load every entity of a mapped chunk in order, then run the post-load steps.
 
     Every row bucket the chunk may write is locked first, in one global order
     (`oms.rowids.lock_tables`), so concurrent batches of other sources never deadlock.
-    `prepared` is `prepare_batch(tables, ctx.system)` when the caller computed it ahead.
+    `prepared` is `prepare_batch(tables, ctx.system)` when the caller computed it ahead,
+    `bindings` the chunk's bindings read ahead (`oms.load.ahead.ChunkBindings`).
     On PostgreSQL the transaction runs without JIT: each statement is planned once per
     chunk, and compiling it cost more than running it.
     """
@@ -68,6 +70,7 @@ def load_batch(
         if entity_spec(entity).kind == "snapshot":
             results[entity] = load_snapshot(conn, tbl, ctx)
         else:
-            results[entity] = upsert(conn, entity, tbl, ctx, ownership, prepared.get(entity))
+            p = prepared.get(entity)
+            results[entity] = upsert(conn, entity, tbl, ctx, ownership, p, bindings)
     post_load(conn, results, ctx)
     return results

@@ -53,8 +53,12 @@ class Dialect:
         if self.pg:
             return f"CASE WHEN {old} IS NOT DISTINCT FROM {new} THEN 1 ELSE 0 END"
         if isinstance(col.type, Money):  # decimal text: "1.50" and "1.5" are one number
+            # one decimal value parses to one double, so doubles that differ are decimals
+            # that differ: the exact (Python) comparison runs only for texts whose doubles
+            # agree (another spelling of one number, or beyond a double's 15 digits)
             return (
                 f"CASE WHEN {old} IS {new} THEN 1 WHEN {old} IS NULL OR {new} IS NULL THEN 0"
+                f" WHEN CAST({old} AS REAL) <> CAST({new} AS REAL) THEN 0"
                 f" ELSE omshub_num_eq({old}, {new}) END"
             )
         return f"CASE WHEN {old} IS {new} THEN 1 ELSE 0 END"

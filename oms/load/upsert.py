@@ -32,6 +32,7 @@ from oms.entities import ENTITIES, EntitySpec, Ref
 from oms.ids import canonical_id
 from oms.load import prepare as prep
 from oms.load import sql
+from oms.load.ahead import bound_ahead
 from oms.load.context import LoadContext, LoadResult
 from oms.load.fresh import fresh_mask, insert_fresh
 from oms.load.lookup import fetch_bindings, old_values
@@ -66,11 +67,16 @@ def _params(conn: Connection, entity: str, ctx: LoadContext) -> dict[str, Any]:
 
 
 def _decide(
-    conn: Connection, entity: str, rows: pa.Table, system: str
+    conn: Connection, entity: str, rows: pa.Table, system: str, ahead: object = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per prepared row: unchanged and stale against its binding; is its external id bound."""
+    """Per prepared row: unchanged and stale against its binding; is its external id bound.
+
+    `ahead`: the chunk's bindings read ahead on a side connection (`oms.load.ahead`).
+    """
     ext = rows.column("_ext")
-    bound = fetch_bindings(conn, system, entity, ext.unique().to_pylist())
+    bound = bound_ahead(ahead, conn, system, entity)
+    if bound is None:
+        bound = fetch_bindings(conn, system, entity, ext.unique().to_pylist())
     at = pc.index_in(ext, value_set=bound.column("ext"))
     has = pc.is_valid(at).to_numpy(zero_copy_only=False)
     own = rows.column("_own").to_numpy() == 1
@@ -172,7 +178,11 @@ def _write(
     if len(updated):
         conn.execute(text(sql.change_log(d, plan)), params)
         conn.execute(text(sql.update_target(d, plan)), params)
-    inserted = _ids(conn, d, sql.insert_new(d, plan), params)
+    # every staged id the diff found is stored: when it found them all, none is new
+    none_new = len(updated) == rows.num_rows
+    inserted = (
+        pa.array([], pa.string()) if none_new else _ids(conn, d, sql.insert_new(d, plan), params)
+    )
     own = rows.column("_own").to_numpy() == 1
     bound = rows.column("_bound").to_numpy() == 1
     if (own & ~bound).any():
@@ -199,11 +209,13 @@ def upsert(
     ctx: LoadContext,
     ownership: Ownership,
     prepared: prep.Prepared | None = None,
+    bindings: object = None,
 ) -> LoadResult:
     """Load one entity's rows of a mapped chunk (shaped as `oms.arrow` says).
 
     `prepared` is `prep.prepare(spec, tbl, ctx.system)` when the caller already has it
-    (`load_batch` prepares first and locks from the prepared ids).
+    (`load_batch` prepares first and locks from the prepared ids); `bindings` are the
+    chunk's bindings read ahead (`oms.load.ahead`).
     """
     spec = ENTITIES[entity]
     result = LoadResult(entity, received=tbl.num_rows)
@@ -211,7 +223,7 @@ def upsert(
         return result
     p = prepared if prepared is not None else prep.prepare(spec, tbl, ctx.system)
     result.duplicates = p.duplicates
-    unchanged, stale, bound = _decide(conn, entity, p.table, ctx.system)
+    unchanged, stale, bound = _decide(conn, entity, p.table, ctx.system, bindings)
     result.unchanged, result.stale = int(unchanged.sum()), int(stale.sum())
     keep = ~(unchanged | stale)
     rows = p.table.append_column("_bound", pa.array(bound))

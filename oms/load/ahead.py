@@ -1,0 +1,123 @@
+"""A chunk's bindings read ahead, on a second connection, while the chunk before it loads.
+
+Deciding which rows changed starts with one read of the chunk's bindings (`_decide` in
+`oms.load.upsert`): on a re-run of a million lines that read is a third of the load, and
+on one connection it waits for the writes of the chunk before. PostgreSQL serves two
+connections on two cores, so a multi-chunk batch reads chunk N+1's bindings on a side
+connection while chunk N is written in the batch's transaction.
+
+What the side connection can see is what has been committed, so two rules keep its
+answer the one the batch's own transaction would give:
+
+- it reads only after the batch holds every row lock of its entities
+  (`oms.locks.lock_entities`, taken before the first chunk of a multi-chunk batch): no
+  other writer can then change these entities' rows or bindings before the batch ends;
+- an external id that an EARLIER chunk of the same batch carried may have been bound or
+  re-bound by the batch itself (uncommitted, invisible to the side connection): such
+  ids are read in the batch's transaction instead (`again`). Earlier ids are kept as
+  Python hashes (a collision only sends an id to that safe path).
+
+A one-chunk batch takes no batch-wide lock, so its chunk is read in its transaction as
+before; SQLite (one writer, in process) never reads ahead. Any failure of the side read
+falls back to the in-transaction read.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Connection, Engine
+
+from oms.load.lookup import fetch_bindings
+from oms.load.prepare import Prepared
+
+log = logging.getLogger("omshub.load")
+
+
+@dataclass
+class ChunkBindings:
+    """One chunk's bindings: read ahead (a future) and the ids to read in the batch."""
+
+    reader: BindingsAhead
+    future: Future[dict[str, pa.Table] | None]
+    again: dict[str, list[str]] = field(default_factory=dict)
+
+    def bound(self, conn: Connection, system: str, entity: str) -> pa.Table | None:
+        """The entity's bindings for the chunk, or None: read them in the transaction."""
+        if not self.reader.locked.is_set():
+            return None  # a one-chunk batch: no batch-wide locks, nothing was read ahead
+        try:
+            ahead = self.future.result()
+        except Exception as e:  # the side connection failed: the batch reads itself
+            log.debug("bindings read ahead failed (%s); reading in the batch", e)
+            return None
+        if ahead is None or entity not in ahead:
+            return None
+        again = self.again.get(entity)
+        if not again:
+            return ahead[entity]
+        return pa.concat_tables([ahead[entity], fetch_bindings(conn, system, entity, again)])
+
+
+class BindingsAhead:
+    """One per batch: `submit` each chunk in order (the prefetch thread), `close` at the end."""
+
+    def __init__(self, engine: Engine, system: str) -> None:
+        self.engine, self.system = engine, system
+        self.locked = threading.Event()  # set once the batch holds its entities' locks
+        self._closed = False
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="omshub-bindings")
+        self._seen: dict[str, set[int]] = {}
+        self._conn: Connection | None = None
+
+    def submit(self, prepared: Mapping[str, Prepared]) -> ChunkBindings:
+        """Queue the read of a chunk's bindings; ids an earlier chunk carried stay out."""
+        fresh: dict[str, list[str]] = {}
+        again: dict[str, list[str]] = {}
+        for entity, p in prepared.items():
+            seen = self._seen.setdefault(entity, set())
+            ids = p.table.column("_ext").unique().to_pylist()
+            keys = [hash(x) for x in ids]
+            fresh[entity] = [x for x, k in zip(ids, keys, strict=True) if k not in seen]
+            again[entity] = [x for x, k in zip(ids, keys, strict=True) if k in seen]
+            seen.update(keys)
+        return ChunkBindings(self, self._pool.submit(self._read, fresh), again)
+
+    def _read(self, ids: dict[str, list[str]]) -> dict[str, pa.Table] | None:
+        self.locked.wait()
+        if self._closed:
+            return None
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        conn = self._conn
+        try:
+            out = {e: fetch_bindings(conn, self.system, e, x) for e, x in ids.items()}
+        finally:
+            conn.rollback()  # READ COMMITTED: each read sees what is committed now
+        return out
+
+    def close(self) -> None:
+        self._closed = True
+        self.locked.set()  # release reads still waiting for a lock that never came
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._conn is not None:
+            self._conn.close()
+
+
+def reader_for(engine: Engine, system: str) -> BindingsAhead | None:
+    """A reader for a batch on PostgreSQL; None on SQLite, or with `OMSHUB_READ_AHEAD=0`
+    (every read in the batch's transaction, one connection per batch as before)."""
+    if engine.dialect.name != "postgresql" or os.environ.get("OMSHUB_READ_AHEAD") == "0":
+        return None
+    return BindingsAhead(engine, system)
+
+
+def bound_ahead(ahead: Any, conn: Connection, system: str, entity: str) -> pa.Table | None:
+    return ahead.bound(conn, system, entity) if isinstance(ahead, ChunkBindings) else None
