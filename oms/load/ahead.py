@@ -13,9 +13,9 @@ answer the one the batch's own transaction would give:
   (`oms.locks.lock_entities`, taken before the first chunk of a multi-chunk batch): no
   other writer can then change these entities' rows or bindings before the batch ends;
 - an external id that an EARLIER chunk of the same batch carried may have been bound or
-  re-bound by the batch itself (uncommitted, invisible to the side connection): such
-  ids are read in the batch's transaction instead (`again`). Earlier ids are kept as
-  Python hashes (a collision only sends an id to that safe path).
+  re-bound by the batch itself (uncommitted, invisible to the side connection): its rows
+  are read again in the batch's transaction (`again`). Earlier ids are kept as Python
+  hashes (a collision only sends a row to that safe path).
 
 A one-chunk batch takes no batch-wide lock, so its chunk is read in its transaction as
 before; SQLite (one writer, in process) never reads ahead. Any failure of the side read
@@ -32,10 +32,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine
 
-from oms.load.lookup import fetch_bindings
+from oms.load.lookup import bindings_at
 from oms.load.prepare import Prepared
 
 log = logging.getLogger("omshub.load")
@@ -43,14 +45,16 @@ log = logging.getLogger("omshub.load")
 
 @dataclass
 class ChunkBindings:
-    """One chunk's bindings: read ahead (a future) and the ids to read in the batch."""
+    """One chunk's bindings: read ahead (a future), and the rows to read in the batch."""
 
     reader: BindingsAhead
     future: Future[dict[str, pa.Table] | None]
-    again: dict[str, list[str]] = field(default_factory=dict)
+    ext: dict[str, pa.Array] = field(default_factory=dict)  # entity -> the rows' ids
+    again: dict[str, np.ndarray] = field(default_factory=dict)  # entity -> row mask
 
     def bound(self, conn: Connection, system: str, entity: str) -> pa.Table | None:
-        """The entity's bindings for the chunk, or None: read them in the transaction."""
+        """The entity's bindings, row by row (`bindings_at`), or None: read them in the
+        transaction."""
         if not self.reader.locked.is_set():
             return None  # a one-chunk batch: no batch-wide locks, nothing was read ahead
         try:
@@ -60,10 +64,23 @@ class ChunkBindings:
             return None
         if ahead is None or entity not in ahead:
             return None
-        again = self.again.get(entity)
-        if not again:
-            return ahead[entity]
-        return pa.concat_tables([ahead[entity], fetch_bindings(conn, system, entity, again)])
+        table, again = ahead[entity], self.again[entity]
+        if not again.any():
+            return table
+        rows = np.flatnonzero(again)
+        mine = bindings_at(conn, system, entity, self.ext[entity].take(pa.array(rows)))
+        return _merge(table, rows, mine)
+
+
+def _merge(table: pa.Table, rows: np.ndarray, mine: pa.Table) -> pa.Table:
+    """`table` with its `rows` replaced by `mine` (read in the batch's transaction)."""
+    where = np.full(table.num_rows, -1, dtype=np.int64)
+    where[rows] = np.arange(len(rows))
+    pick = pa.array(where >= 0)
+    idx = pa.array(np.where(where >= 0, where, 0))
+    return pa.table(
+        {c: pc.if_else(pick, mine.column(c).take(idx), table.column(c)) for c in table.column_names}
+    )
 
 
 class BindingsAhead:
@@ -78,19 +95,20 @@ class BindingsAhead:
         self._conn: Connection | None = None
 
     def submit(self, prepared: Mapping[str, Prepared]) -> ChunkBindings:
-        """Queue the read of a chunk's bindings; ids an earlier chunk carried stay out."""
-        fresh: dict[str, list[str]] = {}
-        again: dict[str, list[str]] = {}
+        """Queue the read of a chunk's bindings; mark the rows whose id an earlier chunk
+        carried (read again in the batch's transaction, `ChunkBindings.bound`)."""
+        ext: dict[str, pa.Array] = {}
+        again: dict[str, np.ndarray] = {}
         for entity, p in prepared.items():
             seen = self._seen.setdefault(entity, set())
-            ids = p.table.column("_ext").unique().to_pylist()
-            keys = [hash(x) for x in ids]
-            fresh[entity] = [x for x, k in zip(ids, keys, strict=True) if k not in seen]
-            again[entity] = [x for x, k in zip(ids, keys, strict=True) if k in seen]
+            ids = p.table.column("_ext").combine_chunks()
+            keys = [hash(x) for x in ids.to_pylist()]
+            again[entity] = np.fromiter((k in seen for k in keys), bool, len(keys))
             seen.update(keys)
-        return ChunkBindings(self, self._pool.submit(self._read, fresh), again)
+            ext[entity] = ids
+        return ChunkBindings(self, self._pool.submit(self._read, ext), ext, again)
 
-    def _read(self, ids: dict[str, list[str]]) -> dict[str, pa.Table] | None:
+    def _read(self, ext: dict[str, pa.Array]) -> dict[str, pa.Table] | None:
         self.locked.wait()
         if self._closed:
             return None
@@ -98,7 +116,7 @@ class BindingsAhead:
             self._conn = self.engine.connect()
         conn = self._conn
         try:
-            out = {e: fetch_bindings(conn, self.system, e, x) for e, x in ids.items()}
+            out = {e: bindings_at(conn, self.system, e, x) for e, x in ext.items()}
         finally:
             conn.rollback()  # READ COMMITTED: each read sees what is committed now
         return out

@@ -1,10 +1,11 @@
 """Set-based reads the upsert decides on: a batch's bindings, and old reference keys.
 
 Bindings are read for every external id of a batch in one statement (PostgreSQL: a temp
-table of the ids, filled by COPY, joined to `binding`; SQLite: `json_each` of one JSON
-array), so an unchanged row is recognised by its payload hash before anything is staged
-or written. The rows come back as ONE text value, CSV built by the database
-(`string_agg`/`group_concat`) and parsed by Arrow: no Python object per binding.
+table of the ids and their positions, filled by COPY, joined to `binding`; SQLite:
+`json_each` of one JSON array), so an unchanged row is recognised by its payload hash
+before anything is staged or written. The rows come back as ONE text value, CSV built by
+the database (`string_agg`/`group_concat`) and parsed by Arrow: no Python object per
+binding, and each names its id by position, not by the id's text.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection, Table, select
 
@@ -28,26 +31,48 @@ def fetch_bindings(
     conn: Connection, system: str, entity: str, external_ids: Sequence[str]
 ) -> pa.Table:
     """(ext, b_cid, b_upd as UTC timestamp, b_hash) of the bound external ids."""
-    ids = list(external_ids)
-    if not ids:
-        return _parse(None, pa.timestamp("us", tz="UTC"))
+    ids = pa.array(list(external_ids), pa.string())
+    at = bindings_at(conn, system, entity, ids)
+    bound = pc.is_valid(at.column("b_cid"))
+    return at.add_column(0, "ext", ids).filter(bound)
+
+
+def bindings_at(conn: Connection, system: str, entity: str, ext: pa.Array) -> pa.Table:
+    """(b_cid, b_upd as UTC timestamp, b_hash) of each external id in `ext`, position by
+    position; nulls where the id is not bound.
+
+    The database answers with each bound id's POSITION in `ext` (an integer, where the id
+    itself would need quoting), so the client neither parses the ids back nor looks them
+    up: the answer is scattered into place.
+    """
+    if isinstance(ext, pa.ChunkedArray):
+        ext = ext.combine_chunks()
+    if len(ext) == 0:
+        return _aligned(_parse(None), 0)
     if conn.dialect.name == "postgresql":
-        return _pg_bindings(conn, system, entity, ids)
-    # SQLite: the ids as one JSON array parameter, unnested by json_each; the rows come
-    # back as one CSV text (`group_concat`), parsed by Arrow, not as a tuple per binding
-    line = " || ',' || ".join(
-        _csv_field(c)
-        for c in ("b.external_id", "b.canonical_id", "b.source_updated_at", "b.payload_hash")
-    )
+        return _aligned(_pg_bindings(conn, system, entity, ext), len(ext))
+    # SQLite: the ids as one JSON array parameter, unnested by json_each (its `key` is the
+    # position); the rows come back as one CSV text (`group_concat`), parsed by Arrow
+    fields = ("b.canonical_id", "b.source_updated_at", "b.payload_hash")
+    line = " || ',' || ".join(["x.key", *(_csv_field(f) for f in fields)])
     dbapi: Any = conn.connection.driver_connection
     (csv_text,) = dbapi.execute(
         f"SELECT group_concat({line}, char(10))"
         " FROM json_each(?) x JOIN binding b ON b.external_id = x.value"
         " AND b.entity = ? AND b.system = ?",
-        (json.dumps(ids), entity, system),
+        (json.dumps(ext.to_pylist()), entity, system),
     ).fetchone()
     out = _parse(csv_text, pa.string())
-    return out.set_column(2, "b_upd", _times(out.column("b_upd").to_pylist()))
+    out = out.set_column(2, "b_upd", _times(out.column("b_upd").to_pylist()))
+    return _aligned(out, len(ext))
+
+
+def _aligned(found: pa.Table, n: int) -> pa.Table:
+    """`found` (n, b_cid, b_upd, b_hash) scattered to positions 0..n-1, nulls elsewhere."""
+    where = np.full(n, -1, dtype=np.int64)
+    where[found.column("n").to_numpy()] = np.arange(found.num_rows)
+    take = pa.array(where, mask=where < 0)
+    return pa.table({c: found.column(c).take(take) for c in ("b_cid", "b_upd", "b_hash")})
 
 
 _TS_EMPTY = pa.array([], pa.timestamp("us", tz="UTC"))
@@ -66,24 +91,26 @@ def _csv_field(expr: str) -> str:
     return f"""COALESCE('"' || replace({expr}, '"', '""') || '"', '')"""
 
 
-def _pg_bindings(conn: Connection, system: str, entity: str, ids: list[str]) -> pa.Table:
-    """PostgreSQL: ids in by COPY; bound rows out as ONE CSV text value, parsed by Arrow.
+def _pg_bindings(conn: Connection, system: str, entity: str, ext: pa.Array) -> pa.Table:
+    """PostgreSQL: ids in by COPY, with their positions; bound rows out as ONE CSV text
+    value, parsed by Arrow.
 
     `string_agg` builds the CSV server-side, so the client reads one value instead of a
     COPY message (and a Python call) per binding. Times travel as epoch microseconds,
-    whatever the session's time zone and DateStyle.
+    whatever the session's time zone and DateStyle; the payload hash (hex digits) bare.
     """
     from oms.load.staging import copy_csv, create
 
-    create(conn, EXT_TABLE, "e TEXT")
-    copy_csv(conn, EXT_TABLE, pa.table({"e": pa.array(ids, pa.string())}))
+    create(conn, EXT_TABLE, "n BIGINT, e TEXT")
+    ids = pa.table({"n": pa.array(np.arange(len(ext), dtype=np.int64)), "e": ext})
+    copy_csv(conn, EXT_TABLE, ids)
     upd = "CAST(CAST(extract(epoch FROM b.source_updated_at) * 1000000 AS bigint) AS TEXT)"
     line = " || ',' || ".join(
         [
-            _csv_field("b.external_id"),
+            "CAST(x.n AS TEXT)",
             _csv_field("b.canonical_id"),
             f"COALESCE({upd}, '')",
-            _csv_field("b.payload_hash"),
+            "COALESCE(b.payload_hash, '')",
         ]
     )
     query = (
@@ -106,12 +133,14 @@ def _pg_bindings(conn: Connection, system: str, entity: str, ids: list[str]) -> 
     return out.set_column(2, "b_upd", upd_col)
 
 
-def _parse(csv_text: str | None, upd_type: pa.DataType) -> pa.Table:
-    """(ext, b_cid, b_upd, b_hash) from the CSV text of `_csv_field`s (None: no rows)."""
-    names = ["ext", "b_cid", "b_upd", "b_hash"]
-    types = [pa.string(), pa.string(), upd_type, pa.string()]
+def _parse(csv_text: str | None, upd_type: pa.DataType = pa.int64()) -> pa.Table:
+    """(n, b_cid, b_upd, b_hash) from the CSV text of the read (None: no rows)."""
+    names = ["n", "b_cid", "b_upd", "b_hash"]
+    types = [pa.int64(), pa.string(), upd_type, pa.string()]
     if not csv_text:
-        return pa.table({n: pa.array([], t) for n, t in zip(names, types, strict=True)})
+        empty = {n: pa.array([], t) for n, t in zip(names, types, strict=True)}
+        empty["b_upd"] = _TS_EMPTY
+        return pa.table(empty)
     read = pacsv.ReadOptions(column_names=names, block_size=1 << 26)
     convert = pacsv.ConvertOptions(
         column_types=dict(zip(names, types, strict=True)),

@@ -35,7 +35,7 @@ from oms.load import sql
 from oms.load.ahead import bound_ahead
 from oms.load.context import LoadContext, LoadResult
 from oms.load.fresh import fresh_mask, insert_fresh
-from oms.load.lookup import fetch_bindings, old_values
+from oms.load.lookup import bindings_at, old_values
 from oms.load.staging import copy_csv, create, drop, stage
 from oms.locks import lock_rows
 from oms.ownership import Ownership
@@ -76,11 +76,10 @@ def _decide(
     ext = rows.column("_ext")
     bound = bound_ahead(ahead, conn, system, entity)
     if bound is None:
-        bound = fetch_bindings(conn, system, entity, ext.unique().to_pylist())
-    at = pc.index_in(ext, value_set=bound.column("ext"))
-    has = pc.is_valid(at).to_numpy(zero_copy_only=False)
+        bound = bindings_at(conn, system, entity, ext)
+    b_cid, b_hash, b_upd = (bound.column(c) for c in ("b_cid", "b_hash", "b_upd"))
+    has = pc.is_valid(b_cid).to_numpy(zero_copy_only=False)
     own = rows.column("_own").to_numpy() == 1
-    b_cid, b_hash, b_upd = (bound.column(c).take(at) for c in ("b_cid", "b_hash", "b_upd"))
     same = pc.and_(pc.equal(b_hash, rows.column("_hash")), pc.equal(b_cid, rows.column("id")))
     same_np = pc.fill_null(same, False).to_numpy(zero_copy_only=False)
     older = pc.fill_null(pc.less(rows.column("_upd"), b_upd), False)

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, text
 
 from oms.entities import ENTITIES, CustomerKey
 from oms.load import load_batch
-from oms.load.lookup import fetch_bindings
+from oms.load.lookup import bindings_at, fetch_bindings
 from oms.load.prepare import customer_keys
 from oms.load.rows import arrow_rows
 from oms.loader import LoadContext
@@ -94,6 +94,27 @@ def test_bindings_read_back_exactly(engine: Engine) -> None:
         assert (b["b_cid"], b["b_upd"], b["b_hash"]) == (r["c"], r["t"], r["h"])
     assert none.num_rows == 0
     assert none.schema == got.schema
+
+
+def test_bindings_are_answered_row_by_row(engine: Engine) -> None:
+    """`bindings_at` answers each position of its input, repeated and unbound ids too."""
+    with engine.begin() as conn:
+        for e, c in (("a,b", "c1"), ("plain", "c2")):
+            conn.execute(
+                text(
+                    "INSERT INTO binding (system, entity, external_id, canonical_id,"
+                    " source_updated_at, payload_hash) VALUES ('s', 'sales_order', :e, :c,"
+                    " :t, 'h')"
+                ),
+                {"e": e, "c": c, "t": T0},
+            )
+        ext = pa.array(["plain", "nope", "a,b", "plain", None, "a,b"], pa.string())
+        got = bindings_at(conn, "s", "sales_order", ext)
+        other = bindings_at(conn, "s", "order_line", ext)  # another entity: nothing bound
+    assert got.column("b_cid").to_pylist() == ["c2", None, "c1", "c2", None, "c1"]
+    assert got.column("b_upd").to_pylist() == [T0, None, T0, T0, None, T0]
+    assert got.column("b_hash").to_pylist() == ["h", None, "h", "h", None, "h"]
+    assert other.column("b_cid").null_count == len(ext)
 
 
 def test_load_batch_loads_awkward_ids_once(engine: Engine) -> None:
