@@ -102,9 +102,13 @@ class BindingsAhead:
         for entity, p in prepared.items():
             seen = self._seen.setdefault(entity, set())
             ids = p.table.column("_ext").combine_chunks()
-            keys = [hash(x) for x in ids.to_pylist()]
-            again[entity] = np.fromiter((k in seen for k in keys), bool, len(keys))
-            seen.update(keys)
+            texts = ids.to_pylist()
+            keys = set(map(hash, texts))  # set operations in C: no Python loop per row
+            common = keys & seen
+            again[entity] = np.zeros(len(texts), bool)
+            if common:  # rare: an id an earlier chunk carried
+                again[entity] = np.fromiter((hash(x) in common for x in texts), bool, len(texts))
+            seen |= keys
             ext[entity] = ids
         return ChunkBindings(self, self._pool.submit(self._read, ext), ext, again)
 
