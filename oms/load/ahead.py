@@ -92,7 +92,7 @@ class BindingsAhead:
     def __init__(self, engine: Engine, system: str) -> None:
         self.engine, self.system = engine, system
         self.locked = threading.Event()  # set once the batch holds its entities' locks
-        self._closed = False
+        self._closed = self._broken = False
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="omshub-bindings")
         self._seen: dict[str, set[int]] = {}
         self._conn: Connection | None = None
@@ -117,15 +117,19 @@ class BindingsAhead:
 
     def _read(self, ext: dict[str, pa.Array]) -> dict[str, pa.Table] | None:
         self.locked.wait()
-        if self._closed:
-            return None
-        if self._conn is None:
-            self._conn = self.engine.connect()
-        conn = self._conn
+        if self._closed or self._broken:
+            return None  # after one failure the batch reads every later chunk itself
         try:
-            out = {e: bindings_at(conn, self.system, e, x) for e, x in ext.items()}
-        finally:
-            conn.rollback()  # READ COMMITTED: each read sees what is committed now
+            if self._conn is None:
+                self._conn = self.engine.connect()
+            conn = self._conn
+            try:
+                out = {e: bindings_at(conn, self.system, e, x) for e, x in ext.items()}
+            finally:
+                conn.rollback()  # READ COMMITTED: each read sees what is committed now
+        except Exception:
+            self._broken = True  # no second wait for a connection that is not there
+            raise
         return out
 
     def close(self) -> None:

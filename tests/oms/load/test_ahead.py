@@ -97,3 +97,27 @@ def test_read_ahead_decides_as_the_batch_does(
     assert totals["A1"].startswith("11") and totals["A3"].startswith("7")
     assert totals["A6"].startswith("8") and totals["A5"].startswith("2")
     assert ahead["counts"][0]["sales_order"]["stale"] >= 1  # A1 at 09:00 in chunk 3
+
+
+@pytest.mark.postgres
+def test_a_side_connection_that_fails_leaves_the_reads_to_the_batch() -> None:
+    """No side connection (here: a database that does not exist): each chunk's bindings
+    are read in the batch's transaction, and after the first failure no chunk waits for
+    a connection again."""
+    import pyarrow as pa
+    from sqlalchemy import create_engine, make_url
+
+    from oms.load.ahead import BindingsAhead
+    from oms.load.prepare import Prepared
+
+    gone = make_url(pgserver.server_url()).set(database="omshub_no_such_database")
+    reader = BindingsAhead(create_engine(gone), "shop")
+    tbl = pa.table({"_ext": pa.array(["1", "2"])})
+    chunks = [reader.submit({"sales_order": Prepared(tbl, [], [], [], 0)}) for _ in range(2)]
+    reader.locked.set()
+    try:
+        assert chunks[0].bound(None, "shop", "sales_order") is None  # type: ignore[arg-type]
+        assert chunks[1].bound(None, "shop", "sales_order") is None  # type: ignore[arg-type]
+        assert reader._broken
+    finally:
+        reader.close()
