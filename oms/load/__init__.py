@@ -13,6 +13,7 @@ Each step is set-based SQL with one implementation for PostgreSQL and SQLite
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 from sqlalchemy import Connection
@@ -21,6 +22,9 @@ from oms.entities import entity_spec
 from oms.load.context import LoadContext, LoadResult
 from oms.load.prepare import Prepared
 from oms.ownership import Ownership
+
+if TYPE_CHECKING:
+    from oms.load.ahead import ChunkBindings
 
 __all__ = ["LoadContext", "LoadResult", "load_batch", "prepare_batch"]
 
@@ -43,7 +47,7 @@ def load_batch(
     ctx: LoadContext,
     ownership: Ownership,
     prepared: Mapping[str, Prepared] | None = None,
-    bindings: object | None = None,
+    bindings: ChunkBindings | None = None,
 ) -> dict[str, LoadResult]:
     """Lock, load every entity of a mapped chunk in order, then run the post-load steps.
 

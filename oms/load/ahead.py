@@ -33,7 +33,6 @@ import threading
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -146,7 +145,3 @@ def reader_for(engine: Engine, system: str) -> BindingsAhead | None:
     if engine.dialect.name != "postgresql" or os.environ.get("OMSHUB_READ_AHEAD") == "0":
         return None
     return BindingsAhead(engine, system)
-
-
-def bound_ahead(ahead: Any, conn: Connection, system: str, entity: str) -> pa.Table | None:
-    return ahead.bound(conn, system, entity) if isinstance(ahead, ChunkBindings) else None

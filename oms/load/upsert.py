@@ -32,7 +32,7 @@ from oms.entities import ENTITIES, EntitySpec, Ref
 from oms.ids import canonical_id
 from oms.load import prepare as prep
 from oms.load import sql
-from oms.load.ahead import bound_ahead
+from oms.load.ahead import ChunkBindings
 from oms.load.context import LoadContext, LoadResult
 from oms.load.fresh import fresh_mask, insert_fresh
 from oms.load.lookup import bindings_at, old_values
@@ -67,14 +67,18 @@ def _params(conn: Connection, entity: str, ctx: LoadContext) -> dict[str, Any]:
 
 
 def _decide(
-    conn: Connection, entity: str, rows: pa.Table, system: str, ahead: object = None
+    conn: Connection,
+    entity: str,
+    rows: pa.Table,
+    system: str,
+    ahead: ChunkBindings | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per prepared row: unchanged and stale against its binding; is its external id bound.
 
     `ahead`: the chunk's bindings read ahead on a side connection (`oms.load.ahead`).
     """
     ext = rows.column("_ext")
-    bound = bound_ahead(ahead, conn, system, entity)
+    bound = ahead.bound(conn, system, entity) if ahead is not None else None
     if bound is None:
         bound = bindings_at(conn, system, entity, ext)
     b_cid, b_hash, b_upd = (bound.column(c) for c in ("b_cid", "b_hash", "b_upd"))
@@ -208,7 +212,7 @@ def upsert(
     ctx: LoadContext,
     ownership: Ownership,
     prepared: prep.Prepared | None = None,
-    bindings: object = None,
+    bindings: ChunkBindings | None = None,
 ) -> LoadResult:
     """Load one entity's rows of a mapped chunk (shaped as `oms.arrow` says).
 
