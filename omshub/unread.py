@@ -36,7 +36,7 @@ def unread_records(mapping: CompiledMapping, mapped: MappedBatch) -> list[int]:
 
 def read_nothing(path: str | None, mapping: str) -> str:
     """Why a record is kept: which mapping read nothing from it, and through which path
-    (the words of `omshub.edi.sets.mapped_nothing`, so one search finds both)."""
+    (also the EDI inbox's reason for such a set, `omshub.edi.sets.mapped_nothing`)."""
     read = f"path {path}" if path else "the record"
     return f"the mapping {mapping} read no record ({read}): nothing loaded"
 

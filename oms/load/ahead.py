@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine
 
-from oms.load.lookup import bindings_at
+from oms.load.lookup import at_positions, bindings_at
 from oms.load.prepare import Prepared
 
 log = logging.getLogger("omshub.load")
@@ -62,7 +62,7 @@ class ChunkBindings:
         try:
             ahead = self.future.result()
         except Exception as e:  # the side connection failed: the batch reads itself
-            log.debug("bindings read ahead failed (%s); reading in the batch", e)
+            log.warning("bindings read ahead failed (%s); the batch reads them itself", e)
             return None
         if ahead is None or entity not in ahead:
             return None
@@ -71,18 +71,9 @@ class ChunkBindings:
             return table
         rows = np.flatnonzero(again)
         mine = bindings_at(conn, system, entity, self.ext[entity].take(pa.array(rows)))
-        return _merge(table, rows, mine)
-
-
-def _merge(table: pa.Table, rows: np.ndarray, mine: pa.Table) -> pa.Table:
-    """`table` with its `rows` replaced by `mine` (read in the batch's transaction)."""
-    where = np.full(table.num_rows, -1, dtype=np.int64)
-    where[rows] = np.arange(len(rows))
-    pick = pa.array(where >= 0)
-    idx = pa.array(np.where(where >= 0, where, 0))
-    return pa.table(
-        {c: pc.if_else(pick, mine.column(c).take(idx), table.column(c)) for c in table.column_names}
-    )
+        placed = at_positions(mine.append_column("n", pa.array(rows)), table.num_rows)
+        pick = pa.array(again)
+        return pa.table({c: pc.if_else(pick, placed[c], table[c]) for c in table.column_names})
 
 
 class BindingsAhead:

@@ -18,23 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection, Table, select
 
 from oms.sqlutil import in_values
 
 EXT_TABLE = "_omshub_ext"
-
-
-def fetch_bindings(
-    conn: Connection, system: str, entity: str, external_ids: Sequence[str]
-) -> pa.Table:
-    """(ext, b_cid, b_upd as UTC timestamp, b_hash) of the bound external ids."""
-    ids = pa.array(list(external_ids), pa.string())
-    at = bindings_at(conn, system, entity, ids)
-    bound = pc.is_valid(at.column("b_cid"))
-    return at.add_column(0, "ext", ids).filter(bound)
 
 
 def bindings_at(conn: Connection, system: str, entity: str, ext: pa.Array) -> pa.Table:
@@ -48,9 +37,9 @@ def bindings_at(conn: Connection, system: str, entity: str, ext: pa.Array) -> pa
     if isinstance(ext, pa.ChunkedArray):
         ext = ext.combine_chunks()
     if len(ext) == 0:
-        return _aligned(_parse(None), 0)
+        return at_positions(_parse(None), 0)
     if conn.dialect.name == "postgresql":
-        return _aligned(_pg_bindings(conn, system, entity, ext), len(ext))
+        return at_positions(_pg_bindings(conn, system, entity, ext), len(ext))
     # SQLite: the ids as one JSON array parameter, unnested by json_each (its `key` is the
     # position); the rows come back as one CSV text (`group_concat`), parsed by Arrow
     fields = ("b.canonical_id", "b.source_updated_at", "b.payload_hash")
@@ -64,11 +53,12 @@ def bindings_at(conn: Connection, system: str, entity: str, ext: pa.Array) -> pa
     ).fetchone()
     out = _parse(csv_text, pa.string())
     out = out.set_column(2, "b_upd", _times(out.column("b_upd").to_pylist()))
-    return _aligned(out, len(ext))
+    return at_positions(out, len(ext))
 
 
-def _aligned(found: pa.Table, n: int) -> pa.Table:
-    """`found` (n, b_cid, b_upd, b_hash) scattered to positions 0..n-1, nulls elsewhere."""
+def at_positions(found: pa.Table, n: int) -> pa.Table:
+    """`found` (n, b_cid, b_upd, b_hash) scattered to positions 0..n-1, nulls elsewhere
+    (also how `oms.load.ahead` puts a chunk's re-read rows in place)."""
     where = np.full(n, -1, dtype=np.int64)
     where[found.column("n").to_numpy()] = np.arange(found.num_rows)
     take = pa.array(where, mask=where < 0)

@@ -18,6 +18,7 @@ from connectors.x12.validate import SegmentProblem, validate
 from omshub.edi.acks import ElementError, SegmentError, TransactionResult
 from omshub.edi.partners import PartnerConfig
 from omshub.quarantine import BadEntry
+from omshub.unread import read_nothing
 from transforms.batch import Reason
 
 #: AK304 codes that make a set unusable (mandatory segment missing, loop or use exceeded)
@@ -138,6 +139,4 @@ def mapped_nothing(routed: Routed, name: str, mapping: str, path: str | None) ->
     """
     x12 = routed.record.get("_x12", {})
     where = f"{name}: segment {x12.get('position', '?')}: {x12.get('set', '')} "
-    read = f"path {path}" if path else "the set"
-    why = f"the mapping {mapping} read no record ({read}): nothing loaded"
-    return _kept(routed, where + routed.result.control, why)
+    return _kept(routed, where + routed.result.control, read_nothing(path, mapping))
